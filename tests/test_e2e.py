@@ -6,21 +6,17 @@ import pytest
 
 import groklab
 from groklab.analysis.report import write_report
+from groklab.config import RunConfig
 
-# Nanda's 1-layer transformer on (a + b) mod 53 with 40% of the pairs: papers.md §03 notes that p = 53 needs
-# weight decay ~5 to grok; with it, train accuracy passes 99% near step 130 and validation near step 900.
-GROKS = {
-    "task.p": 53, "task.train_frac": 0.4, "optim.weight_decay": 5.0, "train.steps": 1300, "train.eval_every": 50,
-    "train.checkpoint_every": 500, "train.log_checkpoints": 10,
-}
+nanda_run = pytest.mark.xdist_group("nanda_run")
 
 
-@pytest.fixture(scope="module")
-def grokked(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs")
-    return groklab.run("nanda2023", GROKS, out=out)
+@pytest.fixture
+def grokked(nanda_grokked):
+    return nanda_grokked
 
 
+@nanda_run
 @pytest.mark.slow
 def test_real_run_groks_with_delay(grokked):
     run = groklab.load_run(grokked)
@@ -36,6 +32,7 @@ def test_real_run_groks_with_delay(grokked):
         json.loads((grokked / "env.json").read_text()))
 
 
+@nanda_run
 @pytest.mark.slow
 def test_report_on_real_runs(grokked, tmp_path):
     html, md = write_report(grokked.parent, out=tmp_path / "report.html")
@@ -44,10 +41,12 @@ def test_report_on_real_runs(grokked, tmp_path):
     assert "data:image/png;base64," in html.read_text()
 
 
+@nanda_run
 @pytest.mark.slow
 def test_rerun_is_a_no_op(grokked):
     before = (grokked / "metrics.jsonl").read_text()
-    assert groklab.run("nanda2023", GROKS, out=grokked.parent) == grokked
+    cfg = RunConfig.from_dict(json.loads((grokked / "config.json").read_text()))
+    assert groklab.run(cfg, out=grokked.parent) == grokked
     assert (grokked / "metrics.jsonl").read_text() == before
 
 

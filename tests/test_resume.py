@@ -1,6 +1,7 @@
 """A run killed at any moment (kill -9) resumes to the same metrics.jsonl as an uninterrupted run."""
 
 import json
+import os
 import random
 import signal
 import subprocess
@@ -18,8 +19,10 @@ ARGS = ["task.op=x-y", "task.p=11", "model.d_model=16", "model.n_heads=2", "mode
 
 
 def groklab(*args: str) -> subprocess.Popen:
+    # One thread: the tiny model gains nothing from two, and under `pytest -n 2` two would fight the other worker.
     return subprocess.Popen([sys.executable, "-m", "groklab.cli", "run", *ARGS, "--quiet", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, OMP_NUM_THREADS="1"))
 
 
 def without_time(path: Path) -> list[dict]:

@@ -43,12 +43,13 @@ def history(cfg, stop_at: float) -> list[dict]:
     return sink.rows
 
 
-# Power's post-LN transformer at d_model 64 on (a + b) mod 41, half the pairs, full batch, AdamW wd 2: measured
-# train acc 0.99 at step 160 and val acc 0.99 at step 1320 (8.3x later).
+# Power's post-LN transformer cut to one layer of d_model 64 on (a + b) mod 41, half the pairs, full batch, AdamW
+# lr 3e-3, wd 2: measured over seeds 0-3, train acc 0.99 at steps 120-140 and val acc 0.99 at steps 820-1,040
+# (6-8x later); ~25 s on one core.
 POWER_SMALL = {
-    "task.op": "x+y", "task.p": 41, "model.d_model": 64, "model.d_mlp": 256, "optim.weight_decay": 2.0,
-    "train.batch_size": "full", "train.steps": 2000, "train.eval_every": 20, "train.log_checkpoints": 0,
-    "train.device": "cpu",
+    "task.op": "x+y", "task.p": 41, "model.n_layers": 1, "model.d_model": 64, "model.d_mlp": 256,
+    "optim.lr": 3e-3, "optim.weight_decay": 2.0, "train.batch_size": "full", "train.steps": 1500,
+    "train.eval_every": 20, "train.log_checkpoints": 0, "train.device": "cpu",
 }
 
 

@@ -1,27 +1,23 @@
 """Nanda et al. 2023 progress measures (Figures 5-7) on a CI-scale run, via `groklab probe fourier RUN_DIR`.
 
-Nanda's 1-layer transformer on (a + b) mod 53, 40% of the pairs, wd 5 (the configuration of test_e2e.py): train
-acc 0.99 near step 130, val near 900. Measured: key frequencies [9, 16, 24]; the excluded loss bottoms out near
-step 220 and doubles by step 530, while the test loss falls below half its peak only at step 715.
+Nanda's 1-layer transformer on (a + b) mod 53, 40% of the pairs, wd 5 (conftest.nanda_grokked, shared with
+test_e2e.py): train acc 0.99 near step 130, val near 900. Measured: key frequencies [9, 16, 24]; the excluded
+loss bottoms out near step 220 and doubles by step 530, while the test loss falls below half its peak only at
+step 715.
 """
 
 import json
 
 import pytest
 
-import groklab
 from groklab.cli import main
-from groklab.presets import nanda2023
 
-GROKS = {
-    "task.p": 53, "task.train_frac": 0.4, "optim.weight_decay": 5.0, "train.steps": 1300, "train.eval_every": 50,
-    "train.checkpoint_every": 1300, "train.log_checkpoints": 25, "train.device": "cpu",
-}
+pytestmark = pytest.mark.xdist_group("nanda_run")  # shares the run of conftest.nanda_grokked
 
 
 @pytest.fixture(scope="module")
-def progress(tmp_path_factory):
-    path = groklab.run(nanda2023.PRESET.config, GROKS, out=tmp_path_factory.mktemp("runs"))
+def progress(nanda_grokked):
+    path = nanda_grokked
     assert main(["probe", "fourier", str(path)]) == 0
     rows = [json.loads(line) for line in (path / "fourier.jsonl").read_text().splitlines()]
     return path, json.loads((path / "fourier.json").read_text()), rows
