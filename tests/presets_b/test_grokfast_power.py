@@ -63,11 +63,13 @@ def test_power2022_generalizes_long_after_memorizing():
 
 @pytest.mark.slow
 def test_grokfast_ema_reaches_val95_at_least_3x_sooner():
-    """The paper's recipe (x*y mod 97, Adam + coupled L2 wd 0.005, EMA alpha 0.98, lambda 2) groks near step 1000
-    with the filter (paper: 910); without it, val acc is still near chance at three times that many steps (the
-    paper's baseline needs 39,890)."""
-    recipe = apply_overrides(grokfast2024.PRESET.config, {"train.eval_every": 20, "train.log_checkpoints": 0,
-                                                           "train.device": "cpu", "train.steps": 1500})
+    """The paper's recipe (x*y mod 97, Adam + coupled L2 wd 0.005, EMA alpha 0.98, lambda 2) with the decoder cut
+    to one layer (a third of the cost): with the filter val acc passes 0.95 at step 1,000 (train acc 0.99 at
+    940: no delay left); without it, val acc is 0.05 after 3,000 steps (the paper's 2-layer baseline needs
+    39,890)."""
+    recipe = apply_overrides(grokfast2024.PRESET.config, {"model.n_layers": 1, "train.eval_every": 20,
+                                                           "train.log_checkpoints": 0, "train.device": "cpu",
+                                                           "train.steps": 1500})
     with_filter = first_step(history(recipe, stop_at=0.95), "val/acc", 0.95)
     assert with_filter is not None
     baseline = dataclasses.replace(
