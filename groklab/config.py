@@ -26,6 +26,7 @@ class TaskConfig:
     train_frac: float = 0.5  # fraction of all valid (a, b) pairs used for training; the rest is validation
     split_seed: int = 0  # seeds the train/validation split, separately from the init seed
     layout: str = "a_op_b_eq"  # token layout: a_op_b_eq ([a, op, b, =], Power re-impls) or a_b_eq (Nanda)
+    pairs: str = "all"  # modular: all ordered pairs, or unordered (a <= b; symmetric operations only)
     terms: int = 2  # multiterm: number of operands S (Doshi et al. 2024)
     coeffs: str = ""  # multiterm: comma-separated c_1..c_S (sum: coefficients; product: exponents); "" = all 1
     template_dim: int = 30  # toy_addition: width of the random target templates (Liu et al. 2022)
@@ -257,6 +258,8 @@ def validate(cfg: RunConfig) -> None:
         (o.embed_weight_decay is None or o.embed_weight_decay >= 0,
          f"optim.embed_weight_decay must be >= 0 (got {o.embed_weight_decay})"),
         (m.init_scale > 0, f"model.init_scale must be > 0 (got {m.init_scale})"),
+        (cfg.task.pairs in ("all", "unordered"), f"task.pairs={cfg.task.pairs!r}: expected all or unordered"),
+        (cfg.task.pairs == "all" or cfg.task.name == "modular", "task.pairs=unordered applies to task.name=modular"),
         (t.loss != "mse_violation" or cfg.task.name == "mheight", "train.loss=mse_violation needs task.name=mheight"),
         (t.violation_weight >= 0, f"train.violation_weight must be >= 0 (got {t.violation_weight})"),
         (t.violation_samples >= 1, f"train.violation_samples must be >= 1 (got {t.violation_samples})"),

@@ -103,8 +103,29 @@ def test_s5_tasks(op):
         (TaskConfig(train_frac=1.0), "(0, 1)"),
         (TaskConfig(op="x+y", p=3, train_frac=0.01), "empty"),
         (TaskConfig(layout="abc"), "layout"),
+        (TaskConfig(op="x-y", p=7, pairs="unordered"), "symmetric"),
     ],
 )
 def test_bad_task_configs(cfg, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         build_task(cfg)
+
+
+def test_unordered_pairs_have_no_mirror_across_the_split():
+    """task.pairs=unordered keeps a <= b: p(p+1)/2 pairs, so no validation pair is a training pair read backwards
+    (with all p^2 ordered pairs of a symmetric op, ~train_frac of the validation pairs are)."""
+    task = build_task(TaskConfig(op="x+y", p=11, train_frac=0.4, layout="a_b_eq", pairs="unordered"))
+    pairs = [tuple(r[:2].tolist()) for x in (task.x_train, task.x_val) for r in x]
+    assert len(pairs) == 11 * 12 // 2 and all(a <= b for a, b in pairs)
+    assert task.meta["n_pairs"] == 66
+    y = torch.cat([task.y_train, task.y_val])
+    assert all(int(c) == (a + b) % 11 for (a, b), c in zip(pairs, y, strict=True))
+
+
+def test_pairs_key_is_checked_before_training():
+    from groklab.config import RunConfig, validate
+
+    with pytest.raises(ConfigError, match="all or unordered"):
+        validate(RunConfig(task=TaskConfig(pairs="some")))
+    with pytest.raises(ConfigError, match=r"task\.name=modular"):
+        validate(RunConfig(task=TaskConfig(name="multiterm", op="sum", pairs="unordered")))

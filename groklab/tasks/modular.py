@@ -40,7 +40,10 @@ MODULAR_OPS: dict[str, Table] = {
     "x^3+xy": lambda x, y, p: (x**3 + x * y) % p,
     "x^3+xy^2+y": lambda x, y, p: (x**3 + x * y**2 + y) % p,
 }
-NEEDS_PRIME = {"x/y", "x/y_or_x-y"}  # b has an inverse mod p for every b != 0 only when p is prime
+NEEDS_PRIME = {"x/y", "x/y_or_x-y"}
+# op(a, b) == op(b, a): with `task.pairs=unordered` only a <= b is kept, so that no validation pair is the mirror
+# of a training pair (Liu 2022's toy and Minegishi 2023's reference split the unordered pairs).
+SYMMETRIC = {"x+y", "x*y", "x^2+y^2", "x^2+xy+y^2"}  # b has an inverse mod p for every b != 0 only when p is prime
 # S5 operations, named as in openai/grok: x∘y, x∘y∘x⁻¹ (conjugation), x∘y∘x.
 S5_OPS = ("s5", "s5conj", "s5aba")
 OPERATIONS = (*MODULAR_OPS, *S5_OPS)
@@ -80,8 +83,8 @@ def s5_table(op: str) -> np.ndarray:
     return np.array([[index[fn(x, y)] for y in elems] for x in elems], dtype=np.int64)
 
 
-def operation_table(op: str, p: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """All valid (a, b) pairs and their answers: (a, b, c, n_symbols)."""
+def operation_table(op: str, p: int | None, unordered: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """All valid (a, b) pairs (only a <= b when `unordered`) and their answers: (a, b, c, n_symbols)."""
     if op in S5_OPS:
         table, n = s5_table(op), 120
         a, b = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
@@ -91,6 +94,8 @@ def operation_table(op: str, p: int | None) -> tuple[np.ndarray, np.ndarray, np.
     a, b = a.ravel(), b.ravel()
     if op == "x/y":  # division is defined for b != 0 only: p(p-1) pairs (papers.md §0)
         a, b = a[b != 0], b[b != 0]
+    if unordered:
+        a, b = a[a <= b], b[a <= b]
     return a, b, MODULAR_OPS[op](a, b, p), p
 
 
@@ -99,6 +104,9 @@ def check(cfg: TaskConfig) -> None:
         raise ConfigError(f"task.op={cfg.op!r} is unknown; expected one of {', '.join(OPERATIONS)}")
     if cfg.layout not in LAYOUTS:
         raise ConfigError(f"task.layout={cfg.layout!r}: expected one of {', '.join(LAYOUTS)}")
+    if cfg.pairs == "unordered" and cfg.op not in SYMMETRIC:
+        raise ConfigError(f"task.pairs=unordered needs a symmetric operation ({', '.join(sorted(SYMMETRIC))}); "
+                          f"task.op={cfg.op} is not")
     if cfg.op in S5_OPS:
         if cfg.p is not None:
             raise ConfigError(f"task.op={cfg.op} is an S5 permutation task: set task.p=null (got p={cfg.p})")
@@ -111,7 +119,7 @@ def check(cfg: TaskConfig) -> None:
 
 def build_modular(cfg: TaskConfig) -> TaskData:
     check(cfg)
-    a, b, c, n = operation_table(cfg.op, cfg.p)
+    a, b, c, n = operation_table(cfg.op, cfg.p, unordered=cfg.pairs == "unordered")
     op_tok, eq_tok = n, n + 1
     if cfg.layout == "a_op_b_eq":
         x = np.stack([a, np.full_like(a, op_tok), b, np.full_like(a, eq_tok)], axis=1)
@@ -124,5 +132,6 @@ def build_modular(cfg: TaskConfig) -> TaskData:
     return TaskData(
         x_train=xs[train], y_train=ys[train], x_val=xs[val], y_val=ys[val],
         kind="classification", n_classes=n, vocab_size=vocab,
-        meta={"op": cfg.op, "p": cfg.p, "n_symbols": n, "layout": cfg.layout, "n_pairs": len(c)},
+        meta={"op": cfg.op, "p": cfg.p, "n_symbols": n, "layout": cfg.layout, "n_pairs": len(c),
+              "pairs": cfg.pairs},
     )
