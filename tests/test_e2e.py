@@ -11,15 +11,10 @@ from groklab.config import RunConfig
 nanda_run = pytest.mark.xdist_group("nanda_run")
 
 
-@pytest.fixture
-def grokked(nanda_grokked):
-    return nanda_grokked
-
-
 @nanda_run
 @pytest.mark.slow
-def test_real_run_groks_with_delay(grokked):
-    run = groklab.load_run(grokked)
+def test_real_run_groks_with_delay(nanda_grokked):
+    run = groklab.load_run(nanda_grokked)
     thresholds = run.summary["thresholds"]
     train99, val99 = thresholds["train/acc"]["0.99"], thresholds["val/acc"]["0.99"]
     assert run.summary["status"] == "completed" and run.summary["steps"] == 1300
@@ -27,27 +22,27 @@ def test_real_run_groks_with_delay(grokked):
     assert val99 >= 3 * train99, (train99, val99)  # delayed generalization
     assert run.history["val/acc"][-1] >= 0.99
     assert run.summary["detection"]["verdict"] == "grokking"
-    assert json.loads((grokked / "config.json").read_text())["optim"]["weight_decay"] == 5.0
+    assert json.loads((nanda_grokked / "config.json").read_text())["optim"]["weight_decay"] == 5.0
     assert {"python", "torch", "numpy", "device", "git_commit", "host", "start_time"} <= set(
-        json.loads((grokked / "env.json").read_text()))
+        json.loads((nanda_grokked / "env.json").read_text()))
 
 
 @nanda_run
 @pytest.mark.slow
-def test_report_on_real_runs(grokked, tmp_path):
-    html, md = write_report(grokked.parent, out=tmp_path / "report.html")
+def test_report_on_real_runs(nanda_grokked, tmp_path):
+    html, md = write_report(nanda_grokked.parent, out=tmp_path / "report.html")
     table = md.read_text()
-    assert grokked.name in table and "grokking" in table
+    assert nanda_grokked.name in table and "grokking" in table
     assert "data:image/png;base64," in html.read_text()
 
 
 @nanda_run
 @pytest.mark.slow
-def test_rerun_is_a_no_op(grokked):
-    before = (grokked / "metrics.jsonl").read_text()
-    cfg = RunConfig.from_dict(json.loads((grokked / "config.json").read_text()))
-    assert groklab.run(cfg, out=grokked.parent) == grokked
-    assert (grokked / "metrics.jsonl").read_text() == before
+def test_rerun_is_a_no_op(nanda_grokked):
+    before = (nanda_grokked / "metrics.jsonl").read_text()
+    cfg = RunConfig.from_dict(json.loads((nanda_grokked / "config.json").read_text()))
+    assert groklab.run(cfg, out=nanda_grokked.parent) == nanda_grokked
+    assert (nanda_grokked / "metrics.jsonl").read_text() == before
 
 
 def test_diverged_run_keeps_history(tmp_path):

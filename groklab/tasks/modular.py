@@ -40,10 +40,10 @@ MODULAR_OPS: dict[str, Table] = {
     "x^3+xy": lambda x, y, p: (x**3 + x * y) % p,
     "x^3+xy^2+y": lambda x, y, p: (x**3 + x * y**2 + y) % p,
 }
-NEEDS_PRIME = {"x/y", "x/y_or_x-y"}
+NEEDS_PRIME = {"x/y", "x/y_or_x-y"}  # b has an inverse mod p for every b != 0 only when p is prime
 # op(a, b) == op(b, a): with `task.pairs=unordered` only a <= b is kept, so that no validation pair is the mirror
 # of a training pair (Liu 2022's toy and Minegishi 2023's reference split the unordered pairs).
-SYMMETRIC = {"x+y", "x*y", "x^2+y^2", "x^2+xy+y^2"}  # b has an inverse mod p for every b != 0 only when p is prime
+SYMMETRIC = {"x+y", "x*y", "x^2+y^2", "x^2+xy+y^2"}
 # S5 operations, named as in openai/grok: x∘y, x∘y∘x⁻¹ (conjugation), x∘y∘x.
 S5_OPS = ("s5", "s5conj", "s5aba")
 OPERATIONS = (*MODULAR_OPS, *S5_OPS)
