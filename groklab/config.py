@@ -83,6 +83,9 @@ class TrainConfig:
     loss_dtype: str = "float32"  # precision of the loss: float16 | float32 | float64 (papers.md §03 pitfall)
     probes: str = ""  # comma-separated probes measured at every evaluation (groklab.probes.live.PROBES)
     device: str = "auto"  # auto (cuda, else mps, else cpu) | cpu | cuda | mps
+    cuda_graphs: bool = True  # on CUDA, capture the training step of vectorisable configs as a CUDA graph
+    tf32: bool = False  # on CUDA, float32 matmuls on TF32 tensor cores (10-bit mantissa; faster, not exact)
+    compile: bool = False  # on CUDA, torch.compile the vectorised forward/backward (pays off on long runs only)
     checkpoint_every: int = 1_000  # write checkpoints/latest.pt every N steps (and at the end)
     log_checkpoints: int = 30  # about this many model-only checkpoints, log-spaced in steps, for later analysis
     init_from: str = ""  # a .pt checkpoint ({"model": state_dict}) whose weights replace the initialisation

@@ -21,7 +21,8 @@ import torch
 from groklab.config import RunConfig, flatten, validate
 from groklab.errors import ConfigError, GroklabError
 from groklab.tasks import build_task
-from groklab.train import Outcome, resolve_device, train
+from groklab.train import Outcome, resolve_device
+from groklab.vectorized import train_one
 
 THRESHOLDS = (0.5, 0.9, 0.95, 0.99)
 FINISHED = ("completed", "diverged")
@@ -218,7 +219,7 @@ def execute(cfg: RunConfig, out: Path | str = "runs", resume: bool | Path = Fals
         return run.path, True
     start(run, cfg, command or " ".join(sys.argv))
     try:
-        outcome: Outcome = train(cfg, run, progress=progress)
+        outcome: Outcome = train_one(cfg, run, progress=progress)
     except KeyboardInterrupt:
         finish(run, "interrupted", None, "interrupted by the user (resume with --resume)")
         raise

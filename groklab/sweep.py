@@ -157,7 +157,7 @@ def execute_members(cfgs: list[RunConfig], out: Path, vectorize: bool, command: 
     for c in cfgs:
         if vectorize and unsupported(c) is None:
             groups.setdefault(group_key(c), []).append(c)
-    singles = [g[0] for g in groups.values() if len(g) == 1]  # the plain loop is faster for one member
+    singles = [g[0] for g in groups.values() if len(g) == 1]  # runs.execute picks the faster path for one
     for group in groups.values():
         if len(group) == 1:
             continue

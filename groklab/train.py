@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
@@ -227,6 +228,18 @@ def apply_masks(model: nn.Module, masks: dict[str, Tensor]) -> None:
         params[name].mul_(mask)
 
 
+@contextmanager
+def matmul_precision(cfg: TrainConfig) -> Iterator[None]:
+    """`train.tf32`: let CUDA float32 matmuls use TF32 tensor cores for the duration of a run, then restore the
+    process's setting (a library must not change it behind its caller's back). No effect on CPU."""
+    old = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = cfg.tf32
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = old
+
+
 def train(
     cfg: RunConfig, sink: Sink | None = None, progress: bool = False,
     init: dict[str, Tensor] | None = None, masks: dict[str, Tensor] | None = None,
@@ -234,6 +247,14 @@ def train(
     """Train `cfg`; `init` (a state dict) replaces the initialisation and `masks` ({name: 0/1}) multiply the
     weights after every optimizer step; by default both come from `train.init_from` / `train.mask_from`."""
     validate(cfg)
+    with matmul_precision(cfg.train):
+        return _train(cfg, sink, progress, init, masks)
+
+
+def _train(
+    cfg: RunConfig, sink: Sink | None, progress: bool, init: dict[str, Tensor] | None,
+    masks: dict[str, Tensor] | None,
+) -> Outcome:
     sink = sink if sink is not None else MemorySink()
     task = build_task(cfg.task)
     device, dtype = resolve_device(cfg.train.device), DTYPES[cfg.train.dtype]

@@ -8,7 +8,8 @@ scalar coefficients are formed in float64 as Python would form them, then cast t
 float64 run matches the plain optimizer to rounding and a float32 run within float32 tolerance.
 
 The warm-up schedule (`optim.lr_at`, scaled through `set_lr`) and the bias corrections are computed on the device
-from a step counter tensor: no per-step host sync or host-to-device copy (ecosystem.md §3.3 on CUDA).
+from a step counter tensor: no per-step host sync or host-to-device copy (ecosystem.md §3.3 on CUDA), and all
+state (moments, the step counter, the Grokfast EMA) is updated in place, so a CUDA graph can capture `step`.
 Grokfast-EMA (elementwise, so it vectorises for free, §3.3 pitfall 3) is applied in front of the update.
 """
 
@@ -76,10 +77,11 @@ class VecAdam:
         params = list(self.params.values())
         grads = [p.grad for p in params]
         if self.grokfast:  # mu <- alpha mu + (1 - alpha) g (mu starts at g); g <- g + lamb mu (as ema_filter)
-            mus = list(self.mu.values()) if self.mu else [g.detach().clone() for g in grads]
-            mus = torch._foreach_add(torch._foreach_mul(mus, _cols(self.gf_alpha, grads)),
-                                     torch._foreach_mul(grads, _cols(1 - self.gf_alpha, grads)))
-            self.mu = dict(zip(self.params, mus, strict=True))
+            if self.mu is None:
+                self.mu = {k: g.detach().clone() for k, g in zip(self.params, grads, strict=True)}
+            mus = list(self.mu.values())  # updated in place: a captured CUDA graph keeps reading the same tensors
+            torch._foreach_mul_(mus, _cols(self.gf_alpha, grads))
+            torch._foreach_add_(mus, torch._foreach_mul(grads, _cols(1 - self.gf_alpha, grads)))
             grads = torch._foreach_add(grads, torch._foreach_mul(mus, _cols(self.gf_lamb, grads)))
         if self.decoupled:
             torch._foreach_mul_(params, _cols(1 - lr * self.wd, params))

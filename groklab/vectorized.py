@@ -19,9 +19,11 @@ tensor: they are *grouped* by `group_key` and each group trains on its own (simp
 resume from different steps form different groups too.
 
 On CUDA there is no per-step host sync: the lr schedule and bias corrections live on the device, minibatch
-indices are uploaded once per epoch, and metrics are read back once per evaluation. The number of members per
-group is capped from `torch.cuda.mem_get_info`. Attention runs through the math SDPA backend inside vmap, since
-the fused CPU kernel has no batching rule (it would fall back to a Python loop over members).
+indices are uploaded once per epoch, and metrics are read back once per evaluation; the whole step (gather,
+forward, backward, optimizer) is captured as a CUDA graph (`GraphedStep`), and optionally compiled
+(`train.compile`). The number of members per group is capped from `torch.cuda.mem_get_info`. Attention runs
+through the math SDPA backend inside vmap, since the fused CPU kernel has no batching rule (it would fall back to
+a Python loop over members).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import copy
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +54,9 @@ from groklab.train import (
     checkpoint_schedule,
     eval_schedule,
     loss_fn,
+    matmul_precision,
     resolve_device,
+    train,
 )
 from groklab.vec_optim import VecAdam
 
@@ -84,6 +88,15 @@ def unsupported(cfg: RunConfig) -> str | None:
          f"train.device={t.device}"),
     ]
     return next((why for ok, why in checks if not ok), None)
+
+
+def train_one(cfg: RunConfig, sink: Sink | None = None, progress: bool = False) -> Outcome:
+    """One run by the fastest path that replays train.train: on CUDA with `train.cuda_graphs`, this engine's
+    captured step (a group of one member; on a GPU, launch overhead is what a tiny model's step costs);
+    elsewhere train.train itself (on a CPU the plain loop is the faster one for a single run)."""
+    if cfg.train.cuda_graphs and unsupported(cfg) is None and resolve_device(cfg.train.device).type == "cuda":
+        return train_many([cfg], [sink if sink is not None else MemorySink()], progress=progress)[0]
+    return train(cfg, sink, progress=progress)
 
 
 _TASKS: dict[str, TaskData] = {}
@@ -138,7 +151,8 @@ def train_many(cfgs: Sequence[RunConfig], sinks: Sequence[Sink] | None = None, p
     for group in groups.values():
         size = max_members or capacity(group[0].cfg, group[0].task)
         for i in range(0, len(group), size):
-            _train_group(group[i : i + size], progress)
+            with matmul_precision(group[0].cfg.train):
+                _train_group(group[i : i + size], progress)
     return [m.outcome for m in members]  # type: ignore[misc]
 
 
@@ -169,6 +183,48 @@ def _eval_chunk(cfg: RunConfig, task: TaskData, n_members: int) -> int:
     budget = torch.cuda.mem_get_info(device)[0] // 4 if device.type == "cuda" else 2 << 30
     per_member = _activation_bytes(cfg, task, min(EVAL_CHUNK, max(task.n_train, len(task.x_val))))
     return max(1, min(n_members, int(budget // max(per_member, 1))))
+
+
+class GraphedStep:
+    """Calls `fn(key)` (a training step that reads and writes fixed tensors in place); with `enabled`, each `key`
+    (a batch shape) as its own CUDA graph.
+
+    Why: a vectorised step is hundreds of small kernels, and on a GPU the Python and launch overhead of issuing
+    them (vmap's batching rules, functional_call, the optimizer's foreach ops) costs far more than the kernels.
+    Captured once, the whole step replays as one launch. As torch's CUDA-graph recipe asks, the first `warmup`
+    calls of a key run eagerly on a side stream (they are real steps: lazy initialisation of cuBLAS handles,
+    autograd and the allocator happens there), the next call captures and replays, later calls only replay. A
+    capture bakes in the addresses of the tensors it reads, so `fn` must update its state in place, and `reset()`
+    must be called when those tensors are replaced (a member leaving the group).
+    """
+
+    def __init__(self, fn: Callable[[int], None], enabled: bool, warmup: int = 2) -> None:
+        self.fn, self.enabled, self.warmup = fn, enabled, warmup
+        self.calls: dict[int, int] = {}
+        self.graphs: dict[int, Any] = {}
+        self.captured = 0  # how many captures were made (tests, benchmarks)
+
+    def reset(self) -> None:
+        self.calls, self.graphs = {}, {}
+
+    def __call__(self, key: int) -> None:
+        if not self.enabled:
+            self.fn(key)
+        elif key in self.graphs:
+            self.graphs[key].replay()
+        elif self.calls.get(key, 0) < self.warmup:
+            self.calls[key] = self.calls.get(key, 0) + 1
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                self.fn(key)
+            torch.cuda.current_stream().wait_stream(side)
+        else:
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                self.fn(key)
+            self.graphs[key], self.captured = graph, self.captured + 1
+            graph.replay()
 
 
 def _train_group(members: list[_Member], progress: bool) -> None:
@@ -244,8 +300,30 @@ def _train_group(members: list[_Member], progress: bool) -> None:
                     full["grad_filter"] = gf
             m.sink.save(full, step, latest=latest, keep=step in keeps)
 
-    step, perms, epoch_of_perms = start, None, -1
+    rows_idx = torch.arange(len(members), device=device)[:, None]
+    # this step's minibatch indices, one buffer per batch size (an epoch's last batch can be shorter)
+    batch_idx = {size: torch.zeros(len(members), size, dtype=torch.long, device=device)
+                 for size in ({min(bs, n - k * bs) for k in range(per_epoch)} if bs < n else set())}
     use_l1 = bool((opt.l1 != 0).any())  # decided once, so the loop has no host sync
+
+    batched_loss = vmap(member_loss)
+    if tcfg.compile and device.type == "cuda":  # fuses the elementwise work; compiled once per batch shape
+        batched_loss = torch.compile(batched_loss, dynamic=False)
+
+    def train_step(size: int) -> None:
+        """One optimizer step of every member on the rows `batch_idx[size]` names (the whole split if bs >= n)."""
+        idx = batch_idx[size]
+        xb, yb = (x_train, y_train) if bs >= n else (x_train[rows_idx, idx], y_train[rows_idx, idx])
+        losses = batched_loss(params, buffers, xb, yb)
+        if use_l1:  # train.objective, per member
+            losses = losses + opt.l1.to(losses.dtype) * sum(p.abs().flatten(1).sum(1) for p in params.values())
+        for p in params.values():
+            p.grad = None
+        losses.sum().backward()  # summed, never averaged: each member's gradient is its solo gradient
+        opt.step()
+
+    step_fn = GraphedStep(train_step, enabled=device.type == "cuda" and tcfg.cuda_graphs)
+    step, perms, epoch_of_perms = start, None, -1
     wall0 = time.perf_counter()
     started = [wall0 - m.elapsed for m in members]
     bar = Progress(steps, start, progress)
@@ -255,25 +333,17 @@ def _train_group(members: list[_Member], progress: bool) -> None:
                 m.sink.log({"step": 0, "time": 0.0, **row, "lr": lr_at(m.cfg.optim, 0)})
             checkpoint(0, latest=False)
         while step < steps and members:
-            if bs >= n:
-                xb, yb = x_train, y_train
-            else:
+            size = n
+            if bs < n:
                 epoch, k = divmod(step, per_epoch)
                 if epoch != epoch_of_perms:  # train.batch_indices, one epoch at a time
                     gens = [torch.Generator().manual_seed(m.cfg.seed * 1_000_003 + epoch) for m in members]
                     perms = torch.stack([torch.randperm(n, generator=g) for g in gens])
                     perms = perms.pin_memory().to(device, non_blocking=True) if device.type == "cuda" else perms
                     epoch_of_perms = epoch
-                idx = perms[:, k * bs : (k + 1) * bs]  # type: ignore[index]
-                rows = torch.arange(len(members), device=device)[:, None]
-                xb, yb = x_train[rows, idx], y_train[rows, idx]
-            losses = vmap(member_loss)(params, buffers, xb, yb)
-            if use_l1:  # train.objective, per member
-                losses = losses + opt.l1.to(losses.dtype) * sum(p.abs().flatten(1).sum(1) for p in params.values())
-            for p in params.values():
-                p.grad = None
-            losses.sum().backward()  # summed, never averaged: each member's gradient is its solo gradient
-            opt.step()
+                size = min(bs, n - k * bs)
+                batch_idx[size].copy_(perms[:, k * bs : k * bs + size])  # type: ignore[index]
+            step_fn(size)
             step += 1
             save_latest = step % tcfg.checkpoint_every == 0 or step == steps
             if step in evals or save_latest or step in keeps:
@@ -298,7 +368,10 @@ def _train_group(members: list[_Member], progress: bool) -> None:
                     opt.select(sel)
                     x_train, y_train, x_val, y_val = x_train[sel], y_train[sel], x_val[sel], y_val[sel]
                     perms = perms[sel] if perms is not None else None
+                    rows_idx = rows_idx[: len(keep)]
+                    batch_idx = {size: b[sel] for size, b in batch_idx.items()}
                     members, started = [members[i] for i in keep], [started[i] for i in keep]
+                    step_fn.reset()  # the captured step reads the old tensors: capture again
                 if save_latest or step in keeps:
                     checkpoint(step, latest=save_latest)
     bar.close()
