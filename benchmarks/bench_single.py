@@ -18,8 +18,10 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from groklab.api import resolve
+from groklab.config import parse_overrides
 from groklab.tasks import build_task
-from groklab.train import MemorySink, train
+from groklab.train import MemorySink
+from groklab.vectorized import train_one
 
 
 class PlainBlock(nn.Module):
@@ -81,11 +83,11 @@ def plain_loop(steps: int, device: torch.device) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def groklab_loop(steps: int, device: torch.device) -> float:
+def groklab_loop(steps: int, device: torch.device, extra: dict[str, str]) -> float:
     cfg = resolve("power2022", {"train.steps": steps, "train.device": device.type, "train.log_checkpoints": 0,
-                                "train.checkpoint_every": steps})
+                                "train.checkpoint_every": steps} | extra)
     start = time.perf_counter()
-    train(cfg, MemorySink())
+    train_one(cfg, MemorySink())  # what `groklab run` trains with (on CUDA: the captured step)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return steps / (time.perf_counter() - start)
@@ -96,15 +98,18 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="config overrides for groklab's loop (train.tf32=true also sets TF32 for the plain loop)")
     args = parser.parse_args()
-    device = torch.device(args.device)
-    plain_loop(20, device), groklab_loop(20, device)  # warm-up: allocator, kernels, lazy imports
+    device, extra = torch.device(args.device), parse_overrides(args.set)
+    torch.backends.cuda.matmul.allow_tf32 = extra.get("train.tf32", "false").lower() == "true"
+    plain_loop(20, device), groklab_loop(20, device, extra)  # warm-up: allocator, kernels, lazy imports
     best = {"plain": 0.0, "groklab": 0.0}
     for _ in range(args.repeats):  # interleaved, best of N: the least disturbed measurement of each
         best["plain"] = max(best["plain"], plain_loop(args.steps, device))
-        best["groklab"] = max(best["groklab"], groklab_loop(args.steps, device))
+        best["groklab"] = max(best["groklab"], groklab_loop(args.steps, device, extra))
     print(f"power2022 recipe, {args.steps} steps, device {device}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
+          f"{torch.get_num_threads()} threads, overrides {args.set}")
     print(f"{'loop':<10}{'steps/s':>10}")
     for name, value in best.items():
         print(f"{name:<10}{value:>10.1f}")

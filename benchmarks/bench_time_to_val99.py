@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from groklab.api import resolve
-from groklab.train import train
+from groklab.vectorized import train_one
 
 
 class Generalized(Exception):
@@ -56,7 +56,7 @@ def main() -> None:
                                 "train.checkpoint_every": args.steps})
     watch = Watch(args.threshold)
     with contextlib.suppress(Generalized):
-        train(cfg, watch)
+        train_one(cfg, watch)  # what `groklab run` trains with (on CUDA: the captured step)
     total = time.perf_counter() - watch.start
     print(f"{cfg.name} ({cfg.task.op} mod {cfg.task.p}), device {args.device}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
