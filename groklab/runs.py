@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -175,6 +176,8 @@ def prepare(cfg: RunConfig, out: Path, resume: bool | Path = False, force: bool 
         shutil.rmtree(path)
     elif config_file.exists():
         held = json.loads(config_file.read_text())
+        with contextlib.suppress(GroklabError):  # keys added since the folder was written take their defaults
+            held = RunConfig.from_dict(held).to_dict()
         if held != cfg.to_dict():
             raise ConfigError(f"{path} holds another config ({config_difference(held, cfg.to_dict())})")
         status = (run.read_summary() or {}).get("status", "running")

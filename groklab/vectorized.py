@@ -312,8 +312,10 @@ def _train_group(members: list[_Member], progress: bool) -> None:
 
     def train_step(size: int) -> None:
         """One optimizer step of every member on the rows `batch_idx[size]` names (the whole split if bs >= n)."""
-        idx = batch_idx[size]
-        xb, yb = (x_train, y_train) if bs >= n else (x_train[rows_idx, idx], y_train[rows_idx, idx])
+        if bs >= n:
+            xb, yb = x_train, y_train
+        else:
+            xb, yb = x_train[rows_idx, batch_idx[size]], y_train[rows_idx, batch_idx[size]]
         losses = batched_loss(params, buffers, xb, yb)
         if use_l1:  # train.objective, per member
             losses = losses + opt.l1.to(losses.dtype) * sum(p.abs().flatten(1).sum(1) for p in params.values())

@@ -70,3 +70,16 @@ def test_sigterm_records_interrupted_and_keeps_history(tmp_path):
     assert proc.wait(timeout=60) == 130
     run = load_run(next(tmp_path.iterdir()))
     assert run.summary["status"] == "interrupted" and len(run.history["step"]) > 0
+
+
+def test_a_folder_written_before_a_key_was_added_still_resumes(tmp_path):
+    """config.json from an older groklab lacks keys added since (with defaults): the folder is the same run."""
+    from groklab.api import resolve
+    from groklab.runs import execute
+
+    cfg = resolve(None, {k: v for k, v in (a.split("=") for a in ARGS)} | {"train.steps": "20", "train.device": "cpu"})
+    path, _ = execute(cfg, out=tmp_path)
+    held = json.loads((path / "config.json").read_text())
+    del held["train"]["tf32"], held["train"]["compile"]  # as written before these keys existed
+    (path / "config.json").write_text(json.dumps(held))
+    assert execute(cfg, out=tmp_path, resume=True) == (path, True)  # recognised as finished, not "another config"

@@ -31,20 +31,22 @@ def graphs(monkeypatch):
     return made
 
 
-@pytest.mark.parametrize(("dtype", "extra", "rtol"), [
-    ("float64", {}, 1e-9),
-    ("float64", {"optim.name": "adam", "optim.grokfast": "ema", "optim.l1": "1e-4"}, 1e-9),
-    ("float32", {}, 1e-4),
+@pytest.mark.parametrize(("dtype", "extra", "rtol", "captures"), [
+    ("float64", {}, 1e-9, 2),
+    ("float64", {"optim.name": "adam", "optim.grokfast": "ema", "optim.l1": "1e-4"}, 1e-9, 2),
+    ("float64", {"train.batch_size": "full"}, 1e-9, 1),
+    ("float32", {}, 1e-4, 2),
 ])
-def test_captured_members_equal_plain_runs(tiny, graphs, dtype, extra, rtol):
+def test_captured_members_equal_plain_runs(tiny, graphs, dtype, extra, rtol, captures):
     """20 steps of minibatches of 16 out of 60 rows: a graph for the batch of 16 and one for an epoch's last
-    batch of 12, both captured and replayed; every member's history equals its plain run on the same GPU."""
+    batch of 12 (one graph with the full batch), captured and replayed; every member's history equals its plain
+    run on the same GPU."""
     cfgs = configs(tiny, **{"train.device": "cuda", "train.dtype": dtype, "train.loss_dtype": dtype, **extra})
     sinks = [MemorySink() for _ in cfgs]
     train_many(cfgs, sinks)
     eager = [MemorySink() for _ in cfgs]
     train_many([apply_overrides(c, {"train.cuda_graphs": False}) for c in cfgs], eager)
-    assert [g.captured for g in graphs] == [2, 0]
+    assert [g.captured for g in graphs] == [captures, 0]
     for cfg, sink, same in zip(cfgs, sinks, eager, strict=True):
         assert_rows_match(same.rows, sink.rows, 1e-6)  # the replay runs the eager step's kernels
         ref = MemorySink()

@@ -32,6 +32,7 @@ def assert_rows_match(ref, got, rtol):
 @pytest.mark.parametrize(("dtype", "extra", "rtol", "atol"), [
     ("float64", {}, 1e-10, 0.0),
     ("float64", {"optim.name": "adam", "optim.grokfast": "ema", "optim.l1": "1e-4"}, 1e-10, 0.0),
+    ("float64", {"train.batch_size": "full"}, 1e-10, 0.0),
     ("float32", {}, 1e-4, 1e-6),
 ])
 def test_members_equal_plain_runs(tiny, dtype, extra, rtol, atol):
