@@ -164,7 +164,8 @@ def _activation_bytes(cfg: RunConfig, task: TaskData, n: int) -> int:
 
 def capacity(cfg: RunConfig, task: TaskData) -> int:
     """Members per group: unbounded on CPU; on CUDA what half the free memory holds (params, grads, moments,
-    a training step's activations, with headroom)."""
+    and three training steps' activations: the eager warm-up's cached blocks and the private memory pools of
+    the two captured batch shapes)."""
     device = resolve_device(cfg.train.device)
     if device.type != "cuda":
         return 1 << 30
@@ -173,7 +174,7 @@ def capacity(cfg: RunConfig, task: TaskData) -> int:
     n_params = sum(p.numel() for p in model.parameters())
     itemsize = torch.finfo(DTYPES[cfg.train.dtype]).bits // 8
     batch = cfg.train.resolved_batch_size(task.n_train)
-    per_member = 6 * n_params * itemsize + 2 * _activation_bytes(cfg, task, batch)
+    per_member = 6 * n_params * itemsize + 3 * _activation_bytes(cfg, task, batch)
     return max(1, int(0.5 * free // per_member))
 
 
