@@ -21,6 +21,9 @@ class TaskData:
     vocab_size: int | None = None  # token inputs: size of the input vocabulary
     in_dim: int | None = None  # vector inputs: feature width
     meta: dict[str, Any] = field(default_factory=dict)  # JSON-able description (p, op, ...)
+    # Extra evaluation splits beyond train and val, {name: (x, y)}: measured at every evaluation and logged as
+    # `<name>/loss` (and `<name>/acc`), e.g. Wang 2024's `test_inferred_ood`. `val` stays the split verdicts use.
+    evals: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
 
     @property
     def seq_len(self) -> int:
