@@ -19,9 +19,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from groklab.api import resolve
 from groklab.config import parse_overrides
+from groklab.engine import MemorySink, train_one
 from groklab.tasks import build_task
-from groklab.train import MemorySink
-from groklab.vectorized import train_one
 
 
 class PlainBlock(nn.Module):

@@ -10,6 +10,7 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +93,9 @@ class TrainConfig:
     mask_from: str = ""  # a .pt of {param name: 0/1 mask}; weights are multiplied by it after every step (tickets)
     violation_weight: float = 0.1  # loss=mse_violation: weight of relu(log2 h_sampled - log2 h_hat)^2 (mheight)
     violation_samples: int = 20  # loss=mse_violation: random codewords per sample (mheight.md §6)
+    probe_every: int = 0  # measure train.probes every N steps (and at the first and last step); 0 = every evaluation
+    fixed_norm: float = 0.0  # > 0: rescale all parameters to this global L2 norm after every step (Omnigrok §3)
+    keep_best: str = ""  # a logged metric (val/loss, val/acc, ...): keep checkpoints/best.pt at its best value
 
     def resolved_batch_size(self, n_train: int) -> int:
         if self.batch_size == "auto":
@@ -231,8 +235,12 @@ def parse_overrides(items: list[str]) -> dict[str, str]:
 
 
 def validate(cfg: RunConfig) -> None:
-    """Checks that need no data; task-specific checks (prime p, empty split) live with the task."""
+    """Checks that need no data and no other module; the task, the model, the probes and the device are checked
+    by `groklab.engine.check` before anything is written (design.md "Validation")."""
     o, t, m = cfg.optim, cfg.train, cfg.model
+    for key, value in flatten(cfg.to_dict()).items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{key}={value}: expected a finite number")
     checks = [
         (o.lr > 0, f"optim.lr must be > 0 (got {o.lr})"),
         (o.weight_decay >= 0, f"optim.weight_decay must be >= 0 (got {o.weight_decay})"),
@@ -241,19 +249,23 @@ def validate(cfg: RunConfig) -> None:
         (o.momentum >= 0, f"optim.momentum must be >= 0 (got {o.momentum})"),
         (o.warmup_steps >= 0, f"optim.warmup_steps must be >= 0 (got {o.warmup_steps})"),
         (o.name in OPTIMIZERS, f"optim.name={o.name!r}: expected one of {', '.join(OPTIMIZERS)}"),
-        (t.steps > 0, f"train.steps must be > 0 (got {t.steps})"),
+        (0 < t.steps <= MAX_STEPS, f"train.steps must be in 1..{MAX_STEPS:.0e} (got {t.steps})"),
         (t.eval_every > 0, f"train.eval_every must be > 0 (got {t.eval_every})"),
+        (t.steps // t.eval_every <= MAX_EVALS, f"train.steps={t.steps} with train.eval_every={t.eval_every} "
+         f"would log {t.steps // t.eval_every:,} evaluations; at most {MAX_EVALS:,} (raise train.eval_every)"),
         (t.checkpoint_every > 0, f"train.checkpoint_every must be > 0 (got {t.checkpoint_every})"),
+        (t.probe_every >= 0, f"train.probe_every must be >= 0 (got {t.probe_every})"),
         (t.dtype in DTYPES, f"train.dtype={t.dtype!r}: expected one of {', '.join(DTYPES)}"),
         (t.loss_dtype in LOSS_DTYPES, f"train.loss_dtype={t.loss_dtype!r}: expected {', '.join(LOSS_DTYPES)}"),
         (t.loss in LOSSES, f"train.loss={t.loss!r}: expected one of {', '.join(LOSSES)}"),
         (o.grokfast in GROKFAST, f"optim.grokfast={o.grokfast!r}: expected one of {', '.join(GROKFAST)}"),
         (0 <= o.grokfast_alpha < 1, f"optim.grokfast_alpha must be in [0, 1) (got {o.grokfast_alpha})"),
-        (o.grokfast_window > 0, f"optim.grokfast_window must be > 0 (got {o.grokfast_window})"),
+        (0 < o.grokfast_window <= 10_000, f"optim.grokfast_window must be in 1..10000 (got {o.grokfast_window})"),
         (o.l1 >= 0, f"optim.l1 must be >= 0 (got {o.l1})"),
         (o.muon_lr > 0, f"optim.muon_lr must be > 0 (got {o.muon_lr})"),
         (t.device in ("auto", "cpu", "cuda", "mps"), f"train.device={t.device!r}: expected auto, cpu, cuda or mps"),
-        (t.log_checkpoints >= 0, f"train.log_checkpoints must be >= 0 (got {t.log_checkpoints})"),
+        (0 <= t.log_checkpoints <= 10_000, f"train.log_checkpoints must be in 0..10000 (got {t.log_checkpoints})"),
+        (t.fixed_norm >= 0, f"train.fixed_norm must be >= 0 (0 = off; got {t.fixed_norm})"),
         (not t.init_from or Path(t.init_from).is_file(), f"train.init_from={t.init_from!r}: no such file"),
         (not t.mask_from or Path(t.mask_from).is_file(), f"train.mask_from={t.mask_from!r}: no such file"),
         (m.act in ACTS, f"model.act={m.act!r}: expected one of {', '.join(ACTS)}"),
@@ -265,7 +277,8 @@ def validate(cfg: RunConfig) -> None:
         (cfg.task.pairs == "all" or cfg.task.name == "modular", "task.pairs=unordered applies to task.name=modular"),
         (t.loss != "mse_violation" or cfg.task.name == "mheight", "train.loss=mse_violation needs task.name=mheight"),
         (t.violation_weight >= 0, f"train.violation_weight must be >= 0 (got {t.violation_weight})"),
-        (t.violation_samples >= 1, f"train.violation_samples must be >= 1 (got {t.violation_samples})"),
+        (1 <= t.violation_samples <= 10_000,
+         f"train.violation_samples must be in 1..10000 (got {t.violation_samples})"),
         (m.n_experts >= 1 and 1 <= m.top_k <= m.n_experts,
          f"model.top_k must be in 1..model.n_experts (got top_k={m.top_k}, n_experts={m.n_experts})"),
         (o.name != "muon" or (o.embed_lr is None and o.embed_weight_decay is None),
@@ -276,11 +289,6 @@ def validate(cfg: RunConfig) -> None:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
-    from groklab.probes.live import PROBES  # probes sit below train in the layers; names are checked here
-
-    for name in filter(None, (n.strip() for n in t.probes.split(","))):
-        if name not in PROBES:
-            raise ConfigError(f"train.probes: unknown probe {name!r}; expected some of {', '.join(PROBES)}")
     if t.batch_size not in ("auto", "full"):
         try:
             size = int(t.batch_size)
@@ -290,6 +298,8 @@ def validate(cfg: RunConfig) -> None:
             raise ConfigError(f"train.batch_size must be > 0 (got {size})")
 
 
+MAX_STEPS = 1_000_000_000  # 1e9 optimizer steps: years on a CPU; more is a typo
+MAX_EVALS = 1_000_000  # evaluations one run may log (metrics.jsonl of a few hundred MB)
 OPTIMIZERS = ("adamw", "adam", "sgd", "muon")
 DTYPES = ("float32", "float64")
 LOSS_DTYPES = ("float16", "float32", "float64")

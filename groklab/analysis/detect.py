@@ -23,15 +23,17 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import sys
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from groklab.analysis.io import History, atomic_write_json, finite, last_finite, load_run_dir
 from groklab.analysis.spikes import spikes_with_norm
 from groklab.errors import ConfigError
+from groklab.io import finite, last_finite
+from groklab.runs import History, RunDir, load_run
 
 VERDICTS = ("comprehension", "grokking", "memorization", "confusion", "no learning")
 DETECTION_VERSION = 1
@@ -273,9 +275,18 @@ def detect_run(run_dir: Path | str, config: DetectConfig | None = None) -> dict[
     Reads metrics.jsonl, summary.json (for `kind`) and config.json; a folder without summary.json is analysed
     but nothing is written. Raises GroklabError if `run_dir` is not a run folder.
     """
-    run = load_run_dir(Path(run_dir))
+    run = load_run(run_dir)
     result = detect(run.history, infer_kind(run.history, run.summary), config)
-    summary_path = run.path / "summary.json"
-    if summary_path.is_file():
-        atomic_write_json(summary_path, {**run.summary, "detection": result})
+    if (run.path / "summary.json").is_file():
+        RunDir(run.path).write_summary(detection=result)
     return result
+
+
+def detect_after_training(run_dir: Path | str) -> dict[str, Any] | None:
+    """`detect_run` for a run that just finished: a finished run stays finished, so a detector failure is
+    reported on stderr, not raised."""
+    try:
+        return detect_run(run_dir)
+    except Exception as e:
+        print(f"groklab: warning: detection failed for {run_dir}: {type(e).__name__}: {e}", file=sys.stderr)
+        return None

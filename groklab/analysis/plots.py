@@ -21,8 +21,9 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 from matplotlib.transforms import blended_transform_factory
 
 from groklab.analysis.compare import differing_keys, run_labels, sort_key
-from groklab.analysis.io import History, RunData, atomic_write_bytes, finite
 from groklab.analysis.spikes import norm_key
+from groklab.io import atomic_write, finite
+from groklab.runs import History, Run
 
 TRAIN, VAL, NORM, LAST, SPIKE = "#1f77b4", "#d62728", "#555555", "#2ca02c", "#ff7f0e"
 FORMATS = (".png", ".pdf", ".svg")
@@ -47,7 +48,7 @@ def save_figure(fig: Figure, path: Path | str, dpi: int = 150) -> Path:
     path = Path(path)
     buf = io.BytesIO()
     fig.savefig(buf, format=path.suffix.lstrip(".").lower() or "png", dpi=dpi)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write(path, buf.getvalue())
     return path
 
 
@@ -254,7 +255,7 @@ def detail_figure(history: History, detection: dict[str, Any] | None = None, tit
     return fig
 
 
-def comparison_figure(runs: Sequence[RunData], title: str = "") -> Figure:
+def comparison_figure(runs: Sequence[Run], title: str = "") -> Figure:
     """One colour per run (val solid, train dashed); legend from the config keys that differ between runs.
 
     Runs are ordered by those keys, and a one-key sweep gets a sequential colormap, so colour follows the

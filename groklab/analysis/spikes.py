@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from groklab.analysis.io import History, finite
+from groklab.io import finite
+from groklab.runs import History
 
 NORM_KEYS = ("params/last_layer_norm", "params/norm")
 

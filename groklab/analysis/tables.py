@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from groklab.analysis.compare import differing_keys, fmt_value, seed_groups, short_keys, spread
-from groklab.analysis.io import RunData, flatten, last_finite
+from groklab.config import flatten
+from groklab.io import last_finite
+from groklab.runs import Run
 
 DASH = "—"
 RUN_COLUMNS = ("run", "status", "steps", "final train", "final val", "verdict", "memorization step",
@@ -24,7 +26,7 @@ GROUP_COLUMNS = ("group", "runs", "verdicts", "memorization step", "generalizati
 class Analysed:
     """A loaded run and its detection (computed in memory; the report never rewrites a run's files)."""
 
-    run: RunData
+    run: Run
     detection: dict[str, Any]
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from groklab.config import RunConfig
+from groklab.config import RunConfig, apply_overrides
 from groklab.errors import ConfigError
 
 
@@ -43,3 +44,17 @@ def get(name: str) -> Preset:
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise ConfigError(f"unknown preset {name!r}{hint}; `groklab presets` lists them")
     return presets[name]
+
+
+def resolve(config: RunConfig | str | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """A RunConfig, a preset name or None (the default preset), with dotted-key overrides applied."""
+    if config is None or isinstance(config, str):
+        config = get(config or DEFAULT).config
+    return apply_overrides(config, overrides or {})
+
+
+def split_positionals(items: list[str]) -> tuple[str | None, list[str]]:
+    """`[PRESET] [KEY=VALUE ...]`: the first item is a preset name unless it looks like a key (has '=' or '.')."""
+    if items and "=" not in items[0] and "." not in items[0]:
+        return items[0], items[1:]
+    return None, items

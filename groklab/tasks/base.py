@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +26,12 @@ class TaskData:
     # Extra evaluation splits beyond train and val, {name: (x, y)}: measured at every evaluation and logged as
     # `<name>/loss` (and `<name>/acc`), e.g. Wang 2024's `test_inferred_ood`. `val` stays the split verdicts use.
     evals: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+    # Per-sample correctness (outputs, targets) -> bool tensor of a regression task scored by accuracy (Levi 2023:
+    # squared error below eps); classification is scored by the arg-max class.
+    correct: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    # A task's own term of the training objective, (outputs, inputs, train config) -> scalar or None, added on
+    # training batches only (the m-height violation penalty): the loop has no task-specific branch.
+    penalty: Callable[[torch.Tensor, torch.Tensor, Any], torch.Tensor | None] | None = None
 
     @property
     def seq_len(self) -> int:
@@ -44,3 +52,20 @@ def split_indices(n: int, train_frac: float, seed: int) -> tuple[torch.Tensor, t
         raise ConfigError(f"task.train_frac={train_frac} leaves the {side} split empty ({n} examples in all)")
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return perm[:n_train], perm[n_train:]
+
+
+def memory_bytes() -> int:
+    """Physical memory of this machine (0 if unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return 0
+
+
+def check_size(what: str, n_bytes: int, hint: str) -> None:
+    """Refuse, before allocating anything, a data set or model that would take more than half of this machine's
+    memory: a clear error instead of a MemoryError traceback or the kernel's OOM killer."""
+    limit = memory_bytes() // 2
+    if limit and n_bytes > limit:
+        raise ConfigError(f"{what} needs about {n_bytes / 2**30:.1f} GiB, more than half of this machine's "
+                          f"{2 * limit / 2**30:.0f} GiB; {hint}")

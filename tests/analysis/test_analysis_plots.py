@@ -5,11 +5,11 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from groklab.analysis.cli import main
 from groklab.analysis.compare import differing_keys, run_labels, seed_groups, short_keys, spread
 from groklab.analysis.detect import detect
-from groklab.analysis.io import load_run_dir
 from groklab.analysis.plots import comparison_figure, curves_figure, detail_figure, save_figure
+from groklab.cli import main
+from groklab.runs import load_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -61,7 +61,7 @@ def test_comparison_legend_uses_differing_config_keys(tmp_path, synth):
     runs = []
     for i, wd in enumerate((1.0, 0.1, 0.3)):
         hist = synth.history(synth.step_curve(500), synth.step_curve(5000))
-        runs.append(load_run_dir(synth.write_run(tmp_path, f"r{i}", hist, synth.run_config(f"n{i}", wd, i))))
+        runs.append(load_run(synth.write_run(tmp_path, f"r{i}", hist, synth.run_config(f"n{i}", wd, i))))
     fig = comparison_figure(runs)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels == ["weight_decay=0.1, seed=1", "weight_decay=0.3, seed=2", "weight_decay=1, seed=0"]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from groklab.analysis.cli import main
 from groklab.analysis.report import write_report
+from groklab.cli import main
 from groklab.errors import GroklabError
 
 
@@ -119,8 +119,8 @@ def test_cli_bad_input_is_one_line_and_status_2(tmp_path, capsys, argv, message)
 
 
 def test_module_entry_point(tmp_path, report_runs, capsys):
-    """`python -m groklab.analysis.cli` works before the main CLI is wired."""
-    proc = subprocess.run([sys.executable, "-m", "groklab.analysis.cli", "detect", str(tmp_path / "x")],
+    """`python -m groklab.cli` runs the analysis commands as a process, errors as one line."""
+    proc = subprocess.run([sys.executable, "-m", "groklab.cli", "detect", str(tmp_path / "x")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stderr == f"groklab: error: {tmp_path / 'x'}: no such folder\n"
     out = tmp_path / "r.html"

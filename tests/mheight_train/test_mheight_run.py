@@ -67,7 +67,7 @@ def test_violation_loss_runs(tmp_path, small_file):
         (["model.top_k=7"], "model.top_k must be in 1..model.n_experts"),
         (["model.n_experts=0"], "model.top_k must be in 1..model.n_experts"),
         (["train.loss=mse_violation", "train.violation_weight=-1"], "train.violation_weight must be >= 0"),
-        (["train.loss=mse_violation", "train.violation_samples=0"], "train.violation_samples must be >= 1"),
+        (["train.loss=mse_violation", "train.violation_samples=0"], "train.violation_samples must be in 1..10000"),
         (["train.loss=huber"], "train.loss='huber'"),
         (["task.per_group=ten"], "expected int"),
     ],

@@ -10,7 +10,7 @@ from groklab.errors import GroklabError
 
 
 def cmd_fourier(args: argparse.Namespace) -> int:
-    from groklab.probes.progress import fourier_progress
+    from groklab.studies.progress import fourier_progress
 
     if not 0 <= args.min_frac <= 1:
         raise GroklabError(f"--min-frac must be in [0, 1], got {args.min_frac}")
@@ -27,13 +27,13 @@ def cmd_fourier(args: argparse.Namespace) -> int:
 
 
 def cmd_tickets(args: argparse.Namespace) -> int:
-    from groklab import api
     from groklab.config import parse_overrides
-    from groklab.tickets import run_tickets
+    from groklab.presets import resolve
+    from groklab.studies.tickets import run_tickets
 
     if args.retrain_steps is not None and args.retrain_steps <= 0:
         raise GroklabError(f"--retrain-steps must be > 0, got {args.retrain_steps}")
-    base = api.resolve("minegishi2023", parse_overrides(args.items))
+    base = resolve("minegishi2023", parse_overrides(args.items))
     report = run_tickets(base, out=args.out, keep=args.keep, retrain_steps=args.retrain_steps, seed=args.seed,
                          retrain_wd=args.retrain_wd, progress=not args.quiet)
     print(f"tickets  keep {report['keep']:g} ({report['pruned']:.0%} pruned), steps to val acc >= 0.95:")
