@@ -46,7 +46,7 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def verdict_line(det: dict[str, Any], status: str | None) -> str:
+def verdict_line(det: dict[str, Any]) -> str:
     """The detector's verdict in words that cannot contradict the `first at` table printed above it: the table
     gives the first evaluation at a level, the verdict the first step from which a level *held* (for
     `patience` evaluations), and says so where the two differ."""
@@ -57,10 +57,7 @@ def verdict_line(det: dict[str, Any], status: str | None) -> str:
     if det.get("delay_ratio"):
         held[-1] += f" ({det['delay_ratio']:.3g}x later)"
     line = f"verdict  {det.get('verdict')}  ({'; '.join(parts)})\n         " + "; ".join(held)
-    notes = list(det.get("notes") or [])
-    if status not in (None, "completed", "diverged", "imported"):
-        notes.insert(0, f"the run is {status}: a verdict of the history so far")
-    return line + "".join(f"\nnote     {n}" for n in notes)
+    return line + "".join(f"\nnote     {n}" for n in det.get("notes") or [])
 
 
 def print_summary(path: Path) -> None:
@@ -78,7 +75,7 @@ def print_summary(path: Path) -> None:
     for key, crossings in (s.get("thresholds") or {}).items():
         print(f"{key:<9}first at " + "  ".join(f">={t}: step {_fmt(v)}" for t, v in crossings.items()))
     if s.get("detection"):
-        print(verdict_line(s["detection"], s.get("status")))
+        print(verdict_line(s["detection"]))
 
 
 def cmd_presets(args: argparse.Namespace) -> int:

@@ -241,6 +241,7 @@ def validate(cfg: RunConfig) -> None:
     for key, value in flatten(cfg.to_dict()).items():
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{key}={value}: expected a finite number")
+    _check_batch_size(t.batch_size)
     checks = [
         (o.lr > 0, f"optim.lr must be > 0 (got {o.lr})"),
         (o.weight_decay >= 0, f"optim.weight_decay must be >= 0 (got {o.weight_decay})"),
@@ -289,13 +290,17 @@ def validate(cfg: RunConfig) -> None:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
-    if t.batch_size not in ("auto", "full"):
-        try:
-            size = int(t.batch_size)
-        except ValueError:
-            raise ConfigError(f"train.batch_size={t.batch_size!r}: expected auto, full or an integer") from None
-        if size <= 0:
-            raise ConfigError(f"train.batch_size must be > 0 (got {size})")
+
+
+def _check_batch_size(batch_size: str) -> None:
+    if batch_size in ("auto", "full"):
+        return
+    try:
+        size = int(batch_size)
+    except ValueError:
+        raise ConfigError(f"train.batch_size={batch_size!r}: expected auto, full or an integer") from None
+    if size <= 0:
+        raise ConfigError(f"train.batch_size must be > 0 (got {size})")
 
 
 MAX_STEPS = 1_000_000_000  # 1e9 optimizer steps: years on a CPU; more is a typo

@@ -177,9 +177,11 @@ def load_tensors(path: Path | str, what: str = "checkpoint", map_location: Any =
         return torch.load(path, weights_only=True, map_location=map_location)
     except FileNotFoundError:
         raise GroklabError(f"{path}: no such {what}") from None
-    except pickle.UnpicklingError:
-        raise GroklabError(f"{path}: refused to load {what}: it is a pickle of arbitrary objects, not tensors "
-                           "(only torch.save of tensors and plain containers is read)") from None
+    except pickle.UnpicklingError as e:
+        if "allowed global" in str(e) or "Unsupported global" in str(e):
+            raise GroklabError(f"{path}: refused to load {what}: it is a pickle of arbitrary objects, not tensors "
+                               "(only torch.save of tensors and plain containers is read)") from None
+        raise GroklabError(f"{path}: {what} is damaged or truncated (not a torch.save file)") from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise GroklabError(f"{path}: {what} is damaged or truncated ({reason[:160]})") from None

@@ -273,9 +273,14 @@ def check_name(name: str) -> None:
                           "(at most 120 characters, no '/' or '..')")
 
 
-def check_writable(out: Path) -> None:
-    if not str(out).strip():
+def check_out(out: Path | str) -> Path:
+    """--out as a folder path; an empty string would silently mean the current folder."""
+    if isinstance(out, str) and not out.strip():
         raise GroklabError("--out is empty; name a folder (default: runs)")
+    return Path(out)
+
+
+def check_writable(out: Path) -> None:
     probe = out
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
@@ -376,7 +381,7 @@ def execute(cfg: RunConfig, out: Path | str = "runs", resume: bool | Path = Fals
     """Run one config into its folder. Returns (folder, already_finished)."""
     from groklab.engine import train_one
 
-    prepared = prepare(cfg, Path(out), resume, force)
+    prepared = prepare(cfg, check_out(out), resume, force)
     run = prepared.run
     if prepared.done:
         return run.path, True

@@ -277,6 +277,9 @@ def detect_run(run_dir: Path | str, config: DetectConfig | None = None) -> dict[
     """
     run = load_run(run_dir)
     result = detect(run.history, infer_kind(run.history, run.summary), config)
+    status = run.summary.get("status")
+    if status not in (None, "completed", "diverged", "imported"):
+        result["notes"].insert(0, f"the run is {status}: a verdict of the history so far")
     if (run.path / "summary.json").is_file():
         RunDir(run.path).write_summary(detection=result)
     return result

@@ -94,10 +94,17 @@ def _line(ax: Axes, history: History, key: str, label: str, color: str, log: boo
     xs, ys = series(history, key, positive=log)
     if xs:
         ax.plot(xs, ys, color=color, label=label, lw=kw.pop("lw", 1.6), **kw)
-    if log:
+    if log:  # matplotlib's log axis labels its minor ticks when the data span less than a decade
         ax.set_yscale("log")
-        ax.yaxis.set_minor_locator(NullLocator())
     return bool(xs)
+
+
+def _legend(ax: Axes, handles: list[Any] | None = None, labels: list[str] | None = None, **kw: Any) -> None:
+    """A legend only where something is labelled (an empty history draws no curve)."""
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, **kw)
 
 
 def mark_steps(ax: Axes, detection: dict[str, Any] | None, labels: bool = True) -> None:
@@ -135,7 +142,7 @@ def _norm_twin(ax: Axes, history: History) -> None:
     twin.tick_params(axis="y", colors=NORM)
     handles, labels = ax.get_legend_handles_labels()
     more, more_labels = twin.get_legend_handles_labels()
-    ax.legend(handles + more, labels + more_labels, fontsize=8, loc="center left")
+    _legend(ax, handles + more, labels + more_labels, fontsize=8, loc="center left")
 
 
 def plain(text: str, limit: int = 90) -> str:
@@ -163,7 +170,7 @@ def _loss_panel(ax: Axes, history: History, detection: dict[str, Any] | None) ->
     mark_steps(ax, detection, labels=False)
     mark_spikes(ax, detection)
     ax.set_ylabel("loss")
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
 
 
 def _acc_panel(ax: Axes, history: History, detection: dict[str, Any] | None, labels: bool = True) -> None:
@@ -173,7 +180,7 @@ def _acc_panel(ax: Axes, history: History, detection: dict[str, Any] | None, lab
     log_steps(ax, history)
     mark_steps(ax, detection, labels=labels)
     ax.set_ylabel("accuracy")
-    ax.legend(fontsize=8, loc="center left")
+    _legend(ax, fontsize=8, loc="center left")
 
 
 def curves_figure(history: History, detection: dict[str, Any] | None = None, title: str = "") -> Figure:

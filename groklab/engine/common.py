@@ -229,6 +229,17 @@ def checkpoint_state(model: dict[str, Tensor], step: int, elapsed: float, optimi
 
 
 @torch.no_grad()
+def constrain_(params: dict[str, Tensor], masks: dict[str, Tensor] | None, norm: float) -> None:
+    """What holds after every step, on stacked parameters [M, ...]: the ticket's masks (Minegishi 2023, papers.md
+    §10) and, with `norm` > 0, Omnigrok's fixed weight norm."""
+    if masks is not None:
+        for name, mask in masks.items():
+            params[name].mul_(mask)
+    if norm:
+        fix_norm_(list(params.values()), norm)
+
+
+@torch.no_grad()
 def fix_norm_(params: Sequence[Tensor], target: Tensor | float) -> None:
     """Rescale stacked parameters [M, ...] so that each member's global L2 norm is `target` (Omnigrok's
     constrained runs, Liu, Michaud, Tegmark 2023 §3: the weight norm is held fixed after every step)."""

@@ -29,9 +29,9 @@ from groklab.engine.common import (
     better,
     checkpoint_state,
     chunk_sums,
+    constrain_,
     evaluate_split,
     evaluation_row,
-    fix_norm_,
     global_norm,
     objective,
     scores_accuracy,
@@ -228,9 +228,12 @@ class Single:
         dtype = DTYPES[cfg.train.dtype]
         torch.manual_seed(cfg.seed)
         self.model = build_model(cfg.model, task).to(device=device, dtype=dtype)
-        self.masks = load_init_and_masks(cfg.train, self.model, init, masks)
+        masks = load_init_and_masks(cfg.train, self.model, init, masks)
         self.params = list(self.model.parameters())
-        self.constrain()  # a masked ticket starts masked; a fixed-norm run starts on its sphere
+        # the parameters and masks as groups of one member ([1, ...] views), the layout constrain_ works on
+        self.stacked = {n: p.unsqueeze(0) for n, p in self.model.named_parameters()}
+        self.masks = {n: m.unsqueeze(0) for n, m in masks.items()} if masks is not None else None
+        constrain_(self.stacked, self.masks, cfg.train.fixed_norm)  # a ticket starts masked, a fixed norm on it
         self.optimizer = build_optimizer(cfg.optim, self.model)
         self.grad_filter, self.filter_state = gradient_filter(cfg.optim), None
         self.data = task_tensors(task, device, dtype)
@@ -256,17 +259,7 @@ class Single:
         if self.grad_filter is not None:
             self.filter_state = apply_to_model(self.model, self.grad_filter, self.filter_state)
         self.optimizer.step()
-        self.constrain()
-
-    @torch.no_grad()
-    def constrain(self) -> None:
-        """After every step: the ticket's masks (Minegishi 2023) and Omnigrok's fixed weight norm."""
-        if self.masks is not None:
-            for name, p in self.model.named_parameters():
-                if name in self.masks:
-                    p.mul_(self.masks[name])
-        if self.cfg.train.fixed_norm:
-            fix_norm_([p.unsqueeze(0) for p in self.params], self.cfg.train.fixed_norm)
+        constrain_(self.stacked, self.masks, self.cfg.train.fixed_norm)
 
     @torch.no_grad()
     def measure(self, step: int, probes: bool) -> list[dict[str, float]]:
@@ -279,7 +272,7 @@ class Single:
 
             for k, v in evaluate_split(sums, x, y, 0, accuracy).items():
                 cols[f"{name}/{k}"] = v
-        cols["params/norm"] = global_norm([p.unsqueeze(0) for p in self.params])[0]
+        cols["params/norm"] = global_norm(list(self.stacked.values()))[0]
         metrics = dict(zip(cols, torch.stack([v.double() for v in cols.values()]).tolist(), strict=True))
         if probes:  # one host sync above; probes are the task's or the user's extra measurements
             for name in probe_names(self.cfg.train.probes):

@@ -36,8 +36,8 @@ from groklab.engine.common import (
     BatchOrder,
     checkpoint_state,
     chunk_sums,
+    constrain_,
     evaluate_split,
-    fix_norm_,
     global_norm,
     objective,
     scores_accuracy,
@@ -76,7 +76,7 @@ class Group:
         self.params, self.buffers = stack_module_state(models)
         self.masks = ({k: torch.stack([m[k] for m in masks]) for k in masks[0]} if masks[0] is not None else None)
         self.norm = self.tcfg.fixed_norm
-        self.constrain()
+        constrain_(self.params, self.masks, self.norm)
         self.base = copy.deepcopy(models[0]).to("meta")  # the functional template
         self.scratch = models[0] if probe_names(self.tcfg.probes) else None  # a real module for live probes
         del models
@@ -134,16 +134,7 @@ class Group:
             p.grad = None
         losses.sum().backward()  # summed, never averaged: each member's gradient is its solo gradient
         self.opt.step()
-        self.constrain()
-
-    @torch.no_grad()
-    def constrain(self) -> None:
-        """Single.constrain, per member."""
-        if self.masks is not None:
-            for k, mask in self.masks.items():
-                self.params[k].mul_(mask)
-        if self.norm:
-            fix_norm_(list(self.params.values()), self.norm)
+        constrain_(self.params, self.masks, self.norm)
 
     # --- evaluation, checkpoints, members leaving --------------------------------------------------------------
     @torch.no_grad()

@@ -32,8 +32,9 @@ class OneHotMLP(nn.Module):
 
     def forward(self, tokens: Tensor) -> Tensor:
         """tokens [batch, pos] -> logits [batch, d_out]."""
-        positions = torch.arange(tokens.shape[1], device=tokens.device)
-        h = self._act(self.W_in[positions, tokens].sum(1) + self.b_in)  # [batch, d_mlp]
+        n_ctx, d_vocab, d_mlp = self.W_in.shape
+        flat = tokens + d_vocab * torch.arange(tokens.shape[1], device=tokens.device)  # row of W_in per position
+        h = self._act(F.embedding(flat, self.W_in.reshape(n_ctx * d_vocab, d_mlp)).sum(1) + self.b_in)  # [batch, d_mlp]
         for w, b in zip(self.W_hidden, self.b_hidden, strict=True):
             h = self._act(h @ w + b)
         return h @ self.W_out + self.b_out

@@ -33,6 +33,6 @@ class TicketsMLP(nn.Module):
     def forward(self, tokens: Tensor) -> Tensor:
         """tokens [batch, pos] -> logits [batch, d_out]."""
         proj = self.W_E @ self.W_in  # [d_vocab, d_hidden]: embed-then-project, for every token at once
-        pre = sum(proj[tokens[:, i]] for i in self.operands)
+        pre = sum(F.embedding(tokens[:, i], proj) for i in self.operands)  # deterministic backward
         h = F.relu(pre) if self.act == "relu" else F.gelu(pre)
         return h @ self.W_out @ self.W_U

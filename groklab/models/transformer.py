@@ -96,7 +96,7 @@ class Transformer(nn.Module):
 
     def forward(self, tokens: Tensor) -> Tensor:
         """tokens [batch, pos] -> logits [batch, d_out] at the last position."""
-        x = self.W_E[tokens] + self.W_pos[: tokens.shape[1]]
+        x = F.embedding(tokens, self.W_E) + self.W_pos[: tokens.shape[1]]  # F.embedding: deterministic backward
         for i, block in enumerate(self.blocks):
             x = block(x, last_only=i == len(self.blocks) - 1)
         x = x[:, -1]

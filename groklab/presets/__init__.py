@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from groklab.config import RunConfig, apply_overrides
 from groklab.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class Preset:
-    name: str
-    paper: str  # authors, year, title, arXiv id
-    reproduces: str  # the figure and the number it should reproduce
-    config: RunConfig  # CI/laptop-scale defaults; `paper_scale` lists the overrides of the full experiment
-    paper_scale: tuple[str, ...] = ()
+from groklab.presets import (
+    grokfast2024,
+    gromov2023,
+    liu2022,
+    mheight,
+    minegishi2023,
+    nanda2023,
+    power2022,
+    prieto2025,
+    thilak2022,
+)
+from groklab.presets.base import Preset
 
 
 def registry() -> dict[str, Preset]:
-    from groklab.presets import grokfast2024, minegishi2023, nanda2023, power2022
-
-    presets = [power2022.PRESET, power2022.FIG1, nanda2023.PRESET]
-    presets += [grokfast2024.PRESET, grokfast2024.MA, minegishi2023.PRESET]
-    from groklab.presets import gromov2023, liu2022, prieto2025, thilak2022
-
-    presets += [liu2022.PRESET, gromov2023.PRESET, gromov2023.DOSHI, prieto2025.PRESET, thilak2022.PRESET]
-    from groklab.presets import mheight
-
-    presets += [mheight.PRESET, mheight.GROKKING]  # issue 4
+    presets = [power2022.PRESET, power2022.FIG1, nanda2023.PRESET, grokfast2024.PRESET, grokfast2024.MA,
+               minegishi2023.PRESET, liu2022.PRESET, gromov2023.PRESET, gromov2023.DOSHI, prieto2025.PRESET,
+               thilak2022.PRESET, mheight.PRESET, mheight.GROKKING]
     return {p.name: p for p in presets}
 
 

@@ -14,7 +14,7 @@ def cmd_fourier(args: argparse.Namespace) -> int:
 
     if not 0 <= args.min_frac <= 1:
         raise GroklabError(f"--min-frac must be in [0, 1], got {args.min_frac}")
-    record, rows = fourier_progress(Path(args.run_dir), min_frac=args.min_frac)
+    record, rows = fourier_progress(Path(args.run_dir), min_frac=args.min_frac, progress=not args.quiet)
     print(f"key frequencies (step {record['from_step']}): {record['key_frequencies']}")
     print(f"{'step':>7} {'train':>9} {'test':>9} {'restr.test':>10} {'excl.train':>10} {'gini W_E':>8} "
           f"{'gini W_L':>8} {'sum w^2':>9}")
@@ -56,6 +56,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("run_dir")
     p.add_argument("--min-frac", type=float, default=0.0,
                    help="count a neuron's frequency only if it explains this share of its variance (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_fourier)
     p = subparsers.add_parser("tickets", help="Grokking Tickets pipeline: groklab tickets [KEY=VALUE ...]")
     p.add_argument("items", nargs="*", metavar="KEY=VALUE", help="overrides of the minegishi2023 preset")

@@ -10,6 +10,7 @@ sum of squared weights. Only (a + b) mod p is supported: the trig directions are
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,8 @@ def measures(model: Transformer, tokens: Tensor, labels: Tensor, train: Tensor, 
     }
 
 
-def fourier_progress(run_dir: Path | str, min_frac: float = 0.0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def fourier_progress(run_dir: Path | str, min_frac: float = 0.0, progress: bool = False
+                     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Compute the measures for every checkpoint of a run; write fourier.json and fourier.jsonl beside
     metrics.jsonl. Returns (key-frequency record, rows)."""
     run_dir = Path(run_dir)
@@ -121,9 +123,11 @@ def fourier_progress(run_dir: Path | str, min_frac: float = 0.0) -> tuple[dict[s
               "min_frac": min_frac, "key_frequencies": keys,
               "embed_key_frequencies": fourier.embed_key_frequencies(model.W_E, p)}
     rows = []
-    for step, path in ckpts:
+    for i, (step, path) in enumerate(ckpts, start=1):
         load(path)
         rows.append({"step": step, **measures(model, tokens, labels, train, keys, p)})
+        if progress:
+            print(f"probe fourier: checkpoint {i}/{len(ckpts)} (step {step:,})", file=sys.stderr, flush=True)
     write_json(run_dir / "fourier.json", record)
     atomic_write(run_dir / "fourier.jsonl", "".join(dumps(r) + "\n" for r in rows))
     return record, rows

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from groklab.errors import ConfigError
-from groklab.runs import check_writable, prepare
+from groklab.runs import check_out, check_writable, prepare
 from groklab.sweep.local import execute_members
 from groklab.sweep.record import refresh, write_record
 from groklab.sweep.spec import Sweep, parse_spec, plan
@@ -33,7 +33,7 @@ def run_sweep(preset: str | None, items: list[str], out: Path | str = "runs", ex
     """
     if executor not in EXECUTORS:
         raise ConfigError(f"--executor {executor!r}: expected local or slurm")
-    sweep = plan(preset, items, out)
+    sweep = plan(preset, items, check_out(out))
     check_writable(sweep.out)
     ready = [prepare(c, sweep.out, resume=resume, task=t) for c, t in zip(sweep.configs, sweep.tasks, strict=True)]
     todo = [i for i, p in enumerate(ready) if not p.done]  # every refusal happens here, before anything is written

@@ -77,3 +77,22 @@ def test_config_comparison_helpers(synth):
     assert run_labels([a, a], ["x", "y"]) == ["x", "y"]
     assert seed_groups([a, b, c]) == [[0, 1], [2]]
     assert spread([300, None, 100, 200]) == {"n": 3, "of": 4, "median": 200, "min": 100, "max": 300}
+
+
+def test_a_loss_within_one_decade_still_has_labelled_y_ticks_and_an_empty_history_warns_nothing():
+    """Issue 11: log-scale panels of a loss between 1.5 and 2.6 had no tick labels; an empty history leaked a
+    matplotlib 'no artists with labels' warning to the console."""
+    import warnings
+
+    from groklab.analysis.plots import curves_figure
+
+    narrow = {"step": list(range(0, 200, 10)), "train/loss": [2.5 - 0.05 * i for i in range(20)],
+              "val/loss": [2.6 - 0.04 * i for i in range(20)]}
+    fig = curves_figure(narrow, None, "narrow")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in [*ax.get_yticklabels(), *ax.get_yticklabels(minor=True)]]
+    assert any(label.strip() for label in labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        curves_figure({"step": []}, None, "empty").canvas.draw()
