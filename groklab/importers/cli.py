@@ -49,6 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_import(args: argparse.Namespace) -> int:
     mapping = parse_map(args.map)
     runs = [import_source(src, args.fmt, mapping) for src in args.sources]
+    for old, new in mapping.items():
+        if not any(old in run.key_map or old == run.x_column for run in runs):
+            raise GroklabError(f"--map {old}={new}: no SRC has a column {old!r}")
     targets = [args.out / folder_name(run) for run in runs]
     seen: dict[Path, Path] = {}
     for run, target in zip(runs, targets, strict=True):

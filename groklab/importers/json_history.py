@@ -63,6 +63,4 @@ def read_lines(path: Path) -> Table:
         if not isinstance(row, dict):
             raise GroklabError(f"{path}: line {i} is not a JSON object")
         rows.append({k: number(v) for k, v in flatten(row).items()})
-    if not rows:
-        raise GroklabError(f"{path}: no rows")
     return Table(rows=rows, notes=notes)

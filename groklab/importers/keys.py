@@ -5,9 +5,10 @@ A name maps when its tokens (split at `/ _ . -`, spaces and camelCase, lower-cas
 most one split token, plus optionally one `step`/`epoch` word (Lightning's `train_loss_epoch`, logged with
 `on_epoch=True`; Keras's TensorBoard tags `epoch_loss`, `epoch_accuracy`): `train_loss`, `training/loss`,
 `Loss/train`, `val_acc`, `validation/accuracy`, `test_acc`, `eval_accuracy`, Keras's `loss`/`val_loss`/`accuracy`.
-A name without a split (`loss`, `accuracy`) is the train metric, as Keras logs it. `test` counts as validation (the summary records it). When several names map onto one
-key the most specific wins (groklab's own name, then an explicit split over none, `val` over `test`, no suffix
-over `epoch` over `step`, then the first seen); the others keep their own names.
+A name without a split (`loss`, `accuracy`) is the train metric, as Keras logs it. `test` counts as validation
+(the summary records it). When several names map onto one key the most specific wins (groklab's own name, then an
+explicit split over none, `val` over `test`, no suffix over `epoch` over `step`, then the first seen); the
+others keep their own names.
 """
 
 from __future__ import annotations

@@ -48,10 +48,14 @@ class ImportedRun:
 
 def build(table: Table, fmt: str, source: Path, mapping: Mapping[str, str] | None = None) -> ImportedRun:
     """Turn a reader's Table into an ImportedRun; every problem is a one-line GroklabError naming `source`."""
-    rows = _renamed(table.rows, mapping or {}, source)
+    if not table.rows:
+        raise GroklabError(f"{source}: no logged values in it")
+    present = {k for row in table.rows for k in row}
+    mapping = {old: new for old, new in (mapping or {}).items() if old in present}
+    rows = _renamed(table.rows, mapping, source)
     names = list(dict.fromkeys(k for row in rows for k in row))
     _one_run(rows, source)
-    x = _x_column(names, rows, source, (mapping or {}).get(table.x or "", table.x))
+    x = _x_column(names, rows, source, mapping.get(table.x or "", table.x))
     x_axis = keys.x_kind(x) or ""
     notes = list(table.notes)
     kept = [row for row in rows if row.get(x) is not None]
@@ -60,7 +64,7 @@ def build(table: Table, fmt: str, source: Path, mapping: Mapping[str, str] | Non
     _check_x(kept, x, source)
     text = [n for n in names if n != x and any(isinstance(r.get(n), str) for r in kept)]
     numeric = [n for n in names if n != x and n not in text]
-    user = {new for new in (mapping or {}).values()}
+    user = set(mapping.values())
     auto = keys.assign([n for n in numeric if n not in user], taken=user & set(keys.TARGETS))
     rename = {n: auto.get(n, n) for n in numeric}
     if not set(rename.values()) & set(keys.TARGETS):
@@ -88,24 +92,22 @@ def _listing(names: list[str], limit: int = 12) -> str:
 
 
 def _renamed(rows: list[dict[str, Any]], mapping: Mapping[str, str], source: Path) -> list[dict[str, Any]]:
+    """Rows with --map applied; a name the source lacks is skipped here (the CLI refuses a name no source has)."""
     present = {k for row in rows for k in row}
     for old, new in mapping.items():
-        if old not in present:
-            raise GroklabError(f"--map {old}={new}: {source} has no column {old!r} "
-                               f"(columns: {_listing(sorted(present))})")
-        if new in present and new not in mapping:
+        if old in present and new in present and new not in mapping:
             raise GroklabError(f"--map {old}={new}: {source} already has a column {new!r}")
     if not mapping:
         return rows
     return [{mapping.get(k, k): v for k, v in row.items()} for row in rows]
 
 
-def _original(name: str, mapping: Mapping[str, str] | None) -> str:
-    return next((old for old, new in (mapping or {}).items() if new == name), name)
+def _original(name: str, mapping: Mapping[str, str]) -> str:
+    return next((old for old, new in mapping.items() if new == name), name)
 
 
-def _user_map(mapping: Mapping[str, str] | None, x: str) -> dict[str, str]:
-    return {old: new for old, new in (mapping or {}).items() if new != x}
+def _user_map(mapping: Mapping[str, str], x: str) -> dict[str, str]:
+    return {old: new for old, new in mapping.items() if new != x}
 
 
 def _one_run(rows: list[dict[str, Any]], source: Path) -> None:

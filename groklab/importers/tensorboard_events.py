@@ -70,6 +70,8 @@ def read(path: Path) -> Table:
         if others:
             raise GroklabError(f"{path}: event files of other runs in {', '.join(others[:4])}; import each run's "
                                "folder as its own SRC")
+    if not series:
+        raise GroklabError(f"{path}: no scalars in the event files (empty, or not readable as TensorBoard events)")
     return Table(rows=series_rows(series, path), hparams=hparams)
 
 
