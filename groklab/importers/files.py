@@ -62,6 +62,14 @@ def read_yaml(path: Path) -> Any:
         raise GroklabError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
 
 
+def read_mapping(path: Path) -> dict[str, Any]:
+    """A YAML file of settings (hparams.yaml, wandb's config.yaml): a mapping, or empty."""
+    data = read_yaml(path)
+    if data is not None and not isinstance(data, dict):
+        raise GroklabError(f"{path}: expected a mapping of settings, found {type(data).__name__}")
+    return data or {}
+
+
 def number(value: Any) -> Any:
     """A cell as a number where it is one (int, float; NaN and inf stay floats, written as null later); None
     stays None (not logged); text that is not a number stays text (the caller sets such columns aside)."""

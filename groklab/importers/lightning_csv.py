@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from groklab.errors import GroklabError
-from groklab.importers.files import read_csv, read_yaml
+from groklab.importers.files import read_csv, read_mapping
 from groklab.importers.record import Table
 
 
@@ -20,7 +20,4 @@ def read(path: Path) -> Table:
         raise GroklabError(f"{path}: no metrics.csv (a Lightning CSVLogger folder holds one)")
     _, rows = read_csv(csv_path)
     hparams_path = csv_path.parent / "hparams.yaml"
-    hparams = read_yaml(hparams_path) if hparams_path.is_file() else None
-    if hparams is not None and not isinstance(hparams, dict):
-        raise GroklabError(f"{hparams_path}: expected a mapping of hyper-parameters")
-    return Table(rows=rows, hparams=hparams or {})
+    return Table(rows=rows, hparams=read_mapping(hparams_path) if hparams_path.is_file() else {})

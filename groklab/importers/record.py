@@ -55,8 +55,7 @@ def build(table: Table, fmt: str, source: Path, mapping: Mapping[str, str] | Non
     rows = _renamed(table.rows, mapping, source)
     names = list(dict.fromkeys(k for row in rows for k in row))
     _one_run(rows, source)
-    x = _x_column(names, rows, source, mapping.get(table.x or "", table.x))
-    x_axis = keys.x_kind(x) or ""
+    x, x_axis = _x_column(names, rows, source, mapping.get(table.x or "", table.x))
     notes = list(table.notes)
     kept = [row for row in rows if row.get(x) is not None]
     if len(kept) < len(rows):
@@ -119,19 +118,21 @@ def _one_run(rows: list[dict[str, Any]], source: Path) -> None:
                                    "them into one file per run")
 
 
-def _x_column(names: list[str], rows: list[dict[str, Any]], source: Path, fixed: str | None) -> str:
+def _x_column(names: list[str], rows: list[dict[str, Any]], source: Path, fixed: str | None) -> tuple[str, str]:
+    """(the x column, "step" or "epoch")."""
     if fixed is not None:
-        if keys.x_kind(fixed) is None:
+        kind = keys.x_kind(fixed)
+        if kind is None:
             raise GroklabError(f"{source}: its x axis {fixed!r} is neither a step nor an epoch column; export it "
                                "with Step (or epoch) as the x axis, or --map it to step")
-        return fixed
+        return fixed, kind
     by_low = {}
     for n in names:
         if any(isinstance(r.get(n), int | float) for r in rows):
             by_low.setdefault(n.lower(), n)
     for low in (*keys.STEP_NAMES, *keys.EPOCH_NAMES):
         if low in by_low:
-            return by_low[low]
+            return by_low[low], str(keys.x_kind(low))
     raise GroklabError(f"{source}: no step or epoch column (columns: {_listing(names)}); "
                        "name it with --map NAME=step or --map NAME=epoch")
 

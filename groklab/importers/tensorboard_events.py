@@ -17,7 +17,7 @@ from typing import Any
 
 from groklab.errors import GroklabError
 from groklab.importers import keys
-from groklab.importers.files import read_yaml, require
+from groklab.importers.files import read_mapping, require
 from groklab.importers.record import Table, series_rows
 
 EVENTS = "events.out.tfevents."
@@ -45,19 +45,18 @@ def read(path: Path) -> Table:
         raise GroklabError(f"{path}: not a TensorBoard event file (events.out.tfevents.*)")
     if path.is_dir() and not is_run_folder(path):
         raise GroklabError(f"{path}: no TensorBoard event files (events.out.tfevents.*) in it")
-    series = _scalars(path) if path.is_file() or has_events(path) else {}
-    hparams: dict[str, Any] = {}
+    series = _scalars(_accumulator(path)) if path.is_file() or has_events(path) else {}
     folder = path if path.is_dir() else path.parent
-    if (folder / "hparams.yaml").is_file():
-        hparams.update(read_yaml(folder / "hparams.yaml") or {})
+    hparams = read_mapping(folder / "hparams.yaml") if (folder / "hparams.yaml").is_file() else {}
     if path.is_dir():
         others = []
         for child in sorted(p for p in path.rglob("*") if p.is_dir() and has_events(p)):
-            found = _hparams(child)
+            acc = _accumulator(child)
+            found = _hparams(acc)
             if found is not None:
                 hparams.update(found)
                 continue
-            sub = _scalars(child)
+            sub = _scalars(acc)
             prefix = child.relative_to(path).as_posix()
             if prefix.lower() in keys.SPLITS:  # Keras: train/ and validation/ hold the same tags
                 series.update({f"{prefix}/{tag}": points for tag, points in sub.items()})
@@ -85,9 +84,8 @@ def _accumulator(path: Path) -> Any:
     return acc
 
 
-def _scalars(path: Path) -> dict[str, list[tuple[int, float]]]:
-    """{tag: [(step, value), ...]} for the scalars in one folder's event files (or one file)."""
-    acc = _accumulator(path)
+def _scalars(acc: Any) -> dict[str, list[tuple[int, float]]]:
+    """{tag: [(step, value), ...]} for the scalars of one folder's event files (or one file)."""
     tags = acc.Tags()
     series = {tag: [(int(e.step), float(e.value)) for e in acc.Scalars(tag)] for tag in tags["scalars"]}
     tensor_util = require("tensorboard.util.tensor_util", "reading TensorBoard event files")
@@ -99,12 +97,12 @@ def _scalars(path: Path) -> dict[str, list[tuple[int, float]]]:
     return {tag: points for tag, points in series.items() if points}
 
 
-def _hparams(folder: Path) -> dict[str, Any] | None:
-    """The hyper-parameters `add_hparams` wrote into `folder`, or None if it holds none."""
+def _hparams(acc: Any) -> dict[str, Any] | None:
+    """The hyper-parameters `add_hparams` wrote into the accumulator's folder, or None if it holds none."""
     metadata = require("tensorboard.plugins.hparams.metadata", "reading TensorBoard hyper-parameters")
     json_format = require("google.protobuf.json_format", "reading TensorBoard hyper-parameters")
     try:
-        contents = _accumulator(folder).PluginTagToContent(metadata.PLUGIN_NAME)
+        contents = acc.PluginTagToContent(metadata.PLUGIN_NAME)
     except KeyError:  # no hparams plugin data in this folder
         return None
     found = None

@@ -15,7 +15,7 @@ from typing import Any
 
 from groklab.analysis.io import flatten
 from groklab.errors import GroklabError
-from groklab.importers.files import number, read_yaml, require
+from groklab.importers.files import number, read_mapping, require
 from groklab.importers.json_history import read_lines
 from groklab.importers.record import Table
 
@@ -49,9 +49,7 @@ def read(path: Path) -> Table:
 
 
 def _config_yaml(path: Path) -> dict[str, Any]:
-    data = read_yaml(path) or {}
-    if not isinstance(data, dict):
-        raise GroklabError(f"{path}: expected a mapping")
+    data = read_mapping(path)
     return {k: v["value"] if isinstance(v, dict) and "value" in v else v
             for k, v in data.items() if not str(k).startswith("_wandb") and k != "wandb_version"}
 

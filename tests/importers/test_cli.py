@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from conftest import make_history, verdict_of
 
@@ -32,7 +33,7 @@ def test_import_two_sources_then_report(capsys, tmp_path):
     assert first.history["step"] == [r["step"] for r in rows]
     assert first.history["val/acc"] == [r["val/acc"] for r in rows]
     assert set(first.config) == {"imported"}
-    _, md = write_report(out)
+    _, md = write_report(out, figures=False)
     text = md.read_text()
     assert "wd1-log-" in text and "wd0-history-" in text and "grokking" in text
 
@@ -56,3 +57,15 @@ def test_non_finite_values_are_null_and_not_logged_is_absent(capsys, tmp_path):
     (folder,) = (tmp_path / "out").iterdir()
     assert (folder / "metrics.jsonl").read_text() == '{"step": 0, "train/loss": null}\n{"step": 1, "train/loss": 1.5}\n'
     assert json.loads((folder / "summary.json").read_text())["kind"] == "regression"
+
+
+def test_folder_names_are_one_safe_component_and_distinct(capsys, tmp_path):
+    sources = []
+    for parent in ("my run (1)", "my run [1]"):
+        path = tmp_path / parent / "training history.json"
+        path.parent.mkdir()
+        path.write_text(json.dumps({"epoch": [0, 1], "test_acc": [0.1, 0.2]}))
+        sources.append(str(path))
+    assert main([*sources, "--out", str(tmp_path / "out"), "--no-detect"]) == 0
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert len(names) == 2 and all(re.fullmatch(r"my_run_1_-training_history-[0-9a-f]{8}", n) for n in names)
