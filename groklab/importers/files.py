@@ -13,6 +13,7 @@ from typing import Any
 from groklab.errors import GroklabError
 
 EXTRA = "pip install 'groklab[import]'"
+PACKAGES = {"yaml": "PyYAML"}  # import name -> the name pip installs
 
 
 def require(module: str, why: str) -> ModuleType:
@@ -21,7 +22,7 @@ def require(module: str, why: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError:
         top = module.split(".")[0]
-        raise GroklabError(f"{why} needs the {top} package: {EXTRA}") from None
+        raise GroklabError(f"{why} needs {PACKAGES.get(top, top)}: {EXTRA}") from None
 
 
 def read_text(path: Path) -> str:

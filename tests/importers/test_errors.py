@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,13 @@ def test_existing_folder_needs_force(capsys, tmp_path):
     assert code == 2 and "exists: add --force" in err and (folder / "marker").exists()
     assert run_cli(capsys, good, "--out", str(out), "--force")[0] == 0
     assert not (folder / "marker").exists() and (folder / "summary.json").exists()
+
+
+def test_missing_optional_library_names_the_extra(capsys, tmp_path, monkeypatch):
+    version = tmp_path / "version_0"
+    version.mkdir()
+    (version / "metrics.csv").write_text("step,train_acc\n0,0.5\n")
+    (version / "hparams.yaml").write_text("lr: 0.1\n")
+    monkeypatch.setitem(sys.modules, "yaml", None)  # as if PyYAML were not installed
+    message = refused(capsys, tmp_path, str(version))
+    assert "needs PyYAML" in message and "groklab[import]" in message
