@@ -12,7 +12,8 @@ from typing import Any, NoReturn
 
 from groklab.errors import GroklabError
 
-COMMANDS = ("groklab.analysis.cli", "groklab.mheight.cli", "groklab.studies.cli", "groklab.sweep.cli")
+COMMANDS = ("groklab.analysis.cli", "groklab.importers.cli", "groklab.mheight.cli", "groklab.studies.cli",
+            "groklab.sweep.cli")
 
 
 def _fmt(value: Any) -> str:

@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from groklab.errors import ConfigError, GroklabError
 from groklab.io import (
     append_line,
     atomic_write,
+    dumps,
     load_tensors,
     read_json,
     read_jsonl,
@@ -422,6 +424,32 @@ def load_run(path: Path | str, as_frame: bool = False, name: str | None = None) 
     if summary.get("status") == "running" and not run.locked():
         summary = summary | {"status": "interrupted"}
     return Run(run.path, run.config(), summary, history, name or run.path.name)
+
+
+def write_folder(path: Path, config: dict[str, Any], rows: list[dict[str, Any]], summary: dict[str, Any],
+                 force: bool = False) -> Path:
+    """A complete run folder written at once (`groklab import`): config.json, metrics.jsonl and summary.json go
+    into a temporary folder beside `path`, which then takes its place, so no reader ever sees half of it. An
+    existing folder is an error unless `force`."""
+    path = Path(path)
+    if path.exists() and not force:
+        raise GroklabError(f"{path} exists: add --force to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    try:
+        write_json(tmp / "config.json", config)
+        atomic_write(tmp / "metrics.jsonl", "".join(dumps(row) + "\n" for row in rows))
+        write_json(tmp / "summary.json", summary)
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp's folder is owner-only; give it the mode mkdir would
+        if path.exists():
+            shutil.rmtree(path)
+        tmp.replace(path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
 
 
 def is_run_dir(path: Path) -> bool:
