@@ -35,6 +35,11 @@ class TaskConfig:
     per_group: int = 5_000  # mheight: training samples per (n, k, m) group (balanced)
     val_per_group: int = 500  # mheight: held-out validation samples per group
     augment: int = 0  # mheight: extra copies of each training row under P's symmetries (mheight.md §7.7)
+    n_vars: int = 6  # variable_binding: number of variable names
+    n_values: int = 10  # variable_binding: number of values (the answer classes)
+    chain: int = 2  # variable_binding: assignments from the value to the queried variable (a=3, b=a, ?b: 2)
+    distractors: int = 2  # variable_binding: extra assignments to other variables
+    n_examples: int = 20_000  # variable_binding: distinct sequences generated (split by train_frac)
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,10 @@ class ModelConfig:
     init_scale: float = 1.0  # mlp_concat: multiplies the weights; liu_toy: scale of the representations
     n_experts: int = 6  # moe: number of residual-MLP experts (mheight.md §4.6)
     top_k: int = 2  # moe: experts mixed per sample, gated on (n, k)
+    value_mix: str = "identity"  # gpt2_resformer: identity (V1, Vn mixed 0.5/0.5, fixed) | learnable (init 0.5)
+    n_memory: int = 8  # gpt2_meta: learned memory tokens every block cross-attends to (0 = none)
+    pos: str = "learned"  # GPT-2 family: learned absolute positions | rotary (RoPE on queries and keys)
+    linear: str = "dense"  # dense | bitlinear (BitNet b1.58 ternary weights, 8-bit activations; hidden layers)
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,7 @@ class TrainConfig:
     mask_from: str = ""  # a .pt of {param name: 0/1 mask}; weights are multiplied by it after every step (tickets)
     violation_weight: float = 0.1  # loss=mse_violation: weight of relu(log2 h_sampled - log2 h_hat)^2 (mheight)
     violation_samples: int = 20  # loss=mse_violation: random codewords per sample (mheight.md §6)
+    log: str = ""  # extra trackers besides metrics.jsonl: tensorboard, wandb (offline), or both comma-separated
 
     def resolved_batch_size(self, n_train: int) -> int:
         if self.batch_size == "auto":
