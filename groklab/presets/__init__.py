@@ -28,6 +28,9 @@ def registry() -> dict[str, Preset]:
     from groklab.presets import mheight
 
     presets += [mheight.PRESET, mheight.GROKKING]  # issue 4
+    from groklab.presets import hydra
+
+    presets += [hydra.PRESET, hydra.BINDING]  # issue 16
     return {p.name: p for p in presets}
 
 
