@@ -1,9 +1,9 @@
 """BitLinear: the quantised matmul of BitNet b1.58 (Ma et al. 2024, "The Era of 1-bit LLMs: All Large Language
 Models are in 1.58 Bits", arXiv 2402.17764), as pure functions on groklab's weight tensors.
 
-- Weights, §2 Eq. 9-11: W~ = RoundClip(W / γ, -1, 1) with γ = mean|W| over the whole matrix ("absmean"); the
-  layer computes with γ·W~, so every weight is one of {-γ, 0, +γ}. γ is clamped at ≥ 1e-5 as in the authors'
-  training-tips code, rather than the paper's γ + ε (the same for any matrix that is not all but zero).
+- Weights, §2 (the "absmean" quantisation function): W~ = RoundClip(W / γ, -1, 1), γ = mean|W| over the whole
+  matrix; the layer computes with γ·W~, so every weight is one of {-γ, 0, +γ}. γ is clamped at >= 1e-5 instead of
+  the paper's γ + ε (the same unless the matrix is all but zero).
 - Activations, §2 (as in BitNet, Wang et al. 2023, arXiv 2310.11453, §2.1): 8-bit absmax quantisation per token,
   scaled into [-Q_b, Q_b] with no zero point: x~ = round(x · 127 / max|x|) · max|x| / 127, max over the last
   (feature) dimension.
@@ -31,7 +31,7 @@ def straight_through(x: Tensor, q: Tensor) -> Tensor:
 
 
 def ternary(w: Tensor) -> tuple[Tensor, Tensor]:
-    """(W~ in {-1, 0, 1}, γ): absmean quantisation of a whole weight matrix (Eq. 9-11)."""
+    """(W~ in {-1, 0, 1}, γ): absmean quantisation of a whole weight matrix (§2)."""
     scale = w.abs().mean().clamp(min=EPS)
     return (w / scale).round().clamp(-1, 1), scale
 

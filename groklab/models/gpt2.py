@@ -3,7 +3,7 @@ variants the Hydra re-implementation of Power et al. (`ndtippens/grok-tests`) ad
 
 - `gpt2_transformer`: the plain one (Radford et al. 2019's block order).
 - `gpt2_resformer`: value residual learning (Zhou et al. 2024, "Value Residual Learning For Alleviating Attention
-  Concentration In Transformers", arXiv 2410.17897, §3 / Fig. 2). Every layer n > 1 attends over
+  Concentration In Transformers", arXiv 2410.17897, Fig. 2). Every layer n > 1 attends over
   λ_{n,1}·V1 + λ_{n,2}·V_n, V1 the first layer's values, with its own attention matrix A_n. `model.value_mix=identity`
   (default) is the paper's Identity-ResFormer, λ = 0.5 and 0.5 fixed, as the authors' code computes it
   (`0.5*V1 + 0.5*V_n`); `model.value_mix=learnable` is Learnable-ResFormer, a trainable (λ_{n,1}, λ_{n,2}) per layer

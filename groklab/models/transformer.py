@@ -24,7 +24,7 @@ ROPE_BASE = 10_000.0
 
 
 def rotary_tables(n_pos: int, d_head: int, like: Tensor) -> tuple[Tensor, Tensor]:
-    """cos, sin [n_pos, d_head / 2] of rotary positions (Su et al. 2021, RoFormer, arXiv 2104.09864, §3.4.2):
+    """cos, sin [n_pos, d_head / 2] of rotary positions (Su et al. 2021, RoFormer, arXiv 2104.09864):
     the i-th pair of a head's features turns by the angle pos · 10000^(-2i / d_head)."""
     freqs = ROPE_BASE ** (-torch.arange(0, d_head, 2, device=like.device, dtype=like.dtype) / d_head)
     angles = torch.arange(n_pos, device=like.device, dtype=like.dtype)[:, None] * freqs
@@ -102,7 +102,7 @@ class Block(nn.Module):
         mats = [self.W_Q, self.W_K] if self.W_V is None else [self.W_Q, self.W_K, self.W_V]
         w = torch.cat([bitlinear.weight(m, self.linear) for m in mats], 0).permute(1, 0, 2)
         proj = bitlinear.activation(x, self.linear) @ w.reshape(d_model, len(mats) * h * dh)
-        qkv = proj.view(batch, pos, len(mats), h, dh).permute(2, 0, 3, 1, 4)  # [3, batch, head, pos, d_head]
+        qkv = proj.view(batch, pos, len(mats), h, dh).permute(2, 0, 3, 1, 4)  # [2 or 3, batch, head, pos, d_head]
         if self.W_V is None:  # SVFormer: U_n = A_n V1
             (q, k), v = qkv.unbind(0), v1
         else:

@@ -10,7 +10,7 @@ from groklab.tasks import build_task
 
 
 def hand_weight(w: torch.Tensor) -> torch.Tensor:
-    """Eq. 9-11 written out: gamma = mean |W|, RoundClip(W / gamma, -1, 1), times gamma."""
+    """The absmean quantisation written out: gamma = mean |W|, RoundClip(W / gamma, -1, 1), times gamma."""
     gamma = w.abs().sum() / w.numel()
     return torch.clamp(torch.round(w / gamma), -1, 1) * gamma
 
