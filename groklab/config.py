@@ -36,6 +36,11 @@ class TaskConfig:
     per_group: int = 5_000  # mheight: training samples per (n, k, m) group (balanced)
     val_per_group: int = 500  # mheight: held-out validation samples per group
     augment: int = 0  # mheight: extra copies of each training row under P's symmetries (mheight.md §7.7)
+    n_vars: int = 6  # variable_binding: number of variable names
+    n_values: int = 10  # variable_binding: number of values (the answer classes)
+    chain: int = 2  # variable_binding: assignments from the value to the queried variable (a=3, b=a, ?b: 2)
+    distractors: int = 2  # variable_binding: extra assignments to other variables
+    n_examples: int = 20_000  # variable_binding: distinct sequences generated (split by train_frac)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,10 @@ class ModelConfig:
     init_scale: float = 1.0  # mlp_concat: multiplies the weights; liu_toy: scale of the representations
     n_experts: int = 6  # moe: number of residual-MLP experts (mheight.md §4.6)
     top_k: int = 2  # moe: experts mixed per sample, gated on (n, k)
+    value_mix: str = "identity"  # gpt2_resformer: identity (V1, Vn mixed 0.5/0.5, fixed) | learnable (init 0.5)
+    n_memory: int = 8  # gpt2_meta: learned memory tokens every block cross-attends to (0 = none)
+    pos: str = "learned"  # GPT-2 family: learned absolute positions | rotary (RoPE on queries and keys)
+    linear: str = "dense"  # dense | bitlinear (BitNet b1.58 ternary weights, 8-bit activations; hidden layers)
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,7 @@ class TrainConfig:
     probe_every: int = 0  # measure train.probes every N steps (and at the first and last step); 0 = every evaluation
     fixed_norm: float = 0.0  # > 0: rescale all parameters to this global L2 norm after every step (Omnigrok §3)
     keep_best: str = ""  # a logged metric (val/loss, val/acc, ...): keep checkpoints/best.pt at its best value
+    log: str = ""  # extra trackers besides metrics.jsonl: tensorboard, wandb (offline), or both comma-separated
 
     def resolved_batch_size(self, n_train: int) -> int:
         if self.batch_size == "auto":

@@ -36,6 +36,7 @@ from groklab.io import (
     save_tensors,
     write_json,
 )
+from groklab.tracking import Tracker, check_trackers, open_trackers
 
 if TYPE_CHECKING:  # torch and the engine are imported where a run trains, so that analysis starts fast
     import torch
@@ -74,6 +75,7 @@ class RunDir:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.ckpt = self.path / "checkpoints"
+        self.trackers: list[Tracker] = []  # train.log: TensorBoard, wandb; metrics.jsonl stays the record
 
     @property
     def metrics_path(self) -> Path:
@@ -182,6 +184,8 @@ class RunDir:
     # --- writing: the Sink of groklab.engine -------------------------------------------------------------
     def log(self, row: dict[str, Any]) -> None:
         append_line(self.metrics_path, row)
+        for tracker in self.trackers:  # after the row is on disk; a tracker's failure warns, never raises
+            tracker.log(row)
 
     def save(self, state: dict[str, Any], step: int, latest: bool, keep: bool) -> None:
         self.ckpt.mkdir(exist_ok=True)
@@ -311,6 +315,7 @@ def prepare(cfg: RunConfig, out: Path | str, resume: bool | Path = False, force:
     from groklab.engine import check
 
     check_name(cfg.name)
+    check_trackers(cfg.train.log)
     task = check(cfg, task)
     path = Path(resume) if isinstance(resume, Path) else Path(out) / cfg.run_name
     check_writable(path.parent)
@@ -348,9 +353,13 @@ def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool
     write_json(run.path / "env.json", environment(device, task))
     run.write_summary(status="running", steps=run.summary().get("steps", 0), total_steps=cfg.train.steps,
                       kind=task.kind, error=None, task=task_record(task))
+    run.trackers = open_trackers(cfg.train.log, run.path, cfg.to_dict())
 
 
 def finish(run: RunDir, status: str, steps: int | None, error: str | None) -> dict[str, Any]:
+    for tracker in run.trackers:
+        tracker.close()
+    run.trackers = []
     rows = run.rows(warn=False)
     summary = run.summary()
     fields: dict[str, Any] = {"status": status, "steps": steps if steps is not None else summary.get("steps", 0),

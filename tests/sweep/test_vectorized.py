@@ -34,6 +34,9 @@ def assert_rows_match(ref, got, rtol):
     ("float64", {"train.batch_size": "full"}, 1e-10, 0.0),
     ("float64", {"train.probes": "layer_norms,last_layer_norm", "train.probe_every": "10"}, 1e-10, 0.0),
     ("float64", {"train.fixed_norm": "20"}, 1e-10, 0.0),
+    ("float64", {"model.name": "gpt2_resformer", "model.value_mix": "learnable"}, 1e-10, 0.0),
+    ("float64", {"model.name": "gpt2_meta", "model.pos": "rotary", "model.n_memory": "3"}, 1e-10, 0.0),
+    ("float64", {"model.name": "gpt2_svformer", "model.linear": "bitlinear"}, 1e-9, 1e-12),
     ("float32", {}, 1e-4, 1e-6),
 ])
 def test_members_equal_plain_runs(tiny, dtype, extra, rtol, atol):
