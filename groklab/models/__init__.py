@@ -7,6 +7,7 @@ from torch import nn
 from groklab.config import ModelConfig
 from groklab.errors import ConfigError
 from groklab.models.concat import build_concat_mlp
+from groklab.models.image_mlp import build_image_mlp
 from groklab.models.mlp import OneHotMLP
 from groklab.models.moe import MHEIGHT_MODELS, build_mheight_model
 from groklab.models.tickets import TicketsMLP
@@ -16,6 +17,7 @@ from groklab.tasks import TaskData
 
 MODELS = ("power_transformer", "nanda_transformer", "gpt2_transformer", "mlp", "tickets_mlp", "mlp_concat", "liu_toy")
 MODELS += MHEIGHT_MODELS  # regression on vector inputs: the m-height expert and its mixture (issue 4)
+MODELS += ("image_mlp",)  # Omnigrok / Humayun 2024 MNIST MLP (issue 13)
 
 
 def build_model(cfg: ModelConfig, task: TaskData) -> nn.Module:
@@ -23,6 +25,8 @@ def build_model(cfg: ModelConfig, task: TaskData) -> nn.Module:
         return build_concat_mlp(cfg, task)
     if cfg.name == "liu_toy":  # Liu et al. 2022's addition toy
         return build_liu_toy(cfg, task)
+    if cfg.name == "image_mlp":  # Omnigrok and Humayun 2024: MLP on flattened images, α-scaled init
+        return build_image_mlp(cfg, task)
     if cfg.name in MHEIGHT_MODELS:  # the regression branch: vector inputs, one output (mheight.md §4.6)
         return build_mheight_model(cfg, task)
     if cfg.act not in ("relu", "gelu") or not cfg.bias or cfg.init != "torch" or cfg.init_scale != 1:

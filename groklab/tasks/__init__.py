@@ -5,6 +5,7 @@ from __future__ import annotations
 from groklab.config import TaskConfig
 from groklab.errors import ConfigError
 from groklab.tasks.base import TaskData
+from groklab.tasks.images import build_mnist
 from groklab.tasks.mheight import build_mheight
 from groklab.tasks.modular import build_modular
 from groklab.tasks.multiterm import build_multiterm
@@ -12,6 +13,7 @@ from groklab.tasks.toy import build_toy_addition
 
 BUILDERS = {"modular": build_modular, "multiterm": build_multiterm, "toy_addition": build_toy_addition}
 BUILDERS["mheight"] = build_mheight  # m-height regression (issue 4; groklab.tasks.mheight)
+BUILDERS["mnist"] = build_mnist  # MNIST-like images from offline sources (issue 13; groklab.tasks.images)
 
 
 def build_task(cfg: TaskConfig) -> TaskData:
