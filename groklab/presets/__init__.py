@@ -28,9 +28,9 @@ def registry() -> dict[str, Preset]:
     from groklab.presets import mheight
 
     presets += [mheight.PRESET, mheight.GROKKING]  # issue 4
-    from groklab.presets import omnigrok2022
+    from groklab.presets import humayun2024, omnigrok2022
 
-    presets += [omnigrok2022.PRESET]  # issue 13: image tasks
+    presets += [omnigrok2022.PRESET, humayun2024.PRESET]  # issue 13: image tasks
     return {p.name: p for p in presets}
 
 

@@ -1,12 +1,14 @@
 """ℓ∞ PGD accuracy: eps 0 is the clean accuracy, a larger eps never helps, the ball and [0, 1] are respected."""
 
+import itertools
+
 import pytest
 import torch
 
 from groklab.errors import GroklabError
 from groklab.models.image_mlp import ImageMLP
 from groklab.probes.adversarial import pgd_accuracy, pgd_attack
-from groklab.probes.live import ADV_POINTS, PROBES
+from groklab.probes.live import ADV_EPS, ADV_ITERS, ADV_POINTS, ADV_STEP, PROBES
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ def test_eps_zero_is_clean_accuracy(toy):
 def test_larger_eps_never_raises_accuracy(toy):
     model, x, y = toy
     accs = [pgd_accuracy(model, x, y, eps, step_size=eps / 4, iters=10) for eps in (0.0, 0.02, 0.05, 0.1, 0.2, 0.4)]
-    assert all(a >= b for a, b in zip(accs, accs[1:], strict=False)), accs
+    assert all(a >= b for a, b in itertools.pairwise(accs)), accs
     assert accs[-1] < accs[0] - 0.5  # a strong attack breaks most of it
 
 
@@ -58,7 +60,7 @@ def test_negative_eps_is_an_error(toy):
 
 def test_adv_probe_uses_a_fixed_test_subset(toy):
     model, x, y = toy
-    data = {"x_train": x, "y_train": y, "x_val": x, "y_val": y}
-    out = PROBES["adv"](model, data, None)
-    assert set(out) == {"adv/acc"} and 0 <= out["adv/acc"] <= 1
-    assert ADV_POINTS >= len(x) or out == PROBES["adv"](model, data, None)
+    xs, ys = torch.cat([x, x.flip(0)]), torch.cat([y, y.flip(0)])  # 600 test points: the probe takes the first 500
+    out = PROBES["adv"](model, {"x_train": x, "y_train": y, "x_val": xs, "y_val": ys}, None)
+    expected = pgd_accuracy(model, xs[:ADV_POINTS], ys[:ADV_POINTS], ADV_EPS, ADV_STEP, ADV_ITERS)
+    assert len(xs) > ADV_POINTS and out == {"adv/acc": expected}
