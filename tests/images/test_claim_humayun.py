@@ -39,8 +39,8 @@ def test_fit_stable_test_and_lc_rise_then_fall(humayun):
     assert h["val/acc"][after].min() >= 0.85 and h["val/acc"][after].max() <= 0.93  # test accuracy stays put
     assert h["adv/acc"][(step >= 4 * fit) & (step <= 3_000)].max() <= 0.1  # not robust once the data are fitted
     lc = h["lc/train"]
-    peak = int(np.argmax(np.where(step <= 3_000, lc, -np.inf)))
-    assert step[peak] > fit and lc[peak] >= 1.2 * lc[step <= fit].min()  # an earlier rise after the fit ...
+    peak = int(np.argmax(np.where((step >= fit) & (step <= 3_000), lc, -np.inf)))  # (LC also falls from init)
+    assert lc[peak] >= 1.2 * lc[step == fit][0]  # an earlier rise after the fit ...
     assert lc[-2:].mean() <= 0.5 * lc[peak], (lc[peak], lc)  # ... and a late fall
     for name in ("train", "test", "random"):
         layers = sum(h[f"lc/{name}/layer{i}"] for i in range(4))
