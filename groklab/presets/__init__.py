@@ -9,11 +9,13 @@ from groklab.errors import ConfigError
 from groklab.presets import (
     grokfast2024,
     gromov2023,
+    humayun2024,
     hydra,
     liu2022,
     mheight,
     minegishi2023,
     nanda2023,
+    omnigrok2022,
     power2022,
     prieto2025,
     thilak2022,
@@ -24,7 +26,8 @@ from groklab.presets.base import Preset
 def registry() -> dict[str, Preset]:
     presets = [power2022.PRESET, power2022.FIG1, nanda2023.PRESET, grokfast2024.PRESET, grokfast2024.MA,
                minegishi2023.PRESET, liu2022.PRESET, gromov2023.PRESET, gromov2023.DOSHI, prieto2025.PRESET,
-               thilak2022.PRESET, mheight.PRESET, mheight.GROKKING, hydra.PRESET, hydra.BINDING]
+               thilak2022.PRESET, omnigrok2022.PRESET, humayun2024.PRESET, mheight.PRESET, mheight.GROKKING,
+               hydra.PRESET, hydra.BINDING]
     return {p.name: p for p in presets}
 
 

@@ -14,7 +14,9 @@ from torch import Tensor, nn
 
 from groklab.errors import GroklabError
 from groklab.losses import softmax_collapse_fraction, zero_loss_fraction
+from groklab.probes.adversarial import pgd_accuracy
 from groklab.probes.ipr import mean_ipr
+from groklab.probes.local_complexity import local_complexity, uniform_points
 from groklab.probes.mheight import mheight_groups
 from groklab.probes.rqi import rqi
 
@@ -84,6 +86,43 @@ def template_acc(model: nn.Module, data: dict[str, Tensor], task: Any) -> dict[s
     return out
 
 
+# Humayun et al. 2024 (papers.md §06; issue 13). Fixed settings until the probe schedule gives them config keys.
+LC_POINTS = 256  # points per set (train, test, random): the first ones of each split
+LC_VERTICES = 20  # hull vertices: 10 orthonormal directions, each used ±
+LC_RADIUS = 1.0  # hull radius r on the [0, 1] pixel scale (the authors sweep 0.05, 0.1, 0.5, 1, 5)
+LC_SEED = 0  # directions and random points (fixed across evaluations, as the authors' `seed`)
+ADV_POINTS = 500  # the first test images
+ADV_EPS, ADV_STEP, ADV_ITERS = 0.1, 0.025, 10  # ℓ∞ radius on the [0, 1] scale, step, iterations
+
+
+def _preactivations(model: nn.Module) -> Any:
+    if not hasattr(model, "preactivations"):
+        raise GroklabError("the lc probe needs a model with per-layer pre-activations (model.name=image_mlp)")
+    return model.preactivations
+
+
+@torch.no_grad()
+def lc_probe(model: nn.Module, data: dict[str, Tensor], task: Any) -> dict[str, float]:
+    """Local complexity around training, test and uniform random points: the total (`lc/<set>`) and per layer
+    (`lc/<set>/layer<i>`, the read-out last), mean over the points (groklab.probes.local_complexity)."""
+    preact = _preactivations(model)
+    x = data["x_train"]
+    sets = {"train": x[:LC_POINTS], "test": data["x_val"][:LC_POINTS],
+            "random": uniform_points(LC_POINTS, x.shape[1], LC_SEED, x.dtype, x.device)}
+    out: dict[str, float] = {}
+    for name, points in sets.items():
+        per_layer = local_complexity(preact, points, LC_VERTICES, LC_RADIUS, LC_SEED).tolist()
+        out[f"lc/{name}"] = sum(per_layer)
+        out |= {f"lc/{name}/layer{i}": v for i, v in enumerate(per_layer)}
+    return out
+
+
+def adv_probe(model: nn.Module, data: dict[str, Tensor], task: Any) -> dict[str, float]:
+    """Accuracy under ℓ∞ PGD on the first ADV_POINTS test inputs (groklab.probes.adversarial)."""
+    x, y = data["x_val"][:ADV_POINTS], data["y_val"][:ADV_POINTS]
+    return {"adv/acc": pgd_accuracy(model, x, y, ADV_EPS, ADV_STEP, ADV_ITERS)}
+
+
 PROBES: dict[str, Probe] = {
     "rqi": rqi_probe,
     "ipr": ipr_probe,
@@ -93,6 +132,8 @@ PROBES: dict[str, Probe] = {
     "softmax_collapse": softmax_collapse,
 }
 PROBES["mheight_groups"] = mheight_groups  # per-group validation log2-MSE (issue 4; probes/mheight.py)
+PROBES["lc"] = lc_probe  # local complexity (issue 13; probes/local_complexity.py)
+PROBES["adv"] = adv_probe  # PGD adversarial accuracy (issue 13; probes/adversarial.py)
 
 
 def probe_names(spec: str) -> list[str]:

@@ -6,6 +6,7 @@ from groklab.config import TaskConfig
 from groklab.errors import ConfigError
 from groklab.tasks.base import TaskData
 from groklab.tasks.binding import build_variable_binding
+from groklab.tasks.images import build_mnist
 from groklab.tasks.mheight import build_mheight
 from groklab.tasks.modular import build_modular
 from groklab.tasks.multiterm import build_multiterm
@@ -14,6 +15,7 @@ from groklab.tasks.toy import build_toy_addition
 BUILDERS = {"modular": build_modular, "multiterm": build_multiterm, "toy_addition": build_toy_addition}
 BUILDERS["mheight"] = build_mheight  # m-height regression (issue 4; groklab.tasks.mheight)
 BUILDERS["variable_binding"] = build_variable_binding  # chains of assignments (issue 16; groklab.tasks.binding)
+BUILDERS["mnist"] = build_mnist  # MNIST-like images from offline sources (issue 13; groklab.tasks.images)
 
 
 def build_task(cfg: TaskConfig) -> TaskData:
