@@ -7,18 +7,19 @@ from typing import Any
 
 from groklab.analysis.detect import detect_after_training
 from groklab.config import RunConfig
-from groklab.presets import resolve
+from groklab.presets import detector_for, resolve
 from groklab.runs import Run, execute, load_run
 
 
 def run(config: RunConfig | str | None = None, overrides: dict[str, Any] | None = None, out: Path | str = "runs",
         resume: bool | Path = False, force: bool = False, progress: bool = False, command: str | None = None) -> Path:
     """Train one config (a RunConfig, a preset name, or None for the default preset, with dotted-key overrides)
-    into its run folder (skipped if it already finished), detect grokking in it, and return the folder."""
+    into its run folder (skipped if it already finished), detect grokking in it (with the preset's detector
+    settings), and return the folder."""
     cfg = resolve(config, overrides)
     path, done = execute(cfg, out=out, resume=resume, force=force, progress=progress, command=command)
     if not done:
-        detect_after_training(path)
+        detect_after_training(path, detector_for(cfg))
     return path
 
 

@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 from groklab.errors import GroklabError
 
 COMMANDS = ("groklab.analysis.cli", "groklab.importers.cli", "groklab.mheight.cli", "groklab.studies.cli",
-            "groklab.sweep.cli")
+            "groklab.sweep.cli", "groklab.suite.cli")
 
 
 def _fmt(value: Any) -> str:
@@ -25,7 +25,7 @@ def _fmt(value: Any) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from groklab.analysis.detect import detect_after_training
     from groklab.config import parse_overrides
-    from groklab.presets import resolve, split_positionals
+    from groklab.presets import detector_for, resolve, split_positionals
     from groklab.runs import execute, load_run
 
     preset, items = split_positionals(args.items)
@@ -38,7 +38,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if done:
         print(f"{path} already finished; add --force to run it again")
     else:
-        detect_after_training(path)
+        detect_after_training(path, detector_for(cfg))
     print_summary(path)
     return 0 if load_run(path).summary.get("status") == "completed" else 1
 

@@ -285,11 +285,11 @@ def detect_run(run_dir: Path | str, config: DetectConfig | None = None) -> dict[
     return result
 
 
-def detect_after_training(run_dir: Path | str) -> dict[str, Any] | None:
-    """`detect_run` for a run that just finished: a finished run stays finished, so a detector failure is
-    reported on stderr, not raised."""
+def detect_after_training(run_dir: Path | str, config: DetectConfig | None = None) -> dict[str, Any] | None:
+    """`detect_run` for a run that just finished (with its preset's detector settings, `presets.detector_for`): a
+    finished run stays finished, so a detector failure is reported on stderr, not raised."""
     try:
-        return detect_run(run_dir)
+        return detect_run(run_dir, config)
     except Exception as e:
         print(f"groklab: warning: detection failed for {run_dir}: {type(e).__name__}: {e}", file=sys.stderr)
         return None

@@ -292,3 +292,50 @@ def comparison_figure(runs: Sequence[Run], title: str = "") -> Figure:
     fig.legend(handles, names, loc="outside lower center", ncol=ncol, fontsize=8)
     fig.suptitle(plain(title or f"{len(runs)} runs"), fontsize=12)
     return fig
+
+
+def _runs_panel(ax: Axes, runs: Sequence[Run], labels: Sequence[str], legend: bool = True) -> None:
+    """Train (dashed) and validation (solid) curves of a few runs on one axis: accuracy where any run measured
+    it, else loss on a log axis; one colour per run."""
+    acc = any(series(r.history, "val/acc")[0] or series(r.history, "train/acc")[0] for r in runs)
+    val_key, train_key = ("val/acc", "train/acc") if acc else ("val/loss", "train/loss")
+    cmap = colormaps["tab10"]
+    for i, (run, label) in enumerate(zip(runs, labels, strict=True)):
+        _line(ax, run.history, val_key, plain(label, 40), cmap(i % 10), log=not acc, lw=1.3)
+        _line(ax, run.history, train_key, "_nolegend_", cmap(i % 10), log=not acc, ls="--", lw=0.9, alpha=0.7)
+    if acc:
+        ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("accuracy" if acc else "loss")
+    if legend and len(runs) > 1:
+        _legend(ax, fontsize=6, loc="best")
+
+
+def papers_figure(panels: Sequence[tuple[str, Sequence[Run], Sequence[str]]], columns: int = 4) -> Figure:
+    """One panel per paper (title, its runs, their labels), all on one shared log-step axis: train dashed,
+    validation solid (`groklab suite`'s comparison of every preset side by side)."""
+    columns = max(1, min(columns, len(panels)))
+    rows = max(1, -(-len(panels) // columns))
+    fig = new_figure(4 * columns, 2.9 * rows)
+    axes = fig.subplots(rows, columns, squeeze=False, sharex=True)
+    steps: History = {"step": [s for _, runs, _ in panels for r in runs for s in r.history.get("step") or []]}
+    for ax, (title, runs, labels) in zip(axes.flat, panels, strict=False):
+        _runs_panel(ax, runs, labels)
+        ax.set_title(plain(title, 60), fontsize=9)
+    for ax in axes.flat:
+        log_steps(ax, steps)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_axis_off()
+    fig.suptitle("train (dashed) and validation (solid) per paper", fontsize=11)
+    return fig
+
+
+def thumbnail_figure(runs: Sequence[Run], labels: Sequence[str]) -> Figure:
+    """A small curves panel (a table cell's thumbnail)."""
+    fig = new_figure(2.6, 1.7)
+    ax = fig.subplots()
+    _runs_panel(ax, runs, labels, legend=False)
+    log_steps(ax, {"step": [s for r in runs for s in r.history.get("step") or []]})
+    ax.set_xlabel("")
+    ax.tick_params(labelsize=6)
+    ax.yaxis.label.set_size(7)
+    return fig

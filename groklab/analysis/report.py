@@ -64,9 +64,13 @@ def analyse(root: Path, config: DetectConfig | None = None) -> list[Analysed]:
     paths = find_runs(root)
     if not paths:
         raise GroklabError(f"{root}: no run folders (config.json + metrics.jsonl) found")
+    return analyse_paths(paths, [p.relative_to(root).as_posix() if p != root else p.name for p in paths], config)
+
+
+def analyse_paths(paths: Sequence[Path], names: Sequence[str], config: DetectConfig | None = None) -> list[Analysed]:
+    """Load the given run folders (labelled `names`) and detect in memory."""
     items = []
-    for path in paths:
-        name = path.relative_to(root).as_posix() if path != root else path.name
+    for path, name in zip(paths, names, strict=True):
         run = load_run(path, name=name)
         items.append(Analysed(run, detect(run.history, infer_kind(run.history, run.summary), config)))
     return items
@@ -162,17 +166,27 @@ def html_report(items: Sequence[Analysed], title: str, figures: bool = True) -> 
 
 
 def write_report(
-    root: Path | str, out: Path | str | None = None, config: DetectConfig | None = None, figures: bool = True,
+    root: Path | str | Sequence[Path], out: Path | str | None = None, config: DetectConfig | None = None,
+    figures: bool = True, title: str | None = None,
 ) -> tuple[Path, Path]:
-    """Write report.html (default `root/report.html`) and report.md beside it; return both paths."""
-    root = Path(root)
-    out = Path(out) if out is not None else root / "report.html"
+    """Write report.html (default `root/report.html`) and report.md beside it; return both paths. `root` is a
+    folder searched for run folders, or a list of run folders (then `out` is required)."""
+    if isinstance(root, str | Path):
+        root = Path(root)
+        out = Path(out) if out is not None else root / "report.html"
+        title = title or f"groklab report: {root.resolve().name}"
+    elif out is None:
+        raise GroklabError("a report of listed run folders needs an output file")
+    out = Path(out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise GroklabError(f"{out}: the report must be an .html file")
     if not out.parent.is_dir():
         raise GroklabError(f"{out.parent}: no such folder for the report")
-    items = analyse(root, config)
-    title = f"groklab report: {root.resolve().name}"
+    if isinstance(root, Path):
+        items = analyse(root, config)
+    else:
+        items = analyse_paths(list(root), [Path(p).name for p in root], config)
+    title = title or "groklab report"
     md_path = out.with_suffix(".md")
     atomic_write(md_path, markdown_report(items, title))
     atomic_write(out, html_report(items, title, figures=figures))

@@ -68,7 +68,7 @@ def check(cfg: RunConfig, task: TaskData | None = None) -> TaskData:
     with torch.device("meta"):
         model = build_model(cfg.model, task)
     check_start_files(cfg, model)
-    n_params = sum(p.numel() for p in model.parameters())
+    n_params = parameter_count(model)
     itemsize = DTYPES[cfg.train.dtype].itemsize
     check_size(f"the model ({n_params:,} parameters with gradients and optimizer state)", 5 * n_params * itemsize,
                "choose smaller model sizes")
@@ -78,6 +78,14 @@ def check(cfg: RunConfig, task: TaskData | None = None) -> TaskData:
         raise ConfigError(f"train.keep_best={metric!r} is not a logged metric; expected one of "
                           f"{', '.join(sorted(known))} (or a probe's key with train.probes)")
     return task
+
+
+def parameter_count(model: torch.nn.Module | RunConfig, task: TaskData | None = None) -> int:
+    """Trainable parameters of a model, or of `cfg`'s model for `task` (built on the meta device: no memory)."""
+    if isinstance(model, RunConfig):
+        with torch.device("meta"):
+            model = build_model(model.model, task if task is not None else build_task(model.task))
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def check_start_files(cfg: RunConfig, model: torch.nn.Module) -> None:
@@ -181,5 +189,6 @@ def train_one(cfg: RunConfig, sink: Sink | None = None, progress: bool = False,
     return train(cfg, sink, progress=progress, task=task)
 
 
-__all__ = ["MemorySink", "Outcome", "Sink", "build_tasks", "check", "group_key", "resolve_device", "train",
+__all__ = ["MemorySink", "Outcome", "Sink", "build_tasks", "check", "group_key", "parameter_count", "resolve_device",
+           "train",
            "train_many", "train_one", "unsupported"]

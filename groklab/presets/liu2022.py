@@ -20,9 +20,15 @@ before the representation forms.
 """
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
 
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
-from groklab.presets.base import Preset
+from groklab.presets.base import Arm, Check, Preset, conclude
+from groklab.presets.evidence import detection, first_at, fmt, need
+from groklab.runs import Run
 
 PRESET = Preset(
     name="liu2022_toy",
@@ -58,3 +64,57 @@ PHASE_CELLS: tuple[tuple[float, float, int, str], ...] = (
     (3e-4, 6.0, 4_500, "grokking"),  # the paper's box: train 1,100, test 3,100
     (1e-2, 0.0, 3_000, "memorization"),  # train 300, test never (0.1 at 5k steps)
 )
+
+QUIET = {"train.device": "cpu", "train.log_checkpoints": 0}
+
+
+def cell_arm(lr: float, weight_decay: float, steps: int, name: str) -> Arm:
+    return Arm(name, QUIET | {"optim.lr": lr, "optim.weight_decay": weight_decay, "train.steps": steps,
+                              "train.checkpoint_every": steps})
+
+
+# CI scale: the default (decoder lr 1e-4, wd 0) for 3,000 steps (RQI arm) and the three corners of PHASE_CELLS.
+CI_ARMS = (cell_arm(1e-4, 0.0, 3_000, "rqi"), *(cell_arm(lr, wd, steps, phase) for lr, wd, steps, phase in PHASE_CELLS))
+
+
+def _rank(values: list[float]) -> np.ndarray:
+    return np.argsort(np.argsort(values, kind="stable"), kind="stable")
+
+
+def rqi_conditions(run: Run) -> tuple[list[tuple[bool, str]], dict[str, Any]]:
+    """Fig. 3/4: RQI rises with test accuracy, and the structured representation comes first (measured: RQI 0.9
+    at step 700, test accuracy 0.9 at step 2,450; both end at 1.0)."""
+    rows = [(s, r, a) for s, r, a in zip(run.history["step"], run.history.get("repr/rqi") or [],
+                                          run.history.get("val/acc") or [], strict=False)
+            if r is not None and a is not None]
+    if not rows:
+        return [(False, "rqi: no repr/rqi and val/acc logged")], {}
+    _, rqi, acc = (list(c) for c in zip(*rows, strict=True))
+    spearman = float(np.corrcoef(_rank(rqi), _rank(acc))[0, 1]) if len(rows) > 2 else float("nan")
+    t_rqi, t_acc = first_at(run, "repr/rqi", 0.9), first_at(run, "val/acc", 0.9)
+    return [
+        (rqi[0] <= 0.5 and acc[0] <= 0.3, f"rqi: start RQI {fmt(rqi[0])}, test acc {fmt(acc[0])}"),
+        (rqi[-1] >= 0.95 and acc[-1] >= 0.9, f"end RQI {fmt(rqi[-1])}, test acc {fmt(acc[-1])}"),
+        (spearman >= 0.6, f"Spearman(RQI, test acc) {fmt(spearman)}"),
+        (t_rqi is not None and t_acc is not None and t_rqi <= t_acc,
+         f"RQI 0.9 at step {fmt(t_rqi)}, test acc 0.9 at {fmt(t_acc)}"),
+    ], {"rqi_start": rqi[0], "rqi_end": rqi[-1], "spearman": spearman, "rqi90": t_rqi, "acc90": t_acc}
+
+
+def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Check:
+    """RQI (arm `rqi`) and the phase-diagram corners (arms named by their phase: the detector's verdict must be
+    that phase); any subset of these arms is checked, at least one."""
+    phases = [phase for *_, phase in PHASE_CELLS]
+    present = [name for name in ("rqi", *phases) if name in runs]
+    if not present:
+        need(runs, "rqi", *phases)
+    conditions, figures = rqi_conditions(runs["rqi"]) if "rqi" in runs else ([], {})
+    for phase in (p for p in phases if p in runs):
+        verdict = detection(runs[phase])["verdict"]
+        figures[f"{phase}_verdict"] = verdict
+        conditions.append((verdict == phase, f"cell {phase}: verdict {verdict}"))
+    return conclude("the representation becomes linear (RQI -> 1) as test accuracy rises, and each decoder "
+                    "lr x wd corner lands in its phase (Fig. 6a)", conditions, figures)
+
+
+PRESET = dataclasses.replace(PRESET, arms={"ci": CI_ARMS, "paper": (Arm("rqi"),)}, check=check)

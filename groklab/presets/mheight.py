@@ -19,11 +19,72 @@ The published runs grokked at wd 0.01 (~epoch 780, best val ~1.3) and 0.03 (~epo
 One epoch is 105,000 / 4,096 ≈ 26 steps, so the published 10k epochs are `train.steps=256000`.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
-from groklab.presets.base import Preset
+from groklab.presets.base import Arm, Check, Preset, conclude
+from groklab.presets.evidence import detection, fmt, need, status_ok, values
+from groklab.runs import Run
 
 PAPER = ("CSCE 636 m-height project (Texas A&M, A. Jiang), eothL/m-height-problem-DNN-project results as "
          "collected in mheight.md §4.6")
+
+# CI scale: three groups (two easy, one m = n-k), 60 generated rows each, a narrow MoE, 300 steps (seconds).
+CI = {"task.groups": "9,4,2;9,4,5;10,5,3", "task.per_group": 60, "task.val_per_group": 20, "model.d_model": 32,
+      "model.d_mlp": 32, "model.n_layers": 2, "model.n_experts": 3, "train.batch_size": "64", "train.steps": 300,
+      "train.eval_every": 50, "train.checkpoint_every": 300, "train.log_checkpoints": 0, "train.device": "cpu",
+      "optim.lr": 3e-3}
+
+
+def group_mse(final: Mapping[str, Any]) -> dict[tuple[int, int, int], float]:
+    """{(n, k, m): val log2-MSE} from the `mheight_groups` probe's keys `val/mse/n,k,m`."""
+    out = {}
+    for key, value in final.items():
+        if key.startswith("val/mse/") and isinstance(value, int | float):
+            n, k, m = (int(x) for x in key.rsplit("/", 1)[1].split(","))
+            out[(n, k, m)] = float(value)
+    return out
+
+
+def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Check:
+    """§4.6's pattern: the regressor learns (val log2-MSE below half its first value), the course score is the
+    plain mean of the group scores, and every m = n-k group is harder than every other group."""
+    need(runs, "run")
+    run = runs["run"]
+    val = values(run, "val/loss")
+    final = run.summary.get("final") or {}
+    groups = group_mse(final)
+    hard = [v for (n, k, m), v in groups.items() if m == n - k]
+    easy = [v for (n, k, m), v in groups.items() if m < n - k]
+    mean = sum(groups.values()) / len(groups) if groups else None
+    course = final.get("val/course_mse")
+    return conclude(
+        "validation log2-MSE per (n, k, m) group: learnt, with the m = n-k groups the hardest (§4.6)",
+        [status_ok(run, "run"),
+         (len(val) > 1 and val[-1] < 0.5 * val[0], f"val log2-MSE {fmt(val[0] if val else None)} -> "
+          f"{fmt(val[-1] if val else None)}"),
+         (mean is not None and course is not None and abs(course - mean) <= 1e-6 * max(1.0, abs(mean)),
+          f"course mean {fmt(course)} over {len(groups)} groups"),
+         (bool(hard) and bool(easy) and min(hard) > max(easy),
+          f"m = n-k groups {fmt(min(hard, default=None))}+ vs others <= {fmt(max(easy, default=None))}")],
+        {"val_start": val[0] if val else None, "val_end": val[-1] if val else None, "course_mse": course,
+         "groups": {",".join(map(str, g)): v for g, v in sorted(groups.items())},
+         "detector": detection(run)["verdict"]})
+
+
+def grokking_check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Check:
+    """The study's claim (§4.6): the detector finds grokking (a delayed val-loss drop) at wd 0.01 and 0.03 and
+    not at 0.1."""
+    need(runs, "wd0.01", "wd0.03", "wd0.1")
+    verdicts = {name: detection(runs[name])["verdict"] for name in ("wd0.01", "wd0.03", "wd0.1")}
+    return conclude(
+        "grokking at weight decay 0.01 and 0.03, none at 0.1",
+        [(verdicts["wd0.01"] == "grokking", f"wd 0.01: {verdicts['wd0.01']}"),
+         (verdicts["wd0.03"] == "grokking", f"wd 0.03: {verdicts['wd0.03']}"),
+         (verdicts["wd0.1"] != "grokking", f"wd 0.1: {verdicts['wd0.1']}")],
+        {f"{name}_verdict": v for name, v in verdicts.items()})
+
 
 PRESET = Preset(
     name="mheight",
@@ -40,6 +101,8 @@ PRESET = Preset(
     ),
     paper_scale=("task.per_group=20000", "task.val_per_group=2000", "model.d_model=384", "model.d_mlp=384",
                  "model.n_layers=5", "train.batch_size=1024", "train.steps=200000", "train.eval_every=2000"),
+    arms={"ci": (Arm("run", CI),), "paper": (Arm("run"),)},
+    check=check,
 )
 
 GROKKING = Preset(
@@ -56,4 +119,7 @@ GROKKING = Preset(
                           probes="layer_norms,mheight_groups", checkpoint_every=2_000),
     ),
     paper_scale=("train.steps=256000", "train.eval_every=1000", "train.checkpoint_every=10000"),
+    arms={"paper": tuple(Arm(f"wd{wd}", {"optim.weight_decay": wd}) for wd in (0.01, 0.03, 0.1))},
+    check=grokking_check,
+    note={"ci": "the claim needs 5,000 rows per group and ~10,000 epochs (hours on a GPU): run --scale paper"},
 )

@@ -7,8 +7,74 @@ The log-softmax is taken in float64, which the released code meant to do and did
 Figure 2: train loss falls by ~1.4k steps, test loss only after ~10k (phases 0-1.4k / 1.4k-9.4k / 9.4k-14k).
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
-from groklab.presets.base import Preset
+from groklab.presets.base import Arm, Check, Preset, Study, conclude
+from groklab.presets.evidence import detection, first_at, fmt, last, need
+from groklab.runs import Run
+
+# CI scale: Nanda's 1-layer transformer on (a + b) mod 53 with 40% of the pairs: papers.md §03 notes that p = 53
+# needs weight decay ~5 to grok; with it, train accuracy passes 99% near step 130 and validation near step 900
+# (~1 min of one core), and 25 log-spaced checkpoints feed the progress measures.
+CI = {"task.p": 53, "task.train_frac": 0.4, "optim.weight_decay": 5.0, "train.steps": 1300, "train.eval_every": 50,
+      "train.checkpoint_every": 500, "train.log_checkpoints": 25, "train.device": "cpu"}
+
+
+def _rise_before_fall(rows: list[dict[str, Any]]) -> tuple[int | None, int | None]:
+    """(step where the excluded train loss has doubled from its minimum, step where the test loss has halved
+    from its maximum): Fig. 6/7, the circuit forms before the test loss falls."""
+    excl = [r["fourier/excluded_loss_train"] for r in rows]
+    test = [r["fourier/test_loss"] for r in rows]
+    low, peak = excl.index(min(excl)), test.index(max(test))
+    rise = next((i for i in range(low, len(rows)) if excl[i] >= 2 * excl[low]), None)
+    fall = next((i for i in range(peak, len(rows)) if test[i] <= test[peak] / 2), None)
+    return (None if rise is None else rows[rise]["step"]), (None if fall is None else rows[fall]["step"])
+
+
+def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Check:
+    """Fig. 2 (delayed generalization, verdict grokking) and Figs. 5-7 (`study`: the Fourier progress measures of
+    groklab.studies.progress, {"record": fourier.json, "rows": fourier.jsonl})."""
+    need(runs, "run")
+    run = runs["run"]
+    train99, val99 = first_at(run, "train/acc", 0.99), first_at(run, "val/acc", 0.99)
+    verdict = detection(run)["verdict"]
+    record, rows = (study or {}).get("record") or {}, (study or {}).get("rows") or []
+    keys = record.get("key_frequencies") or []
+    first, final = (rows[0], rows[-1]) if rows else ({}, {})
+    rise, fall = _rise_before_fall(rows) if rows else (None, None)
+    figures = {"train99": train99, "val99": val99, "verdict": verdict, "key_frequencies": keys,
+               **{k: final.get(k) for k in ("fourier/test_loss", "fourier/restricted_loss_test",
+                                            "fourier/excluded_loss_train", "fourier/train_loss")},
+               "gini_W_E": [first.get("fourier/gini_W_E"), final.get("fourier/gini_W_E")],
+               "gini_W_L": [first.get("fourier/gini_W_L"), final.get("fourier/gini_W_L")],
+               "excluded_loss_rise_step": rise, "test_loss_fall_step": fall}
+    conditions = [
+        (train99 is not None and val99 is not None and val99 >= 3 * train99,
+         f"train acc 0.99 at step {fmt(train99)}, val acc 0.99 at {fmt(val99)} (needs >= 3x later)"),
+        ((last(run, "val/acc") or 0) >= 0.99, f"final val acc {fmt(last(run, 'val/acc'))}"),
+        (verdict == "grokking", f"verdict {verdict}"),
+        (bool(rows), f"{len(rows)} checkpoints measured"),
+    ]
+    if rows:
+        conditions += [
+            (1 <= len(keys) <= 8, f"key frequencies {keys}"),
+            (final["fourier/restricted_loss_test"] <= final["fourier/test_loss"] + 0.05,
+             f"restricted test loss {fmt(final['fourier/restricted_loss_test'])} vs test loss "
+             f"{fmt(final['fourier/test_loss'])}"),
+            (final["fourier/excluded_loss_train"] > 1.0 > 100 * final["fourier/train_loss"],
+             f"excluded train loss {fmt(final['fourier/excluded_loss_train'])} vs train loss "
+             f"{fmt(final['fourier/train_loss'])}"),
+            (final["fourier/gini_W_E"] > 2 * first["fourier/gini_W_E"]
+             and final["fourier/gini_W_L"] > 2 * first["fourier/gini_W_L"],
+             f"Gini W_E {fmt(first['fourier/gini_W_E'])} -> {fmt(final['fourier/gini_W_E'])}, W_L "
+             f"{fmt(first['fourier/gini_W_L'])} -> {fmt(final['fourier/gini_W_L'])}"),
+            (rise is not None and fall is not None and rise < fall,
+             f"excluded loss doubles at step {fmt(rise)}, test loss halves at {fmt(fall)}"),
+        ]
+    return conclude("train acc 0.99 long before val acc 0.99 (grokking), with a few key frequencies carrying the "
+                    "solution and the circuit forming before the test loss falls", conditions, figures)
 
 PRESET = Preset(
     name="nanda2023",
@@ -22,4 +88,7 @@ PRESET = Preset(
         train=TrainConfig(steps=40_000, batch_size="full", eval_every=100, loss_dtype="float64",
                           checkpoint_every=1_000, log_checkpoints=60),
     ),
+    arms={"ci": (Arm("run", CI),), "paper": (Arm("run"),)},
+    check=check,
+    study=Study("fourier", "run"),
 )

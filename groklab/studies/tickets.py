@@ -24,6 +24,7 @@ from groklab.analysis.detect import detect_after_training
 from groklab.config import RunConfig, apply_overrides
 from groklab.errors import GroklabError
 from groklab.io import load_tensors, save_tensors, write_json
+from groklab.presets import detector_for
 from groklab.runs import RunDir, execute
 
 KINDS = ("magnitude", "random")
@@ -81,7 +82,7 @@ def _run(cfg: RunConfig, out: Path, progress: bool) -> Path:
     """One arm as an ordinary run folder (skipped if it already finished), with its detection."""
     path, done = execute(cfg, out=out, progress=progress, command=f"groklab tickets ({cfg.name})")
     if not done:
-        detect_after_training(path)
+        detect_after_training(path, detector_for(cfg))
     return path
 
 

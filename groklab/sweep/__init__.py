@@ -4,7 +4,8 @@
 
 `spec` parses and checks the grid, `record` keeps `sweep-<hash8>/sweep.json`, `local` trains the members in this
 process (vectorised where it can), `slurm` submits them as a job array through submitit. Finished members are
-skipped and interrupted ones resume from their checkpoints (with --resume, as `groklab run` asks).
+skipped and interrupted ones resume from their checkpoints (with --resume, as `groklab run` asks). Once every
+member has finished, `summary` writes summary.md and the report into the sweep folder.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from groklab.runs import check_out, check_writable, prepare
 from groklab.sweep.local import execute_members
 from groklab.sweep.record import refresh, write_record
 from groklab.sweep.spec import Sweep, parse_spec, plan
+from groklab.sweep.summary import finished, write_summary
 
 EXECUTORS = ("local", "slurm")
 
@@ -49,7 +51,8 @@ def run_sweep(preset: str | None, items: list[str], out: Path | str = "runs", ex
         submit(cfgs, tasks, sweep.out, sweep.path, vectorize, command, **(slurm or {}))
     elif cfgs:
         execute_members(cfgs, tasks, sweep.out, vectorize, command, progress, sweep.path)
-    refresh(sweep.path)
+    if finished(refresh(sweep.path)):
+        write_summary(sweep.path)
     return sweep.path
 
 

@@ -20,8 +20,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from groklab.sweep import run_sweep
 
     preset, items = split_positionals(args.items)
-    slurm = {"chunk_size": args.chunk_size, "timeout_min": args.time_min, "partition": args.partition,
-             "gpus_per_task": args.gpus_per_task, "cpus_per_task": args.cpus_per_task, "wait": args.wait}
+    slurm = slurm_options(args)
     if args.executor == "local":
         signal.signal(signal.SIGTERM, _raise_interrupt)  # a scheduler's SIGTERM records "interrupted"
     path = run_sweep(preset, items, out=args.out, executor=args.executor, vectorize=args.vectorize,
@@ -49,11 +48,22 @@ def register(subparsers: Any) -> None:
                    help="train compatible members together in one process (default: on)")
     p.add_argument("--resume", action="store_true", help="continue interrupted members from their checkpoints")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_slurm_arguments(p, "wait for the array to finish (default: submit and return)")
+    p.set_defaults(func=cmd_sweep)
+
+
+def add_slurm_arguments(p: argparse.ArgumentParser, wait_help: str) -> None:
+    """The `--executor slurm` options of `groklab sweep` and `groklab suite` (see `slurm_options`)."""
     g = p.add_argument_group("slurm (with --executor slurm)")
     g.add_argument("--chunk-size", type=int, default=64, help="members per array task (default 64)")
     g.add_argument("--time-min", type=int, default=240, help="time limit of an array task; requeued after it")
     g.add_argument("--partition", default=None)
     g.add_argument("--gpus-per-task", type=int, default=0)
     g.add_argument("--cpus-per-task", type=int, default=4)
-    g.add_argument("--wait", action="store_true", help="wait for the array to finish (default: submit and return)")
-    p.set_defaults(func=cmd_sweep)
+    g.add_argument("--wait", action="store_true", help=wait_help)
+
+
+def slurm_options(args: argparse.Namespace) -> dict[str, Any]:
+    """groklab.sweep.slurm.submit's keyword arguments from the parsed options."""
+    return {"chunk_size": args.chunk_size, "timeout_min": args.time_min, "partition": args.partition,
+            "gpus_per_task": args.gpus_per_task, "cpus_per_task": args.cpus_per_task, "wait": args.wait}

@@ -13,6 +13,7 @@ from pathlib import Path
 from groklab.analysis.detect import detect_after_training
 from groklab.config import RunConfig
 from groklab.engine import group_key, train_many, train_one, unsupported
+from groklab.presets import detector_for
 from groklab.runs import FINISHED, RunDir, finish, recording, start
 from groklab.sweep.record import refresh
 from groklab.tasks import TaskData
@@ -56,6 +57,6 @@ def _train_locked(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, comma
                 if progress:
                     print(f"sweep: training {len(todo)} members together (vectorised)", file=sys.stderr, flush=True)
                 outcomes = train_many([c for c, _, _ in todo], runs, progress=progress, tasks=[t for _, t, _ in todo])
-        for run, outcome in zip(runs, outcomes, strict=True):
+        for (cfg, _, run), outcome in zip(todo, outcomes, strict=True):
             finish(run, outcome.status, outcome.steps, outcome.error)
-            detect_after_training(run.path)
+            detect_after_training(run.path, detector_for(cfg))

@@ -58,10 +58,24 @@ def refresh(sweep_dir: Path) -> dict[str, Any]:
 
 def write_record(sweep: Sweep, command: str, executor: str, vectorize: bool) -> None:
     sweep.path.mkdir(parents=True, exist_ok=True)
+    labels = sweep.labels or ("",) * len(sweep.members)
     record = {"preset": sweep.preset, "grid": sweep.swept, "fixed": sweep.fixed, "command": command,
               "executor": executor, "vectorize": vectorize,
               "members": [{"overrides": o, "run": c.run_name, "run_dir": str((sweep.out / c.run_name).resolve()),
-                           "status": "pending", "steps": 0} for o, c in sweep.members]}
+                           "status": "pending", "steps": 0} | ({"label": label} if label else {})
+                          for (o, c), label in zip(sweep.members, labels, strict=True)]}
     with locked(sweep.path / ".lock"):
         write_json(sweep.path / "sweep.json", record)
     refresh(sweep.path)
+
+
+def record_jobs(sweep_dir: Path, cluster: str, jobs: dict[str, str]) -> None:
+    """Note each submitted member's array-task id ({run name: job id}) and the cluster in sweep.json, so
+    `groklab status` can ask submitit for the job's state."""
+    with locked(sweep_dir / ".lock"):
+        record = read_json(sweep_dir / "sweep.json", "sweep record")
+        record["cluster"] = cluster
+        for m in record["members"]:
+            if m["run"] in jobs:
+                m["job_id"] = jobs[m["run"]]
+        write_json(sweep_dir / "sweep.json", record)

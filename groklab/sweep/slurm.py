@@ -18,7 +18,8 @@ from groklab.engine import build_tasks, group_key, unsupported
 from groklab.errors import GroklabError
 from groklab.runs import prepare
 from groklab.sweep.local import execute_members
-from groklab.sweep.record import refresh
+from groklab.sweep.record import record_jobs, refresh
+from groklab.sweep.summary import finished, write_summary
 from groklab.tasks import TaskData
 
 
@@ -37,6 +38,8 @@ class ChunkJob:
         execute_members([cfgs[i] for i in todo], [tasks[i] for i in todo], Path(self.out), self.vectorize,
                         self.command, sweep_dir=Path(self.sweep_dir))
         record = refresh(Path(self.sweep_dir))
+        if finished(record):  # the last array task to end writes the sweep's summary.md and report
+            write_summary(Path(self.sweep_dir))
         names = {c.run_name for c in cfgs}
         return [m["status"] for m in record["members"] if m["run"] in names]
 
@@ -75,10 +78,13 @@ def submit(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, sweep_dir: P
         params["slurm_partition"] = partition
     executor.update_parameters(**params)
     jobs = []
+    parts = chunks(cfgs, tasks, chunk_size, vectorize)
     with executor.batch():
-        for chunk in chunks(cfgs, tasks, chunk_size, vectorize):
+        for chunk in parts:
             jobs.append(executor.submit(ChunkJob([c.to_dict() for c in chunk], str(out.resolve()),
                                                  str(sweep_dir.resolve()), vectorize, command)))
+    record_jobs(sweep_dir, cluster, {c.run_name: job.job_id for chunk, job in zip(parts, jobs, strict=True)
+                                     for c in chunk})
     print(f"sweep: submitted {len(jobs)} array tasks ({len(cfgs)} members): {jobs[0].job_id.split('_')[0]}"
           f"; status in {sweep_dir / 'sweep.json'}", file=sys.stderr)
     if wait:
@@ -88,3 +94,16 @@ def submit(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, sweep_dir: P
             except Exception as e:  # submitit wraps the task's traceback
                 raise GroklabError(f"array task {job.job_id} failed: {str(e).strip().splitlines()[-1]}") from None
     return jobs
+
+
+def job_states(sweep_dir: Path, cluster: str, job_ids: list[str]) -> dict[str, str]:
+    """{job id: state} as submitit reports it (sacct on SLURM; on the local cluster FINISHED once the result is
+    written, else what it can tell from another process); {} without submitit."""
+    try:
+        import submitit
+        from submitit.local.local import LocalJob
+    except ModuleNotFoundError:
+        return {}
+    folder = sweep_dir / "submitit" / "%j"
+    make = LocalJob if cluster == "local" else submitit.SlurmJob
+    return {job_id: str(make(folder=folder, job_id=job_id).state) for job_id in sorted(set(job_ids))}

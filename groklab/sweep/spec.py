@@ -64,6 +64,7 @@ class Sweep:
     members: list[tuple[dict[str, str], RunConfig]]  # (overrides, resolved config)
     out: Path
     tasks: list[TaskData]  # each member's task, each distinct one built once
+    labels: tuple[str, ...] = ()  # a name per member for sweep.json (`groklab suite`: preset/arm)
 
     @property
     def configs(self) -> list[RunConfig]:

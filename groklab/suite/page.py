@@ -1,0 +1,221 @@
+"""The suite's three files: STATUS.md, status.html (self-contained: figures as base64 PNG, no scripts, every string
+from a run or a preset escaped) and status.json, plus comparison.png and thumbs/<preset>.png beside STATUS.md.
+
+One row per preset: the paper (authors, year, arXiv), the claim, the status (`reproduced`, `not reproduced`,
+`failed to run` with the error, `pending` while its runs train elsewhere, `not checked` where the preset declares
+no runs at this scale), the main arm's steps, final train and validation metric, verdict and delay (the preset's
+detector settings), the measured figures behind the claim, a thumbnail of the curves and the run folders.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import platform
+import re
+import socket
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from groklab.analysis.detect import detect, infer_kind
+from groklab.analysis.plots import figure_png, papers_figure, save_figure, thumbnail_figure
+from groklab.analysis.report import CSS, data_uri
+from groklab.analysis.tables import DASH, fmt_delay, fmt_metric, fmt_step, md_cell, md_table
+from groklab.io import atomic_write, finite, last_finite, write_json
+from groklab.presets.base import Preset
+from groklab.suite.runner import Entry
+
+STATUSES = ("reproduced", "not reproduced", "failed to run", "pending", "not checked")
+COLUMNS = ("preset", "paper", "claim", "status", "steps", "train acc", "val", "verdict (delay)", "measured",
+           "runs")
+YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+ARXIV = re.compile(r"arXiv[: ]\s*(\d{4}\.\d{4,5})")
+
+
+def citation(paper: str) -> dict[str, str]:
+    """Authors, year and arXiv id from a preset's `paper` line ("Power et al. 2022, Title (arXiv 2201.02177)")."""
+    year = YEAR.search(paper)
+    arxiv = ARXIV.search(paper)
+    authors = paper[: year.start()] if year else re.split(r"[,(]", paper)[0]
+    return {"authors": authors.strip(" ,"), "year": year.group(0) if year else "",
+            "arxiv": arxiv.group(1) if arxiv else ""}
+
+
+def status_of(entry: Entry, scale: str) -> tuple[str, str]:
+    """(status, error) of one preset."""
+    if not entry.configs and entry.error is None:
+        return "not checked", entry.preset.note.get(scale, f"no runs declared at --scale {scale}")
+    if entry.error is not None:
+        return "failed to run", entry.error
+    failed = [(arm, r) for arm, r in entry.runs.items() if r.summary.get("status") == "failed"]
+    if failed:
+        arm, run = failed[0]
+        return "failed to run", f"{arm}: {run.summary.get('error') or 'failed'}"
+    if entry.check is None:
+        return "pending", "its runs have not finished (groklab status shows them)"
+    return ("reproduced" if entry.check.passed else "not reproduced"), ""
+
+
+def main_facts(entry: Entry) -> dict[str, Any]:
+    """Steps, final train / validation metric, verdict and delay of the preset's first arm."""
+    arm = next(iter(entry.configs), None)
+    run = entry.runs.get(arm) if arm is not None else None
+    if run is None:
+        return {"arm": arm}
+    det = detect(run.history, infer_kind(run.history, run.summary), entry.preset.detector())
+    metric = det["metric"]
+    return {"arm": arm, "steps": run.summary.get("steps"), "total_steps": run.summary.get("total_steps"),
+            "metric": metric, "train": last_finite(run.history.get(f"train/{metric}")),
+            "val": last_finite(run.history.get(f"val/{metric}")), "verdict": det["verdict"],
+            "delay_steps": det["delay_steps"], "delay_ratio": det["delay_ratio"]}
+
+
+def row_of(entry: Entry, scale: str, out: Path) -> dict[str, Any]:
+    preset: Preset = entry.preset
+    status, error = status_of(entry, scale)
+    check = entry.check
+    return {"preset": preset.name, "paper": preset.paper, **citation(preset.paper), "reproduces": preset.reproduces,
+            "claim": check.claim if check else "", "status": status, "error": error,
+            "detail": check.detail if check else "", "figures": check.figures if check else {},
+            **main_facts(entry),
+            "runs": {arm: os.path.relpath(run.path, out) for arm, run in entry.runs.items()}}
+
+
+def strict(value: Any) -> Any:
+    """JSON-able: non-finite floats (a correlation of constants) become null, tuples lists."""
+    if isinstance(value, dict):
+        return {str(k): strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict(v) for v in value]
+    if isinstance(value, float):
+        return finite(value)
+    return value
+
+
+def machine(meta: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    return {"host": socket.gethostname(), "platform": platform.platform(), "processor": platform.machine(),
+            "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+            "torch": torch.__version__} | meta
+
+
+def display(row: dict[str, Any]) -> dict[str, str]:
+    """The row's table cells as display strings (the Markdown and HTML tables show the same text)."""
+    metric = row.get("metric") or "acc"
+    paper = " ".join(x for x in (row["authors"], row["year"]) if x) + (f", arXiv {row['arxiv']}" if row["arxiv"]
+                                                                       else "")
+    verdict = row.get("verdict") or DASH
+    delay = fmt_delay(row) if row.get("delay_steps") is not None else ""
+    measured = row["detail"] or row["error"]
+    steps = fmt_step(row.get("steps")) + (f" / {fmt_step(row['total_steps'])}" if row.get("total_steps") else "")
+    return {"preset": row["preset"], "paper": paper, "claim": row["claim"] or row["reproduces"],
+            "status": row["status"], "steps": steps, "train acc": fmt_metric(row.get("train"), metric)
+            if metric == "acc" else DASH, "val": (("val acc " if metric == "acc" else "val loss ")
+                                                   + fmt_metric(row.get("val"), metric)) if row.get("arm") else DASH,
+            "verdict (delay)": verdict + (f" ({delay})" if delay else ""), "measured": measured,
+            "runs": ", ".join(f"{arm}: {path}" for arm, path in row["runs"].items())}
+
+
+def summary_line(rows: list[dict[str, Any]]) -> tuple[str, dict[str, int]]:
+    counts = Counter(r["status"] for r in rows)
+    ordered = {s: counts[s] for s in STATUSES if counts[s]}
+    line = f"Reproduced: {counts['reproduced']} of {len(rows)}"
+    rest = ", ".join(f"{s}: {n}" for s, n in ordered.items() if s != "reproduced")
+    return line + (f" ({rest})" if rest else ""), ordered
+
+
+def figures(entries: list[Entry], out: Path) -> tuple[dict[str, bytes], bytes | None]:
+    """Thumbnails (preset -> PNG, also written to thumbs/) and the comparison of all papers (comparison.png)."""
+    panels = [(f"{e.preset.name}: {citation(e.preset.paper)['authors']} {citation(e.preset.paper)['year']}",
+               list(e.runs.values()), list(e.runs)) for e in entries if e.runs]
+    thumbs: dict[str, bytes] = {}
+    if panels:
+        (out / "thumbs").mkdir(exist_ok=True)
+    for entry in (e for e in entries if e.runs):
+        thumbs[entry.preset.name] = figure_png(thumbnail_figure(list(entry.runs.values()), list(entry.runs)), dpi=80)
+        atomic_write(out / "thumbs" / f"{entry.preset.name}.png", thumbs[entry.preset.name])
+    if not panels:
+        return thumbs, None
+    fig = papers_figure(panels)
+    save_figure(fig, out / "comparison.png", dpi=100)
+    return thumbs, (out / "comparison.png").read_bytes()
+
+
+def markdown(rows: list[dict[str, Any]], info: dict[str, Any], thumbs: dict[str, bytes], comparison: bool) -> str:
+    line, _ = summary_line(rows)
+    cells = []
+    for row in rows:
+        cell = display(row)
+        if row["preset"] in thumbs:
+            cell["curves"] = f"![{row['preset']}](thumbs/{row['preset']}.png)"
+        cells.append(cell)
+    table = md_table((*COLUMNS, "curves"), cells).splitlines()
+    for i, row in enumerate(rows):  # image links are Markdown, not text: put them back unescaped
+        if row["preset"] in thumbs:
+            table[i + 2] = table[i + 2].replace(md_cell(cells[i]["curves"]), cells[i]["curves"])
+    parts = [f"# groklab suite --scale {info['scale']}", "", f"**{line}**", "",
+             f"Machine: {md_cell(info['host'])} ({md_cell(info['platform'])}, {info['cpus']} CPUs, torch "
+             f"{md_cell(info['torch'])}, {info['torch_threads']} threads). Wall time {info['wall_s']:.0f} s "
+             f"({info['cpu_s']:.0f} s of CPU in this process). "
+             f"Command: `{md_cell(info['command'])}`.", "", "\n".join(table), ""]
+    if comparison:
+        parts += ["## All papers side by side", "", "![comparison](comparison.png)", ""]
+    return "\n".join(parts)
+
+
+def e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def html_page(rows: list[dict[str, Any]], info: dict[str, Any], thumbs: dict[str, bytes],
+              comparison: bytes | None) -> str:
+    line, _ = summary_line(rows)
+    head = "".join(f"<th>{e(c)}</th>" for c in (*COLUMNS, "curves"))
+    body = []
+    for row in rows:
+        cell = display(row)
+        tds = []
+        for column in COLUMNS:
+            text = e(cell[column])
+            if column == "paper" and row["arxiv"]:
+                text = f'<a href="https://arxiv.org/abs/{e(row["arxiv"])}">{text}</a>'
+            cls = f' class="s-{e(row["status"].replace(" ", "-"))}"' if column == "status" else ""
+            tds.append(f"<td{cls}>{text}</td>")
+        thumb = thumbs.get(row["preset"])
+        tds.append(f'<td><img src="{data_uri(thumb)}" alt="{e(row["preset"])} curves"></td>' if thumb else "<td></td>")
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    title = f"groklab suite --scale {info['scale']}"
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             f"<title>{e(title)}</title><style>{CSS}{EXTRA_CSS}</style></head><body>", f"<h1>{e(title)}</h1>",
+             f'<p class="summary">{e(line)}</p>',
+             f'<p class="meta">{e(info["host"])} · {e(info["platform"])} · {e(info["cpus"])} CPUs · torch '
+             f'{e(info["torch"])} ({e(info["torch_threads"])} threads) · wall time {info["wall_s"]:.0f} s '
+             f'({info["cpu_s"]:.0f} s of CPU) · '
+             f'<code>{e(info["command"])}</code></p>',
+             f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"]
+    if comparison is not None:
+        parts += ["<h2>All papers side by side</h2>",
+                  f'<figure><img src="{data_uri(comparison)}" alt="all papers side by side"><figcaption>Train '
+                  "dashed, validation solid, one panel per paper on one log-step axis.</figcaption></figure>"]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+EXTRA_CSS = (".summary{font-size:1.2rem;font-weight:600}.s-reproduced{color:#1b7a1b;font-weight:600}"
+             ".s-not-reproduced,.s-failed-to-run{color:#b00020;font-weight:600}.s-pending{color:#8a6d00}")
+
+
+def write_status(out: Path, entries: list[Entry], scale: str, meta: dict[str, Any]) -> dict[str, Any]:
+    """Write status.json, STATUS.md, status.html (and the figures); returns status.json's content."""
+    rows = [row_of(entry, scale, out) for entry in entries]
+    info = machine(meta | {"scale": scale})
+    thumbs, comparison = figures(entries, out)
+    _, counts = summary_line(rows)
+    status = {**info, "reproduced": counts.get("reproduced", 0), "presets": len(rows), "counts": counts,
+              "rows": rows}
+    write_json(out / "status.json", strict(status))
+    atomic_write(out / "STATUS.md", markdown(rows, info, thumbs, comparison is not None))
+    atomic_write(out / "status.html", html_page(rows, info, thumbs, comparison))
+    return status

@@ -1,0 +1,119 @@
+"""The claim checks as data and pure functions: every preset declares its arms (or why not), its check runs on
+any runs without crashing, and the checks' rules on hand-made histories (no training)."""
+
+from pathlib import Path
+
+import pytest
+
+from groklab.config import RunConfig, validate
+from groklab.errors import ConfigError, GroklabError
+from groklab.presets import detector_for, get, registry
+from groklab.presets.base import SCALES, Check, Study, conclude
+from groklab.presets.grokfast2024 import speedup
+from groklab.presets.minegishi2023 import ARMS as TICKET_ARMS
+from groklab.presets.power2022 import check as power_check
+from groklab.runs import Run
+from groklab.suite.page import citation
+
+
+def fake_run(cfg: RunConfig, rows: list[dict], status: str = "completed") -> Run:
+    keys = {k for r in rows for k in r} | {"step"}
+    history = {k: [r.get(k) for r in rows] for k in ["step", *sorted(keys - {"step"})]}
+    summary = {"status": status, "steps": rows[-1]["step"] if rows else 0, "total_steps": cfg.train.steps,
+               "final": rows[-1] if rows else None}
+    return Run(Path("/nonexistent") / cfg.run_name, cfg.to_dict(), summary, history, cfg.run_name)
+
+
+def curve(steps, train_at, val_at):
+    """Accuracy 1.0 from the given steps on (0 before), None: never."""
+    return [{"step": s, "train/acc": float(train_at is not None and s >= train_at),
+             "val/acc": float(val_at is not None and s >= val_at)} for s in steps]
+
+
+@pytest.mark.parametrize("name", list(registry()))
+def test_every_preset_declares_its_claim(name):
+    preset = get(name)
+    assert preset.check is not None, f"{name} has no check"
+    for scale in SCALES:
+        configs = preset.configs(scale)
+        assert configs or preset.note.get(scale), f"{name}: no arms at --scale {scale} and no note saying why"
+        assert len({a.name for a in preset.arms.get(scale, ())}) == len(configs)
+        for cfg in configs.values():
+            if "PATH/TO" not in str(cfg.to_dict()):  # paper scale names the user's data folder
+                validate(cfg)
+        if preset.study is not None and configs:
+            assert preset.study.arm in configs
+    preset.detector()  # the detector settings parse
+
+
+@pytest.mark.parametrize("name", list(registry()))
+def test_every_check_survives_empty_runs(name):
+    """A check on runs with no evaluations says `not passed` (or names what is missing), never crashes."""
+    preset = get(name)
+    scale = "ci" if preset.configs("ci") else "paper"
+    configs = preset.configs(scale)
+    arms = TICKET_ARMS if preset.study is not None and preset.study.kind == "tickets" else list(configs)
+    cfg = next(iter(configs.values()))
+    runs = {arm: fake_run(cfg, [{"step": 0}]) for arm in arms}
+    result = preset.check(runs, {})
+    assert isinstance(result, Check) and not result.passed and result.claim and result.detail
+
+
+def test_power_check_rule():
+    cfg = get("power2022").configs("ci")["run"]
+    steps = list(range(0, 1001, 20))
+    assert power_check({"run": fake_run(cfg, curve(steps, 120, 800))}).passed
+    late = power_check({"run": fake_run(cfg, curve(steps, 120, 300))})
+    assert not late.passed and "2.5x later (needs >= 3)" in late.detail and late.figures["val99"] == 300
+    assert not power_check({"run": fake_run(cfg, curve(steps, 120, None))}).passed
+    with pytest.raises(GroklabError, match="needs the arm"):
+        power_check({"other": fake_run(cfg, curve(steps, 120, 800))})
+
+
+def test_grokfast_speedup_rule():
+    configs = get("grokfast2024").configs("ci")
+    fast = fake_run(configs["filter"], curve(range(0, 1201, 20), 940, 1000))
+    never = fake_run(configs["no_filter"], curve(range(0, 3001, 100), 900, None))
+    result = speedup({"filter": fast, "no_filter": never})
+    assert result.passed and result.figures["speedup"] == 3.0 and result.figures["speedup_is_lower_bound"]
+    short = fake_run(configs["no_filter"], curve(range(0, 2001, 100), 900, None))  # budget below 3x: no claim
+    assert not speedup({"filter": fast, "no_filter": short}).passed
+    soon = fake_run(configs["no_filter"], curve(range(0, 3001, 100), 900, 2000))
+    assert not speedup({"filter": fast, "no_filter": soon}).passed
+
+
+def test_grokfast_presets_share_one_baseline_run():
+    """Table 3 compares both filters with one run without the filter: the same config, so the suite trains it
+    once."""
+    ema, ma = get("grokfast2024").configs("ci"), get("grokfast2024_ma").configs("ci")
+    assert ema["no_filter"] == ma["no_filter"] and ema["no_filter"].run_name == ma["no_filter"].run_name
+
+
+def test_conclude_lists_failed_conditions():
+    ok = conclude("c", [(True, "a holds"), (True, "b holds")], {"x": 1})
+    assert ok.passed and ok.detail == "a holds; b holds"
+    bad = conclude("c", [(True, "a holds"), (False, "b fails")], {})
+    assert not bad.passed and bad.detail == "failed: b fails"
+
+
+def test_scales_and_studies_are_checked():
+    with pytest.raises(ConfigError, match="--scale 'huge'"):
+        get("power2022").configs("huge")
+    with pytest.raises(ConfigError, match="study 'lottery'"):
+        Study("lottery", "dense")
+
+
+def test_detector_settings_follow_the_preset():
+    assert detector_for(get("omnigrok2022").config).phase_level == 0.8
+    assert detector_for(get("thilak2022").config).norm_window == 25
+    assert detector_for(get("power2022").config) is None
+    assert detector_for(RunConfig(name="my_own_run")) is None
+
+
+def test_citations_of_every_preset():
+    for preset in registry().values():
+        c = citation(preset.paper)
+        assert c["authors"], preset.name
+        if "arXiv" in preset.paper:
+            assert c["year"] and c["arxiv"], (preset.name, c)
+    assert citation(get("power2022").paper) == {"authors": "Power et al.", "year": "2022", "arxiv": "2201.02177"}
