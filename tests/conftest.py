@@ -1,4 +1,8 @@
 import os
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 import torch
@@ -49,3 +53,73 @@ def nanda_grokked(tmp_path_factory):
     from groklab.presets.nanda2023 import CI
 
     return groklab.run("nanda2023", CI, out=tmp_path_factory.mktemp("nanda"))
+
+
+CHROMIUM = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars", "--window-size=1400,2400")
+
+
+class DomSummary(HTMLParser):
+    """Tags with attributes, the <title>, and the visible text of a dumped DOM."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.title, self.text, self._in_title = "", "", False
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [t for t, _ in self.tags]
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+        self._in_title = tag == "title"
+
+    def handle_endtag(self, tag):
+        self._in_title = False
+
+    def handle_data(self, data):
+        self.text += data
+        if self._in_title:
+            self.title += data
+
+
+class Browser:
+    """Headless Chromium on local files: a screenshot, or the DOM after rendering (scripts would have run)."""
+
+    def __init__(self, path: str, tmp_path: Path) -> None:
+        self.path, self.tmp_path = path, tmp_path
+
+    def run(self, *args: str) -> subprocess.CompletedProcess:
+        profile = self.tmp_path / f"profile-{len(list(self.tmp_path.iterdir()))}"
+        profile.mkdir()
+        return subprocess.run([self.path, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args], capture_output=True,
+                              text=True, timeout=120, cwd=self.tmp_path)
+
+    def screenshot(self, page: Path) -> bytes:
+        shot = self.tmp_path / f"{page.stem}.png"
+        proc = self.run(f"--screenshot={shot}", page.resolve().as_uri())
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return shot.read_bytes()
+
+    def dom(self, page: Path) -> tuple[str, DomSummary]:
+        proc = self.run("--dump-dom", page.resolve().as_uri())
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        dom = DomSummary()
+        dom.feed(proc.stdout)
+        return proc.stdout, dom
+
+
+@pytest.fixture
+def browser(tmp_path) -> Browser:
+    """Chromium; missing is a skip locally and a failure in CI (the CI script installs it)."""
+    path = next((found for name in CHROMIUM if (found := shutil.which(name))), None)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium not found but CI is set: install it (apt-get install -y chromium)")
+        pytest.skip("chromium not installed (apt-get install -y chromium)")
+    folder = tmp_path / "browser"
+    folder.mkdir()
+    return Browser(path, folder)

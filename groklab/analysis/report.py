@@ -136,8 +136,8 @@ def run_section(item: Analysed, anchor: str, figures: bool) -> str:
     return "".join(parts)
 
 
-def html_report(items: Sequence[Analysed], title: str, figures: bool = True) -> str:
-    """report.html as one string: tables, comparison figure, per-run figures, all inline."""
+def html_report(items: Sequence[Analysed], title: str, figures: bool = True, run_figures: bool = True) -> str:
+    """report.html as one string: tables, comparison figure, per-run figures (`run_figures`), all inline."""
     anchors = [f"run-{i}" for i in range(len(items))]
     counts = Counter(it.detection["verdict"] for it in items)
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -160,14 +160,14 @@ def html_report(items: Sequence[Analysed], title: str, figures: bool = True) -> 
         parts += ["<h2>Comparison</h2>", f"<figure>{img(figure_png(fig), 'comparison of runs')}"
                   f"<figcaption>{caption}</figcaption></figure>"]
     parts.append("<h2>Runs in detail</h2>")
-    parts += [run_section(it, a, figures) for it, a in zip(items, anchors, strict=True)]
+    parts += [run_section(it, a, figures and run_figures) for it, a in zip(items, anchors, strict=True)]
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
 def write_report(
     root: Path | str | Sequence[Path], out: Path | str | None = None, config: DetectConfig | None = None,
-    figures: bool = True, title: str | None = None,
+    figures: bool = True, title: str | None = None, run_figures: bool = True,
 ) -> tuple[Path, Path]:
     """Write report.html (default `root/report.html`) and report.md beside it; return both paths. `root` is a
     folder searched for run folders, or a list of run folders (then `out` is required)."""
@@ -189,6 +189,6 @@ def write_report(
     title = title or "groklab report"
     md_path = out.with_suffix(".md")
     atomic_write(md_path, markdown_report(items, title))
-    atomic_write(out, html_report(items, title, figures=figures))
+    atomic_write(out, html_report(items, title, figures=figures, run_figures=run_figures))
     return out, md_path
 

@@ -52,7 +52,9 @@ def members(folder: Path) -> list[Member]:
         states = job_states(sweep_dir, record.get("cluster", "slurm"), ids) if ids else {}
         for m in record["members"]:
             job = f"job {m['job_id']} {states.get(m['job_id'], 'unknown')}" if m.get("job_id") else ""
-            out.setdefault(Path(m["run_dir"]).resolve(), Member(Path(m["run_dir"]), m.get("label") or m["run"], job))
+            swept = " ".join(f"{k}={m['overrides'][k]}" for k in record.get("grid") or {} if k in m["overrides"])
+            label = m.get("label") or " ".join(x for x in (m["run"], swept) if x)
+            out.setdefault(Path(m["run_dir"]).resolve(), Member(Path(m["run_dir"]), label, job))
     if not (folder / "sweep.json").is_file():
         for path in find_runs(folder):
             out.setdefault(path.resolve(), Member(path, os.path.relpath(path, folder)))

@@ -1,5 +1,7 @@
 """The end of a sweep: `summary.md` (one row per member: the swept keys, status, verdict, steps to 99%) and the
 report (report.html, report.md) of its members, written into the sweep folder once every member has finished.
+The report has the tables and the comparison figure; per-run figures cost ~0.6 s of CPU each, so they are left to
+`groklab report` (named in summary.md).
 
 Read through `runs` (status, summary.json's `thresholds` and `detection`) and `sweep.json`; the tables are
 the analysis layer's (`md_table`, `fmt_step`), so summary.md and the report show the same numbers.
@@ -16,7 +18,7 @@ from groklab.errors import GroklabError
 from groklab.io import atomic_write, read_json
 from groklab.runs import FINISHED, RunDir
 
-FIGURES_UP_TO = 24  # members: beyond this the report has tables only (figures cost ~1 s per run)
+FIGURES_UP_TO = 200  # members: beyond this the comparison figure is unreadable and the report has tables only
 
 
 def member_row(member: dict[str, Any], keys: list[str]) -> dict[str, str]:
@@ -52,7 +54,8 @@ def summary_markdown(record: dict[str, Any], title: str) -> str:
     counts = ", ".join(f"{status}: {n}" for status, n in sorted((record.get("counts") or {}).items()))
     parts = [f"# {md_cell(title)}", "", f"`{md_cell(record.get('command', ''))}`", "",
              f"{len(rows)} members ({counts}). Steps to 99%: the first evaluation with train / val accuracy >= 0.99 "
-             "(summary.json `thresholds`); verdict: the detector's (summary.json `detection`).", "",
+             "(summary.json `thresholds`); verdict: the detector's (summary.json `detection`). Tables and the "
+             "comparison figure: report.html; every run's figures: `groklab report` on the members' folder.", "",
              md_table(columns, rows), ""]
     return "\n".join(parts)
 
@@ -70,5 +73,6 @@ def write_summary(sweep_dir: Path) -> Path:
     atomic_write(path, summary_markdown(record, title))
     members = [Path(m["run_dir"]) for m in record["members"] if RunDir(m["run_dir"]).exists()]
     if members:
-        write_report(members, sweep_dir / "report.html", figures=len(members) <= FIGURES_UP_TO, title=title)
+        write_report(members, sweep_dir / "report.html", figures=len(members) <= FIGURES_UP_TO, title=title,
+                     run_figures=False)
     return path
