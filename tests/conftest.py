@@ -8,7 +8,6 @@ import pytest
 import torch
 
 import groklab
-from groklab.suite.runner import claim as suite_claim
 
 # Under pytest-xdist each worker gets one thread, so two workers share two cores without oversubscription.
 if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -28,6 +27,8 @@ def run_claim(name, out, arms=None):
     """A preset's claim at CI scale through the suite's own steps (groklab.suite.runner.claim: its arms trained
     into run folders, its study, its check), with one torch thread: these nets are tiny, and two threads fight
     over two shared cores."""
+    from groklab.suite.runner import claim as suite_claim
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

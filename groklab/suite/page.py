@@ -114,7 +114,7 @@ def display(row: dict[str, Any]) -> dict[str, str]:
             "status": row["status"], "steps": steps, "train acc": fmt_metric(row.get("train"), metric)
             if metric == "acc" else DASH, "val": (("val acc " if metric == "acc" else "val loss ")
                                                    + fmt_metric(row.get("val"), metric)) if row.get("arm") else DASH,
-            "verdict (delay)": verdict + (f" ({delay})" if delay else ""), "measured": measured,
+            "verdict (delay)": verdict + (f", delay {delay}" if delay else ""), "measured": measured,
             "runs": ", ".join(f"{arm}: {path}" for arm, path in row["runs"].items())}
 
 
@@ -204,6 +204,7 @@ def html_page(rows: list[dict[str, Any]], info: dict[str, Any], thumbs: dict[str
 
 
 EXTRA_CSS = (".summary{font-size:1.2rem;font-weight:600}.s-reproduced{color:#1b7a1b;font-weight:600}"
+             "td img{width:210px;max-width:none;border:0}"
              ".s-not-reproduced,.s-failed-to-run{color:#b00020;font-weight:600}.s-pending{color:#8a6d00}")
 
 

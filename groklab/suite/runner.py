@@ -22,7 +22,7 @@ from groklab.engine import build_tasks, check
 from groklab.errors import GroklabError
 from groklab.presets import get, registry
 from groklab.presets.base import SCALES, Check, Preset
-from groklab.runs import FINISHED, Run, check_out, check_writable, load_run, prepare
+from groklab.runs import FINISHED, Run, RunDir, check_out, check_writable, load_run, prepare
 from groklab.studies.progress import fourier_progress
 from groklab.studies.tickets import run_tickets
 from groklab.sweep.local import execute_members
@@ -108,7 +108,8 @@ def train_local(entries: list[Entry], runs_dir: Path, command: str, progress: bo
     """Train each preset's unfinished arms in this process (vectorised where shapes match); a preset whose
     training raises keeps the error (its runs record `failed`) and the next preset goes on."""
     for entry in entries:
-        if entry.error is not None or not entry.todo:
+        entry.todo = [a for a in entry.todo if not finished_dir(runs_dir / entry.configs[a].run_name)]
+        if entry.error is not None or not entry.todo:  # an arm two presets share trains once
             continue
         if progress:
             print(f"suite: {entry.preset.name}: training {', '.join(entry.todo)}", file=sys.stderr, flush=True)
@@ -152,6 +153,11 @@ def gather(entry: Entry, scale: str, runs_dir: Path, progress: bool) -> None:
     else:
         record, rows = fourier_progress(paths[study.arm], progress=progress, **options)
         entry.study = {"record": record, "rows": rows}
+
+
+def finished_dir(path: Path) -> bool:
+    run = RunDir(path)
+    return run.exists() and run.status() in FINISHED
 
 
 def finished_ok(run: Run) -> bool:

@@ -17,9 +17,9 @@ from typing import Any
 
 from groklab.analysis.tables import DASH, error_line, fmt_step
 from groklab.errors import GroklabError
-from groklab.io import finite, read_json
+from groklab.io import finite
 from groklab.runs import RunDir, find_runs
-from groklab.sweep.record import member_state
+from groklab.sweep.record import member_state, read_record
 from groklab.sweep.slurm import job_states
 
 
@@ -33,12 +33,12 @@ class Member:
 def sweep_records(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
     """(sweep folder, sweep.json) of `folder` itself, or of every sweep folder below it."""
     if (folder / "sweep.json").is_file():
-        return [(folder, read_json(folder / "sweep.json", "sweep record"))]
+        return [(folder, read_record(folder))]
     found = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if d != "checkpoints" and not d.startswith("."))
         if "sweep.json" in filenames:
-            found.append((Path(dirpath), read_json(Path(dirpath) / "sweep.json", "sweep record")))
+            found.append((Path(dirpath), read_record(Path(dirpath))))
     return found
 
 

@@ -32,6 +32,11 @@ def locked(path: Path) -> Iterator[None]:
         yield
 
 
+def read_record(sweep_dir: Path) -> dict[str, Any]:
+    """A sweep folder's sweep.json (one GroklabError line when it is missing or damaged)."""
+    return read_json(Path(sweep_dir) / "sweep.json", "sweep record")
+
+
 def member_state(run_dir: Path) -> dict[str, Any]:
     """status and steps of one member's folder (pending before it exists; unreadable as `damaged`)."""
     run = RunDir(run_dir)

@@ -15,8 +15,9 @@ from typing import Any
 from groklab.analysis.report import write_report
 from groklab.analysis.tables import DASH, fmt_step, md_cell, md_table
 from groklab.errors import GroklabError
-from groklab.io import atomic_write, read_json
+from groklab.io import atomic_write
 from groklab.runs import FINISHED, RunDir
+from groklab.sweep.record import read_record
 
 FIGURES_UP_TO = 200  # members: beyond this the comparison figure is unreadable and the report has tables only
 
@@ -67,7 +68,7 @@ def finished(record: dict[str, Any]) -> bool:
 
 def write_summary(sweep_dir: Path) -> Path:
     """summary.md and report.html/.md in the sweep folder; returns summary.md's path."""
-    record = read_json(sweep_dir / "sweep.json", "sweep record")
+    record = read_record(sweep_dir)
     title = f"groklab sweep {sweep_dir.name}" + (f" ({record['preset']})" if record.get("preset") else "")
     path = sweep_dir / "summary.md"
     atomic_write(path, summary_markdown(record, title))
