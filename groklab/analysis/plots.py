@@ -320,7 +320,7 @@ def papers_figure(panels: Sequence[tuple[str, Sequence[Run], Sequence[str]]], co
     steps: History = {"step": [s for _, runs, _ in panels for r in runs for s in r.history.get("step") or []]}
     for ax, (title, runs, labels) in zip(axes.flat, panels, strict=False):
         _runs_panel(ax, runs, labels)
-        ax.set_title(plain(title, 60), fontsize=9)
+        ax.set_title(plain(title, 48), fontsize=9)
     for ax in axes.flat:
         log_steps(ax, steps)
     for ax in list(axes.flat)[len(panels):]:

@@ -90,8 +90,9 @@ def best(item: Item) -> tuple[float | None, int | None]:
 
 
 CORE = {"task.name", "task.op", "task.p", "task.train_frac", "model.name", "model.d_model", "model.n_layers",
-        "model.d_mlp", "optim.name", "optim.lr", "optim.weight_decay", "train.steps", "train.batch_size",
-        "train.dtype", "train.loss", "seed", "task.split_seed"}
+        "model.d_mlp", "optim.name", "optim.lr", "optim.weight_decay", "optim.beta1", "optim.beta2",
+        "optim.warmup_steps", "train.steps", "train.batch_size", "train.eval_every", "train.dtype", "train.loss",
+        "seed", "task.split_seed"}
 
 
 def shared(items: list[Item]) -> dict[str, Any]:

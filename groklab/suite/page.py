@@ -44,6 +44,8 @@ def citation(paper: str) -> dict[str, str]:
 
 def status_of(entry: Entry, scale: str) -> tuple[str, str]:
     """(status, error) of one preset."""
+    if entry.preset.check is None:
+        return "not checked", "the preset declares no claim check (Preset.check)"
     if not entry.configs and entry.error is None:
         return "not checked", entry.preset.note.get(scale, f"no runs declared at --scale {scale}")
     if entry.error is not None:
@@ -158,7 +160,7 @@ def markdown(rows: list[dict[str, Any]], info: dict[str, Any], thumbs: dict[str,
     parts = [f"# groklab suite --scale {info['scale']}", "", f"**{line}**", "",
              f"Machine: {md_cell(info['host'])} ({md_cell(info['platform'])}, {info['cpus']} CPUs, torch "
              f"{md_cell(info['torch'])}, {info['torch_threads']} threads). Wall time {info['wall_s']:.0f} s "
-             f"({info['cpu_s']:.0f} s of CPU in this process). "
+             f"({info['cpu_s']:.0f} s of CPU in this process; the runs' own clocks sum to {info['runs_s']:.0f} s). "
              f"Command: `{md_cell(info['command'])}`.", "", "\n".join(table), ""]
     if comparison:
         parts += ["## All papers side by side", "", "![comparison](comparison.png)", ""]
@@ -181,7 +183,8 @@ def html_page(rows: list[dict[str, Any]], info: dict[str, Any], thumbs: dict[str
             text = e(cell[column])
             if column == "paper" and row["arxiv"]:
                 text = f'<a href="https://arxiv.org/abs/{e(row["arxiv"])}">{text}</a>'
-            cls = f' class="s-{e(row["status"].replace(" ", "-"))}"' if column == "status" else ""
+            cls = (f' class="s-{e(row["status"].replace(" ", "-"))}"' if column == "status"
+                   else ' class="wide"' if column in ("measured", "runs") else "")
             tds.append(f"<td{cls}>{text}</td>")
         thumb = thumbs.get(row["preset"])
         tds.append(f'<td><img src="{data_uri(thumb)}" alt="{e(row["preset"])} curves"></td>' if thumb else "<td></td>")
@@ -192,7 +195,7 @@ def html_page(rows: list[dict[str, Any]], info: dict[str, Any], thumbs: dict[str
              f'<p class="summary">{e(line)}</p>',
              f'<p class="meta">{e(info["host"])} · {e(info["platform"])} · {e(info["cpus"])} CPUs · torch '
              f'{e(info["torch"])} ({e(info["torch_threads"])} threads) · wall time {info["wall_s"]:.0f} s '
-             f'({info["cpu_s"]:.0f} s of CPU) · '
+             f'({info["cpu_s"]:.0f} s of CPU; runs\' own clocks {info["runs_s"]:.0f} s) · '
              f'<code>{e(info["command"])}</code></p>',
              f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"]
     if comparison is not None:
@@ -204,14 +207,15 @@ def html_page(rows: list[dict[str, Any]], info: dict[str, Any], thumbs: dict[str
 
 
 EXTRA_CSS = (".summary{font-size:1.2rem;font-weight:600}.s-reproduced{color:#1b7a1b;font-weight:600}"
-             "td img{width:210px;max-width:none;border:0}"
+             "td img{width:210px;max-width:none;border:0}td.wide{min-width:16rem}"
              ".s-not-reproduced,.s-failed-to-run{color:#b00020;font-weight:600}.s-pending{color:#8a6d00}")
 
 
 def write_status(out: Path, entries: list[Entry], scale: str, meta: dict[str, Any]) -> dict[str, Any]:
     """Write status.json, STATUS.md, status.html (and the figures); returns status.json's content."""
     rows = [row_of(entry, scale, out) for entry in entries]
-    info = machine(meta | {"scale": scale})
+    clocks = {run.path: last_finite(run.history.get("time")) or 0.0 for e in entries for run in e.runs.values()}
+    info = machine(meta | {"scale": scale, "runs_s": round(sum(clocks.values()), 1)})
     thumbs, comparison = figures(entries, out)
     _, counts = summary_line(rows)
     status = {**info, "reproduced": counts.get("reproduced", 0), "presets": len(rows), "counts": counts,

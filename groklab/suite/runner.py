@@ -66,6 +66,8 @@ def plan_entry(preset: Preset, scale: str, runs_dir: Path, arms: list[str] | Non
     """Resolve and check every arm (or the named ones) before anything is written; a failure is the entry's
     error, not raised."""
     entry = Entry(preset, {a.name: {k: str(v) for k, v in a.overrides.items()} for a in preset.arms.get(scale, ())})
+    if preset.check is None:  # nothing to check: its runs would be trained for nothing
+        return entry
     try:
         entry.configs = {a: c for a, c in preset.configs(scale).items() if arms is None or a in arms}
         tasks = build_tasks(list(entry.configs.values()))

@@ -72,6 +72,7 @@ def test_a_preset_that_fails_is_a_row_never_a_crash(tmp_path, monkeypatch):
         dataclasses.replace(tiny("tiny_bad_check"), check=raising),
         dataclasses.replace(tiny("tiny_paper_only"), arms={"paper": (Arm("run"),)},
                             note={"ci": "needs a GPU week"}),
+        dataclasses.replace(tiny("tiny_no_check"), check=None),  # a preset from before claims were checks
     )}
     monkeypatch.setattr(runner, "registry", lambda: presets)
     out, entries, meta = runner.run_suite("ci", None, "local", tmp_path / "suite")
@@ -82,9 +83,10 @@ def test_a_preset_that_fails_is_a_row_never_a_crash(tmp_path, monkeypatch):
     assert rows["tiny_bad_check"]["status"] == "failed to run"
     assert rows["tiny_bad_check"]["error"] == "ValueError: the check itself is broken"
     assert rows["tiny_paper_only"]["status"] == "not checked" and rows["tiny_paper_only"]["error"] == "needs a GPU week"
+    assert rows["tiny_no_check"]["status"] == "not checked" and not rows["tiny_no_check"]["runs"]
     assert status["reproduced"] == 0 and status["counts"] == {"not reproduced": 1, "failed to run": 2,
-                                                             "not checked": 1}
-    assert "Reproduced: 0 of 4" in (out / "STATUS.md").read_text()
+                                                             "not checked": 2}
+    assert "Reproduced: 0 of 5" in (out / "STATUS.md").read_text()
 
 
 @pytest.mark.parametrize(("args", "message"), [
