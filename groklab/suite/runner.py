@@ -73,7 +73,8 @@ def plan_entry(preset: Preset, scale: str, runs_dir: Path, arms: list[str] | Non
         tasks = build_tasks(list(entry.configs.values()))
         for (arm, cfg), task in zip(entry.configs.items(), tasks, strict=True):
             entry.tasks[arm] = check(cfg, task)
-            if not prepare(cfg, runs_dir, resume=True, task=task).done:
+            prepared = prepare(cfg, runs_dir, resume=True, task=task)
+            if not prepared.done and not prepared.run.locked():  # a locked arm trains elsewhere right now
                 entry.todo.append(arm)
     except Exception as e:  # a missing extra, a data set that is not there, a bad preset: this row only
         entry.error = message(e)
@@ -87,8 +88,6 @@ def plan(scale: str, only: list[str] | None, out: Path | str) -> tuple[Path, lis
     presets = select(only)
     out = check_out(out)
     check_writable(out)
-    if out.exists() and not out.is_dir():
-        raise GroklabError(f"cannot write to --out {out}: it is a file, not a folder")
     return out, [plan_entry(p, scale, out / "runs") for p in presets]
 
 

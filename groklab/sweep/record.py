@@ -70,6 +70,12 @@ def write_record(sweep: Sweep, command: str, executor: str, vectorize: bool) -> 
                            "status": "pending", "steps": 0} | ({"label": label} if label else {})
                           for (o, c), label in zip(sweep.members, labels, strict=True)]}
     with locked(sweep.path / ".lock"):
+        if (sweep.path / "sweep.json").is_file():  # a second call keeps the jobs the first one submitted
+            old = read_record(sweep.path)
+            jobs = {m["run"]: m["job_id"] for m in old.get("members", []) if m.get("job_id")}
+            for m in record["members"]:
+                m |= {"job_id": jobs[m["run"]]} if m["run"] in jobs else {}
+            record |= {"cluster": old["cluster"]} if jobs and "cluster" in old else {}
         write_json(sweep.path / "sweep.json", record)
     refresh(sweep.path)
 
