@@ -1,7 +1,10 @@
 """`groklab suite` end to end on two cheap presets, its rows for presets that fail, and bad input."""
 
 import dataclasses
+import importlib.util
 import json
+import os
+import time
 
 import pytest
 
@@ -40,6 +43,7 @@ def test_suite_on_two_cheap_presets(tmp_path, capsys):
     metrics = {p: p.read_bytes() for p in (out / "runs").glob("*/metrics.jsonl")}
     assert main(["suite", "--only", CHEAP, "--out", str(out), "--quiet"]) == 0  # finished arms are skipped
     assert {p: p.read_bytes() for p in (out / "runs").glob("*/metrics.jsonl")} == metrics
+    capsys.readouterr()
 
     assert main(["status", str(out)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
@@ -111,3 +115,29 @@ def test_unwritable_out_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all("is a file, not a folder" in line for line in err), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("submitit") is None and not os.environ.get("CI"),
+                    reason="submitit is not installed (pip install 'groklab[slurm]')")
+def test_suite_through_a_job_array(tmp_path, capsys):
+    """--executor slurm (submitit's local cluster): the first call submits the arms and writes pending rows; once
+    the array has finished, a second call checks them without training anything."""
+    slurm = {"cluster": "local", "chunk_size": 1, "cpus_per_task": 1, "wait": False}
+    out, entries, meta = runner.run_suite("ci", ["gromov2023", "doshi2024"], "slurm", tmp_path / "suite", slurm=slurm)
+    first = write_status(out, entries, "ci", meta | {"command": "test"})
+    assert {r["status"] for r in first["rows"]} <= {"pending", "reproduced"}  # the array may be quick
+    record = json.loads(next((out / "runs").glob("sweep-*/sweep.json")).read_text())
+    assert record["cluster"] == "local" and all(m.get("job_id") for m in record["members"])
+    deadline = time.monotonic() + 600
+    while not all((out / "runs" / m["run"] / "summary.json").is_file() and json.loads(
+            (out / "runs" / m["run"] / "summary.json").read_text())["status"] == "completed"
+            for m in record["members"]):
+        assert time.monotonic() < deadline, "the array did not finish in 600 s"
+        time.sleep(0.5)
+    assert main(["status", str(out)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1] == "2 members: completed 2" and all(" job " in line for line in lines[:-1])
+    out, entries, meta = runner.run_suite("ci", ["gromov2023", "doshi2024"], "slurm", out, slurm=slurm)
+    second = write_status(out, entries, "ci", meta | {"command": "test"})
+    assert [r["status"] for r in second["rows"]] == ["reproduced", "reproduced"]
