@@ -121,6 +121,21 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class ProbeConfig:
+    """Settings of the measuring live probes (train.probes), e.g. Humayun et al. 2024's (papers.md §06), which are
+    expensive enough to run every train.probe_every steps only."""
+
+    lc_points: int = 256  # local complexity: points per set (train, test, uniform random)
+    lc_vertices: int = 20  # hull vertices around each point: lc_vertices/2 orthonormal directions, each used ±
+    lc_radius: float = 1.0  # hull radius r on the inputs' scale ([0, 1] pixels; the authors sweep 0.05 .. 5)
+    lc_seed: int = 0  # directions and random points, fixed across evaluations
+    adv_points: int = 500  # PGD: the first test inputs attacked
+    adv_eps: float = 0.1  # PGD: l-inf radius on the inputs' scale
+    adv_step: float = 0.025  # PGD: step size
+    adv_iters: int = 10  # PGD: iterations (0: clean accuracy)
+
+
+@dataclass(frozen=True)
 class RunConfig:
     name: str = "power2022"  # readable prefix of the run folder (the preset's name by default)
     seed: int = 0  # model initialisation and minibatch order
@@ -128,6 +143,7 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -303,6 +319,23 @@ def validate(cfg: RunConfig) -> None:
          "optim.embed_lr and optim.embed_weight_decay do not apply to optim.name=muon"),
         (min(m.d_model, m.n_layers, m.n_heads, m.d_mlp) > 0, "model sizes must be > 0"),
         (m.d_model % m.n_heads == 0, f"model.d_model={m.d_model} is not divisible by model.n_heads={m.n_heads}"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
+    _check_probe(cfg.probe)
+
+
+def _check_probe(p: ProbeConfig) -> None:
+    checks = [
+        (1 <= p.lc_points <= 100_000, f"probe.lc_points must be in 1..100000 (got {p.lc_points})"),
+        (2 <= p.lc_vertices <= 10_000 and p.lc_vertices % 2 == 0,
+         f"probe.lc_vertices must be an even number in 2..10000 (got {p.lc_vertices})"),
+        (p.lc_radius > 0, f"probe.lc_radius must be > 0 (got {p.lc_radius})"),
+        (1 <= p.adv_points <= 1_000_000, f"probe.adv_points must be in 1..1000000 (got {p.adv_points})"),
+        (p.adv_eps >= 0, f"probe.adv_eps must be >= 0 (got {p.adv_eps})"),
+        (p.adv_step > 0, f"probe.adv_step must be > 0 (got {p.adv_step})"),
+        (0 <= p.adv_iters <= 10_000, f"probe.adv_iters must be in 0..10000 (got {p.adv_iters})"),
     ]
     for ok, message in checks:
         if not ok:

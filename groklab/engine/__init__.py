@@ -34,7 +34,7 @@ from groklab.tasks.base import check_size
 PER_MEMBER = {"seed", "name", "task.split_seed", "task.train_frac", "optim.lr", "optim.weight_decay", "optim.beta1",
               "optim.beta2", "optim.eps", "optim.warmup_steps", "optim.grokfast_alpha", "optim.grokfast_lamb",
               "optim.l1", "train.batch_size", "train.init_from", "train.mask_from", "train.keep_best",
-              "model.init_scale"}
+              "train.fixed_norm", "model.init_scale"}
 NOT_VMAP_SAFE = {"moe": "its routing picks rows by data-dependent indices"}
 
 
@@ -118,7 +118,8 @@ def group_key(cfg: RunConfig, task: TaskData) -> str:
     shared |= {"shapes": {name: [list(x.shape), list(y.shape)] for name, (x, y) in
                           {"train": (task.x_train, task.y_train), "val": (task.x_val, task.y_val),
                            **task.evals}.items()},
-               "batch": cfg.train.resolved_batch_size(task.n_train), "device": str(resolve_device(cfg.train.device))}
+               "batch": cfg.train.resolved_batch_size(task.n_train), "device": str(resolve_device(cfg.train.device)),
+               "fixed_norm": cfg.train.fixed_norm > 0}  # the norm itself may differ between members
     return json.dumps(shared, sort_keys=True, default=str)
 
 

@@ -75,7 +75,8 @@ class Group:
         self.keys = list(models[0].state_dict())
         self.params, self.buffers = stack_module_state(models)
         self.masks = ({k: torch.stack([m[k] for m in masks]) for k in masks[0]} if masks[0] is not None else None)
-        self.norm = self.tcfg.fixed_norm
+        norms = [c.train.fixed_norm for c in cfgs]  # all 0 (off) or all > 0 (group_key)
+        self.norm = torch.tensor(norms, dtype=torch.float64, device=device) if norms[0] else None
         constrain_(self.params, self.masks, self.norm)
         self.base = copy.deepcopy(models[0]).to("meta")  # the functional template
         self.scratch = models[0] if probe_names(self.tcfg.probes) else None  # a real module for live probes
@@ -168,7 +169,7 @@ class Group:
         data = probe_data({name: (x[i], y[i]) for name, (x, y) in self.data.items()})
         out: dict[str, float] = {}
         for name in probe_names(self.tcfg.probes):
-            out |= PROBES[name](model, data, self.task)
+            out |= PROBES[name](model, data, self.task, self.cfgs[i].probe)
         return out
 
     def member_model(self, i: int) -> dict[str, Tensor]:
@@ -190,6 +191,7 @@ class Group:
         self.params = {k: v[sel].detach().requires_grad_() for k, v in self.params.items()}
         self.buffers = {k: v[sel] for k, v in self.buffers.items()}
         self.masks = {k: v[sel] for k, v in self.masks.items()} if self.masks is not None else None
+        self.norm = self.norm[sel] if self.norm is not None else None
         self.opt.params = self.params
         self.opt.select(sel)
         self.data = {name: (x[sel], y[sel]) for name, (x, y) in self.data.items()}

