@@ -110,6 +110,7 @@ class TrainConfig:
     probe_every: int = 0  # measure train.probes every N steps (and at the first and last step); 0 = every evaluation
     fixed_norm: float = 0.0  # > 0: rescale all parameters to this global L2 norm after every step (Omnigrok §3)
     keep_best: str = ""  # a logged metric (val/loss, val/acc, ...): keep checkpoints/best.pt at its best value
+    baseline: str = "auto"  # regression's trivial baseline in summary.json: auto | mean | group_mean | none
     log: str = ""  # extra trackers besides metrics.jsonl: tensorboard, wandb (offline), or both comma-separated
 
     def resolved_batch_size(self, n_train: int) -> int:

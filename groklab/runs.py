@@ -339,8 +339,10 @@ def prepare(cfg: RunConfig, out: Path | str, resume: bool | Path = False, force:
 
 
 def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool = False) -> None:
-    """Under the folder's lock: create it (or, with `force`, empty it) and record config, command, environment."""
+    """Under the folder's lock: create it (or, with `force`, empty it) and record config, command, environment,
+    and for a regression task the trivial baseline its validation loss is judged against."""
     from groklab.engine import resolve_device
+    from groklab.tasks.base import trivial_baseline
 
     if force:
         for child in run.path.iterdir():
@@ -352,7 +354,8 @@ def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool
     device = resolve_device(cfg.train.device)
     write_json(run.path / "env.json", environment(device, task))
     run.write_summary(status="running", steps=run.summary().get("steps", 0), total_steps=cfg.train.steps,
-                      kind=task.kind, error=None, task=task_record(task))
+                      kind=task.kind, error=None, task=task_record(task),
+                      baseline=trivial_baseline(task, cfg.train.baseline))
     run.trackers = open_trackers(cfg.train.log, run.path, cfg.to_dict())
 
 

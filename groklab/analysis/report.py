@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from groklab.analysis.detect import DetectConfig, detect, infer_kind
+from groklab.analysis.detect import DetectConfig, detect_loaded
 from groklab.analysis.plots import comparison_figure, curves_figure, detail_figure, figure_png
 from groklab.analysis.tables import (
     DEFINITIONS,
@@ -68,7 +68,7 @@ def analyse(root: Path, config: DetectConfig | None = None) -> list[Analysed]:
     for path in paths:
         name = path.relative_to(root).as_posix() if path != root else path.name
         run = load_run(path, name=name)
-        items.append(Analysed(run, detect(run.history, infer_kind(run.history, run.summary), config)))
+        items.append(Analysed(run, detect_loaded(run, config)))
     return items
 
 

@@ -27,7 +27,7 @@ from groklab.io import load_tensors
 from groklab.models import build_model
 from groklab.probes.live import PROBES, probe_names
 from groklab.tasks import TaskData, build_task
-from groklab.tasks.base import check_size
+from groklab.tasks.base import check_size, trivial_baseline
 
 # Keys that may differ between members of one group: they change only the initialisation, the data split or the
 # optimizer's hyper-parameters, never a shape or the schedule.
@@ -68,6 +68,7 @@ def check(cfg: RunConfig, task: TaskData | None = None) -> TaskData:
     with torch.device("meta"):
         model = build_model(cfg.model, task)
     check_start_files(cfg, model)
+    trivial_baseline(task, cfg.train.baseline)  # a baseline asked of a task that has none is refused here
     n_params = sum(p.numel() for p in model.parameters())
     itemsize = DTYPES[cfg.train.dtype].itemsize
     check_size(f"the model ({n_params:,} parameters with gradients and optimizer state)", 5 * n_params * itemsize,

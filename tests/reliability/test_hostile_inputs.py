@@ -35,6 +35,7 @@ CASES = [
     (["run", "probe.adv_eps=-0.1"], "probe.adv_eps must be >= 0"),
     (["run", "probe.lc_vertices=3"], "probe.lc_vertices must be an even number"),
     (["run", "model.init_scale=0"], "model.init_scale must be > 0"),
+    (["run", "train.baseline=mean"], "train.baseline=mean applies to regression tasks"),
     (["run", "train.probes=nosuch"], "unknown probe 'nosuch'"),
     (["run", "train.keep_best=val/nope"], "train.keep_best='val/nope' is not a logged metric"),
     (["run", "task.p=100000", "task.op=x+y"], "task.p=100000"),
