@@ -129,7 +129,7 @@ class BatchOrder:
         """Keep only the members at `rows` (a diverged member leaves its group)."""
         self.seeds = [self.seeds[i] for i in rows]
         if self.epoch >= 0:
-            self.perms = self.perms[torch.tensor(rows, device=self.perms.device)]
+            self.perms = self.perms[torch.tensor(rows, dtype=torch.long, device=self.perms.device)]
 
 
 # --- objective and evaluation -----------------------------------------------------------------------------------
