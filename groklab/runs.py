@@ -34,6 +34,7 @@ from groklab.io import (
     read_json,
     read_jsonl,
     save_tensors,
+    sync_file,
     write_json,
 )
 from groklab.tracking import Tracker, check_trackers, open_trackers
@@ -192,6 +193,7 @@ class RunDir:
         if keep:
             save_tensors(self.ckpt / f"step_{step}.pt", {"model": state["model"], "step": step})
         if latest:
+            sync_file(self.metrics_path)  # the rows up to this step are on disk before the checkpoint that covers them
             save_tensors(self.ckpt / "latest.pt", state)
             self.write_summary(status="running", steps=step)
 
