@@ -99,8 +99,13 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="config overrides for groklab's loop (train.tf32=true also sets TF32 for the plain loop)")
+    parser.add_argument("--plain-only", action="store_true",
+                        help="only the plain loop, once, as a process of its own (benchmarks/bench_process.py)")
     args = parser.parse_args()
     device, extra = torch.device(args.device), parse_overrides(args.set)
+    if args.plain_only:
+        plain_loop(args.steps, device)
+        return
     torch.backends.cuda.matmul.allow_tf32 = extra.get("train.tf32", "false").lower() == "true"
     plain_loop(20, device), groklab_loop(20, device, extra)  # warm-up: allocator, kernels, lazy imports
     best = {"plain": 0.0, "groklab": 0.0}
