@@ -35,6 +35,18 @@ class TaskConfig:
     per_group: int = 5_000  # mheight: training samples per (n, k, m) group (balanced)
     val_per_group: int = 500  # mheight: held-out validation samples per group
     augment: int = 0  # mheight: extra copies of each training row under P's symmetries (mheight.md §7.7)
+    d_in: int = 1000  # linear_teacher: input dimension (Levi et al. 2023)
+    d_out: int = 1  # linear_teacher: output dimension
+    n_train: int = 1000  # linear_teacher: training samples N_tr (lambda = d_in / n_train)
+    n_val: int = 10_000  # linear_teacher: fresh validation samples
+    eps: float = 1e-3  # linear_teacher: a sample is correct when its mean squared error over outputs is < eps
+    n_entities: int = 2000  # kg_composition / kg_comparison: entities |E| (Wang et al. 2024)
+    n_relations: int = 200  # kg_composition: relations |R|
+    out_degree: int = 20  # kg_composition: outgoing relations (atomic facts) per entity
+    phi: float = 18.0  # kg_*: inferred facts in training / ID atomic facts
+    ood_frac: float = 0.05  # kg_*: OOD share of atomic facts (composition) or of entities per attribute (comparison)
+    n_attributes: int = 20  # kg_comparison: attributes
+    n_values: int = 20  # kg_comparison: values per attribute (0 .. n_values-1)
 
 
 @dataclass(frozen=True)
@@ -295,4 +307,4 @@ DTYPES = ("float32", "float64")
 LOSS_DTYPES = ("float16", "float32", "float64")
 LOSSES = ("ce", "stablemax", "mse", "mse_violation")  # mse_violation: mheight regression only
 GROKFAST = ("none", "ema", "ma")
-ACTS = ("relu", "gelu", "tanh", "square", "power")  # transformers and mlp take relu | gelu (checked there)
+ACTS = ("relu", "gelu", "tanh", "square", "power", "identity")  # transformers and mlp take relu | gelu (checked there)

@@ -7,6 +7,7 @@ from torch import nn
 from groklab.config import ModelConfig
 from groklab.errors import ConfigError
 from groklab.models.concat import build_concat_mlp
+from groklab.models.linear import build_linear_student
 from groklab.models.mlp import OneHotMLP
 from groklab.models.moe import MHEIGHT_MODELS, build_mheight_model
 from groklab.models.tickets import TicketsMLP
@@ -16,6 +17,7 @@ from groklab.tasks import TaskData
 
 MODELS = ("power_transformer", "nanda_transformer", "gpt2_transformer", "mlp", "tickets_mlp", "mlp_concat", "liu_toy")
 MODELS += MHEIGHT_MODELS  # regression on vector inputs: the m-height expert and its mixture (issue 4)
+MODELS += ("linear",)  # Levi 2023's linear student (issue 14)
 
 
 def build_model(cfg: ModelConfig, task: TaskData) -> nn.Module:
@@ -23,6 +25,8 @@ def build_model(cfg: ModelConfig, task: TaskData) -> nn.Module:
         return build_concat_mlp(cfg, task)
     if cfg.name == "liu_toy":  # Liu et al. 2022's addition toy
         return build_liu_toy(cfg, task)
+    if cfg.name == "linear":  # Levi et al. 2023: S^T x, or S1^T sigma(S0^T x)
+        return build_linear_student(cfg, task)
     if cfg.name in MHEIGHT_MODELS:  # the regression branch: vector inputs, one output (mheight.md §4.6)
         return build_mheight_model(cfg, task)
     if cfg.act not in ("relu", "gelu") or not cfg.bias or cfg.init != "torch" or cfg.init_scale != 1:

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from groklab.errors import GroklabError
 from groklab.losses import softmax_collapse_fraction, zero_loss_fraction
 from groklab.probes.ipr import mean_ipr
+from groklab.probes.linear_teacher import generalization_loss
 from groklab.probes.mheight import mheight_groups
 from groklab.probes.rqi import rqi
 
@@ -93,6 +94,7 @@ PROBES: dict[str, Probe] = {
     "softmax_collapse": softmax_collapse,
 }
 PROBES["mheight_groups"] = mheight_groups  # per-group validation log2-MSE (issue 4; probes/mheight.py)
+PROBES["levi_gen_loss"] = generalization_loss  # exact (1/d_out)||S - T||^2 (issue 14; probes/linear_teacher.py)
 
 
 def probe_names(spec: str) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from groklab.config import TaskConfig
 from groklab.errors import ConfigError
 from groklab.tasks.base import TaskData
+from groklab.tasks.knowledge_graph import build_knowledge_graph
+from groklab.tasks.linear_teacher import build_linear_teacher
 from groklab.tasks.mheight import build_mheight
 from groklab.tasks.modular import build_modular
 from groklab.tasks.multiterm import build_multiterm
@@ -12,6 +14,8 @@ from groklab.tasks.toy import build_toy_addition
 
 BUILDERS = {"modular": build_modular, "multiterm": build_multiterm, "toy_addition": build_toy_addition}
 BUILDERS["mheight"] = build_mheight  # m-height regression (issue 4; groklab.tasks.mheight)
+BUILDERS["kg_composition"] = BUILDERS["kg_comparison"] = build_knowledge_graph  # Wang 2024 (issue 14)
+BUILDERS["linear_teacher"] = build_linear_teacher  # Levi 2023 (issue 14)
 
 
 def build_task(cfg: TaskConfig) -> TaskData:

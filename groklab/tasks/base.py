@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,12 @@ class TaskData:
     # Extra evaluation splits beyond train and val, {name: (x, y)}: measured at every evaluation and logged as
     # `<name>/loss` (and `<name>/acc`), e.g. Wang 2024's `test_inferred_ood`. `val` stays the split verdicts use.
     evals: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+    # A regression task scored by accuracy: correct(outputs, targets) -> [N] bool, whether each sample counts as
+    # right (Levi 2023: mean squared error over outputs below eps). Engines log `<split>/acc` from it when set.
+    correct: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    # An analytic prediction of the run's dynamics, predict(run_config) -> JSON-able dict (Levi 2023: the step
+    # at which validation accuracy crosses 95%), for the run code to store in summary.json next to the measured.
+    predict: Callable[[Any], dict[str, Any]] | None = None
 
     @property
     def seq_len(self) -> int:
