@@ -28,9 +28,9 @@ def registry() -> dict[str, Preset]:
     from groklab.presets import mheight
 
     presets += [mheight.PRESET, mheight.GROKKING]  # issue 4
-    from groklab.presets import levi2023
+    from groklab.presets import levi2023, wang2024
 
-    presets += [levi2023.PRESET]  # issue 14
+    presets += [levi2023.PRESET, wang2024.PRESET, wang2024.COMPARISON]  # issue 14
     return {p.name: p for p in presets}
 
 
