@@ -12,7 +12,11 @@ fewer steps. Measured (own loop, seed 0): train accuracy 0.98 at step 1,500, tes
 0.18 at 4,000.
 
 `wang2024_comparison`: atomic facts (entity, attribute) -> value and queries (attribute, <q>, e1, <mask>, e2) ->
-<, =, >; here the OOD queries generalize too.
+<, =, >; the paper finds the OOD queries generalize too after grokking. Not reproduced at this CI scale (|E| 50,
+20 attributes, 20 values, phi 12.6, own loop, seed 0): ID queries reach 0.87-0.90 within 1,000-1,500 steps, before
+the atomic facts are learned (by step 3,500), and stay there; OOD queries stay at chance (0.46-0.53) through 10,500
+steps (2 layers, wd 0.3) and 7,500 steps (4 layers); wd 1.0 does not learn the atomic facts. The paper-scale
+command is the way to check the claim (GPU).
 
 The paper's runs (README command): GPT-2 configuration (n_embd 768, 12 heads; n_layer on the command line, 8 per
 papers.md, unverified), AdamW lr 1e-4, batch 512, constant schedule after warm-up, weight decay given on the command
@@ -52,15 +56,15 @@ PRESET = Preset(
 COMPARISON = Preset(
     name="wang2024_comparison",
     paper=PAPER,
-    reproduces="Fig. 1/3: comparison is learned through grokking and, unlike composition, generalizes to OOD "
-    "entities (test_inferred_ood -> high)",
+    reproduces="Fig. 1: comparison is learned through grokking and, unlike composition, generalizes to OOD "
+    "entities (test_inferred_ood -> high); not reproduced at the CI scale (see the module docstring)",
     config=RunConfig(
         name="wang2024_comparison",
-        task=TaskConfig(name="kg_comparison", op="comparison", p=None, n_entities=100, n_attributes=20, n_values=20,
+        task=TaskConfig(name="kg_comparison", op="comparison", p=None, n_entities=50, n_attributes=20, n_values=20,
                         phi=12.6, ood_frac=0.1),
         model=MODEL,
         optim=OPTIM,
-        train=TrainConfig(steps=10_000, batch_size="256", eval_every=250, loss="ce", checkpoint_every=2_000),
+        train=TrainConfig(steps=10_000, batch_size="256", eval_every=250, loss="ce", checkpoint_every=2_500),
     ),
     paper_scale=("task.n_entities=1000", "optim.weight_decay=0.1", *PAPER_MODEL),
 )

@@ -1,4 +1,5 @@
-"""Wang et al. 2024's claims at CI scale, through the public API (issue 14).
+"""Wang et al. 2024's composition claims at CI scale, through the public API (issue 14). The comparison claim (OOD
+queries generalize) was not reproduced at a CI scale (docs/presets.md), so it has no test here.
 
 Needs the engine to evaluate and log every `TaskData.evals` split as `<split>/acc` (the lead wires it on merge);
 until then the tests fail, hence the strict xfail: remove the mark once the engine does. The figures in
@@ -41,13 +42,3 @@ def test_wang2024_composition_groks_in_distribution_only_and_phi_speeds_it(tmp_p
     assert tail_mean(h, "test_inferred_ood/acc") <= 0.1  # chance is 1/|E| = 0.02: OOD composition never groks
     t_high, t_low = crossing(h, "val/acc", 0.9), crossing(runs[9.0].history, "val/acc", 0.9)
     assert t_high is not None and (t_low is None or t_low > t_high)  # a larger phi groks sooner
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=EVALS)
-def test_wang2024_comparison_generalizes_out_of_distribution(tmp_path):
-    from groklab import run
-
-    h = load_run(run("wang2024_comparison", {"train.device": "cpu"}, out=tmp_path)).history
-    assert h["train_inferred/acc"][-1] >= 0.99 and h["id_atomic/acc"][-1] >= 0.99
-    assert h["val/acc"][-1] >= 0.9 and h["test_inferred_ood/acc"][-1] >= 0.9
