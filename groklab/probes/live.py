@@ -17,6 +17,7 @@ from groklab.errors import GroklabError
 from groklab.losses import softmax_collapse_fraction, zero_loss_fraction
 from groklab.probes.adversarial import pgd_accuracy
 from groklab.probes.ipr import mean_ipr
+from groklab.probes.linear_teacher import generalization_loss
 from groklab.probes.local_complexity import local_complexity, uniform_points
 from groklab.probes.mheight import mheight_groups
 from groklab.probes.rqi import rqi
@@ -127,6 +128,7 @@ PROBES: dict[str, Probe] = {
 PROBES["mheight_groups"] = mheight_groups  # per-group validation log2-MSE (issue 4; probes/mheight.py)
 PROBES["lc"] = lc_probe  # local complexity (issue 13; probes/local_complexity.py)
 PROBES["adv"] = adv_probe  # PGD adversarial accuracy (issue 13; probes/adversarial.py)
+PROBES["levi_gen_loss"] = generalization_loss  # exact (1/d_out)||S - T||^2 (issue 14; probes/linear_teacher.py)
 
 
 def probe_names(spec: str) -> list[str]:

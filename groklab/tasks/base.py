@@ -26,9 +26,12 @@ class TaskData:
     # Extra evaluation splits beyond train and val, {name: (x, y)}: measured at every evaluation and logged as
     # `<name>/loss` (and `<name>/acc`), e.g. Wang 2024's `test_inferred_ood`. `val` stays the split verdicts use.
     evals: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
-    # Per-sample correctness (outputs, targets) -> bool tensor of a regression task scored by accuracy (Levi 2023:
-    # squared error below eps); classification is scored by the arg-max class.
+    # A regression task scored by accuracy: correct(outputs, targets) -> [N] bool, whether each sample counts as
+    # right (Levi 2023: mean squared error over outputs below eps). Engines log `<split>/acc` from it when set.
     correct: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    # An analytic prediction of the run's dynamics, predict(run_config) -> JSON-able dict (Levi 2023: the step
+    # at which validation accuracy crosses 95%), for the run code to store in summary.json next to the measured.
+    predict: Callable[[Any], dict[str, Any]] | None = None
     # A task's own term of the training objective, (outputs, inputs, train config) -> scalar or None, added on
     # training batches only (the m-height violation penalty): the loop has no task-specific branch.
     penalty: Callable[[torch.Tensor, torch.Tensor, Any], torch.Tensor | None] | None = None
