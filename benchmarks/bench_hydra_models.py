@@ -17,7 +17,7 @@ import torch
 from bench_time_to_val99 import Generalized, Watch  # this folder's first-crossing Sink
 
 from groklab.api import resolve
-from groklab.vectorized import train_one
+from groklab.engine import train_one
 
 VARIANTS = {
     "gpt2": {"model.name": "gpt2_transformer"},

@@ -4,7 +4,7 @@ process; then the cost of one evaluation of the Humayun probes (`lc`, `adv`) on 
 The plain loop is the reference notebook's recipe written the usual way (papers.md §05,
 mnist/grokking/mnist-grokking.ipynb): nn.Sequential MLP 784-200-200-10, every parameter × α, a DataLoader with
 shuffle over the training images, AdamW, nn.MSELoss against one-hot targets. It evaluates loss and accuracy of the
-whole training and test sets at the same steps as groklab (train.eval_schedule), full-batch under no_grad with
+whole training and test sets at the same steps as groklab (engine.common.Schedule), full-batch under no_grad with
 `.item()` per figure, and also returns the global weight norm. Both use the same data (task.source, default auto)
 and float32; the figure is steps per second, evaluations included.
 
@@ -23,11 +23,11 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from groklab.api import resolve
 from groklab.config import RunConfig, parse_overrides
+from groklab.engine import MemorySink, train_one
+from groklab.engine.common import Schedule
 from groklab.models import build_model
 from groklab.probes.live import PROBES
 from groklab.tasks import build_task
-from groklab.train import MemorySink, eval_schedule
-from groklab.vectorized import train_one
 
 
 def plain_loop(cfg: RunConfig) -> float:
@@ -45,7 +45,8 @@ def plain_loop(cfg: RunConfig) -> float:
     loss_fn, one_hots = nn.MSELoss(), torch.eye(task.n_classes)
     loader = DataLoader(TensorDataset(task.x_train, task.y_train), batch_size=int(cfg.train.batch_size),
                         shuffle=True)
-    steps, evals = cfg.train.steps, eval_schedule(cfg.train.steps, cfg.train.eval_every)
+    steps, schedule = cfg.train.steps, Schedule.of(cfg.train)
+    evals = {s for s in range(steps + 1) if schedule.evaluates(s)}
     start, step = time.perf_counter(), 0
     while step < steps:
         for x, y in loader:

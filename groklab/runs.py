@@ -34,6 +34,7 @@ from groklab.io import (
     read_json,
     read_jsonl,
     save_tensors,
+    sync_file,
     write_json,
 )
 from groklab.tracking import Tracker, check_trackers, open_trackers
@@ -192,6 +193,7 @@ class RunDir:
         if keep:
             save_tensors(self.ckpt / f"step_{step}.pt", {"model": state["model"], "step": step})
         if latest:
+            sync_file(self.metrics_path)  # the rows up to this step are on disk before the checkpoint that covers them
             save_tensors(self.ckpt / "latest.pt", state)
             self.write_summary(status="running", steps=step)
 
@@ -339,8 +341,11 @@ def prepare(cfg: RunConfig, out: Path | str, resume: bool | Path = False, force:
 
 
 def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool = False) -> None:
-    """Under the folder's lock: create it (or, with `force`, empty it) and record config, command, environment."""
+    """Under the folder's lock: create it (or, with `force`, empty it) and record config, command, environment,
+    the trainable parameter count, and for a regression task the trivial baseline its validation loss is judged
+    against."""
     from groklab.engine import parameter_count, resolve_device
+    from groklab.tasks.base import trivial_baseline
 
     if force:
         for child in run.path.iterdir():
@@ -352,7 +357,9 @@ def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool
     device = resolve_device(cfg.train.device)
     write_json(run.path / "env.json", environment(device, task))
     run.write_summary(status="running", steps=run.summary().get("steps", 0), total_steps=cfg.train.steps,
-                      kind=task.kind, error=None, task=task_record(task), parameters=parameter_count(cfg, task))
+                      kind=task.kind, error=None, task=task_record(task), parameters=parameter_count(cfg, task),
+                      baseline=trivial_baseline(task, cfg.train.baseline),
+                      prediction=task.predict(cfg) if task.predict is not None else None)
     run.trackers = open_trackers(cfg.train.log, run.path, cfg.to_dict())
 
 

@@ -72,3 +72,20 @@ def test_schedules_of_a_huge_run_hold_no_entry_per_step():
     schedule = Schedule.of(TrainConfig(steps=10**9, eval_every=1000, log_checkpoints=30))
     assert len(schedule.early) < 40 and len(schedule.kept) <= 31
     assert schedule.evaluates(10**9) and schedule.evaluates(5_000) and not schedule.evaluates(5_001)
+
+
+@pytest.mark.parametrize("metric", ["val/loss", "val/acc"])
+def test_keep_best_keeps_the_best_evaluation(tmp_path, metric):
+    """train.keep_best: checkpoints/best.pt holds the model at the best value of the metric (lowest loss,
+    highest accuracy; the first one on ties), its step and value in summary.json."""
+    import groklab
+    from groklab.io import load_tensors
+
+    path = groklab.run(None, {**TINY, "train.steps": 40, "train.keep_best": metric}, out=tmp_path)
+    run = groklab.load_run(path)
+    values = run.history[metric]
+    pick = max if metric.endswith("acc") else min
+    step = run.history["step"][values.index(pick(values))]
+    assert run.summary["best"] == {"metric": metric, "step": step, "value": pick(values)}
+    best = load_tensors(path / "checkpoints" / "best.pt")
+    assert best["step"] == step and set(best["model"]) == set(load_tensors(path / "checkpoints" / "latest.pt")["model"])

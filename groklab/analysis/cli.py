@@ -10,7 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
-from groklab.analysis.detect import DetectConfig, detect, detect_run, infer_kind
+from groklab.analysis.detect import DetectConfig, detect_loaded, detect_run
+from groklab.analysis.spikes import describe_moved
 from groklab.analysis.tables import fmt_delay, fmt_step
 from groklab.errors import GroklabError
 from groklab.runs import load_run
@@ -62,6 +63,9 @@ def cmd_detect(args: argparse.Namespace) -> int:
         print(f"{d.name:<{width}}  {det['verdict']:<13}  mem {fmt_step(det['memorization_step']):>9}  "
               f"gen {fmt_step(det['generalization_step']):>9}  delay {fmt_delay(det)}"
               + (f"  ({'; '.join(notes)})" if notes else ""))
+        for spike in det["spikes"]:  # what changed at the same time (issue 17)
+            print(f"{'':<{width}}  spike at step {spike['step']:,} (x{spike['ratio'] or 0:.3g}): "
+                  f"{describe_moved(spike['moved'])}")
     return 0
 
 
@@ -85,7 +89,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         run = runs[0]
         out = _check_out(args.out or run.path / "curves.png")
         detail = out.with_name(f"{out.stem}_detail{out.suffix}") if args.out else run.path / "detail.png"
-        det = detect(run.history, infer_kind(run.history, run.summary), config)
+        det = detect_loaded(run, config)
         written = [save_figure(curves_figure(run.history, det, run.name), out),
                    save_figure(detail_figure(run.history, det, run.name), detail)]
     else:

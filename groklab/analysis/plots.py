@@ -123,12 +123,20 @@ def mark_steps(ax: Axes, detection: dict[str, Any] | None, labels: bool = True) 
 
 
 def mark_spikes(ax: Axes, detection: dict[str, Any] | None, shade: bool = False) -> None:
-    """Small triangles (or shaded spans) at detected loss spikes (papers.md §07)."""
+    """Small triangles (or shaded spans) at detected loss spikes (papers.md §07); with `shade`, each spike is
+    also labelled with what moved at the same time (the norm, layer or group that moved most, a learning-rate
+    change), the question of the m-height study (issue 17)."""
     trans = blended_transform_factory(ax.transData, ax.transAxes)
-    for spike in (detection or {}).get("spikes", []):
+    for i, spike in enumerate((detection or {}).get("spikes", [])):
         ax.plot([spike["step"]], [0.02], marker="^", color=SPIKE, transform=trans, ms=6, clip_on=False)
         if shade:
             ax.axvspan(spike["step"], spike.get("end_step") or spike["peak_step"], color=SPIKE, alpha=0.15)
+            moved = spike.get("moved") or {}
+            label = ", ".join([*(f"{k} +{100 * v:.0f}%" for kind in ("norms", "groups")
+                                 for k, v in list((moved.get(kind) or {}).items())[:1]),
+                               *(["lr changing"] if moved.get("lr") else [])])
+            if label:
+                ax.text(spike["step"], 0.95 - 0.07 * (i % 4), label, transform=trans, fontsize=7, color=SPIKE)
 
 
 def _norm_twin(ax: Axes, history: History) -> None:
@@ -166,6 +174,9 @@ def _is_classification(history: History, detection: dict[str, Any] | None) -> bo
 def _loss_panel(ax: Axes, history: History, detection: dict[str, Any] | None) -> None:
     _line(ax, history, "train/loss", "train loss", TRAIN, log=True)
     _line(ax, history, "val/loss", "val loss", VAL, log=True)
+    base = (detection or {}).get("baseline")
+    if base:  # a regression run is judged against the constant predictor (issue 17)
+        ax.axhline(base["val/loss"], color=VAL, ls=":", lw=1.2, label=f"trivial baseline ({base['kind']})")
     log_steps(ax, history)
     mark_steps(ax, detection, labels=False)
     mark_spikes(ax, detection)

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from groklab.analysis.detect import DetectConfig, detect, infer_kind
+from groklab.analysis.detect import DetectConfig, detect_loaded
 from groklab.analysis.plots import comparison_figure, curves_figure, detail_figure, figure_png
 from groklab.analysis.tables import (
     DEFINITIONS,
@@ -72,7 +72,7 @@ def analyse_paths(paths: Sequence[Path], names: Sequence[str], config: DetectCon
     items = []
     for path, name in zip(paths, names, strict=True):
         run = load_run(path, name=name)
-        items.append(Analysed(run, detect(run.history, infer_kind(run.history, run.summary), config)))
+        items.append(Analysed(run, detect_loaded(run, config)))
     return items
 
 

@@ -25,16 +25,17 @@ from groklab.engine.vectorized import Group
 from groklab.errors import ConfigError
 from groklab.io import load_tensors
 from groklab.models import build_model
+from groklab.optim.vectorized import KINDS
 from groklab.probes.live import PROBES, probe_names
 from groklab.tasks import TaskData, build_task
-from groklab.tasks.base import check_size
+from groklab.tasks.base import check_size, trivial_baseline
 
 # Keys that may differ between members of one group: they change only the initialisation, the data split or the
 # optimizer's hyper-parameters, never a shape or the schedule.
 PER_MEMBER = {"seed", "name", "task.split_seed", "task.train_frac", "optim.lr", "optim.weight_decay", "optim.beta1",
               "optim.beta2", "optim.eps", "optim.warmup_steps", "optim.grokfast_alpha", "optim.grokfast_lamb",
               "optim.l1", "train.batch_size", "train.init_from", "train.mask_from", "train.keep_best",
-              "model.init_scale"}
+              "train.fixed_norm", "model.init_scale", "optim.momentum"}
 NOT_VMAP_SAFE = {"moe": "its routing picks rows by data-dependent indices"}
 
 
@@ -43,10 +44,9 @@ def unsupported(cfg: RunConfig) -> str | None:
     to `Single` later falls back to it instead of being silently ignored."""
     o, t = cfg.optim, cfg.train
     checks = [
-        (o.name in ("adamw", "adam"), f"optim.name={o.name} (only adamw and adam are vectorised)"),
-        (not o.orthograd, "optim.orthograd=true"),
-        (o.grokfast in ("none", "ema"), f"optim.grokfast={o.grokfast} (only ema is vectorised)"),
-        (o.embed_lr is None and o.embed_weight_decay is None, "optim.embed_lr/embed_weight_decay (param groups)"),
+        (o.name in KINDS, f"optim.name={o.name}: Muon's orthogonalised update is not vectorised"),
+        (o.grokfast in ("none", "ema"), f"optim.grokfast={o.grokfast}: the MA filter keeps a window of "
+         f"{o.grokfast_window} gradients per member (only ema is vectorised)"),
         (t.loss != "mse_violation", "train.loss=mse_violation draws random codewords from the global RNG"),
         (cfg.model.name not in NOT_VMAP_SAFE, f"model.name={cfg.model.name}: {NOT_VMAP_SAFE.get(cfg.model.name)}"),
         (t.device in ("auto", "cpu", "cuda") and resolve_device(t.device).type in ("cpu", "cuda"),
@@ -68,6 +68,7 @@ def check(cfg: RunConfig, task: TaskData | None = None) -> TaskData:
     with torch.device("meta"):
         model = build_model(cfg.model, task)
     check_start_files(cfg, model)
+    trivial_baseline(task, cfg.train.baseline)  # a baseline asked of a task that has none is refused here
     n_params = parameter_count(model)
     itemsize = DTYPES[cfg.train.dtype].itemsize
     check_size(f"the model ({n_params:,} parameters with gradients and optimizer state)", 5 * n_params * itemsize,
@@ -126,7 +127,8 @@ def group_key(cfg: RunConfig, task: TaskData) -> str:
     shared |= {"shapes": {name: [list(x.shape), list(y.shape)] for name, (x, y) in
                           {"train": (task.x_train, task.y_train), "val": (task.x_val, task.y_val),
                            **task.evals}.items()},
-               "batch": cfg.train.resolved_batch_size(task.n_train), "device": str(resolve_device(cfg.train.device))}
+               "batch": cfg.train.resolved_batch_size(task.n_train), "device": str(resolve_device(cfg.train.device)),
+               "fixed_norm": cfg.train.fixed_norm > 0}  # the norm itself may differ between members
     return json.dumps(shared, sort_keys=True, default=str)
 
 

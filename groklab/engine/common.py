@@ -129,7 +129,7 @@ class BatchOrder:
         """Keep only the members at `rows` (a diverged member leaves its group)."""
         self.seeds = [self.seeds[i] for i in rows]
         if self.epoch >= 0:
-            self.perms = self.perms[torch.tensor(rows, device=self.perms.device)]
+            self.perms = self.perms[torch.tensor(rows, dtype=torch.long, device=self.perms.device)]
 
 
 # --- objective and evaluation -----------------------------------------------------------------------------------
@@ -229,13 +229,13 @@ def checkpoint_state(model: dict[str, Tensor], step: int, elapsed: float, optimi
 
 
 @torch.no_grad()
-def constrain_(params: dict[str, Tensor], masks: dict[str, Tensor] | None, norm: float) -> None:
+def constrain_(params: dict[str, Tensor], masks: dict[str, Tensor] | None, norm: Tensor | float | None) -> None:
     """What holds after every step, on stacked parameters [M, ...]: the ticket's masks (Minegishi 2023, papers.md
-    §10) and, with `norm` > 0, Omnigrok's fixed weight norm."""
+    §10) and, with a `norm` (a float > 0, or one per member), Omnigrok's fixed weight norm."""
     if masks is not None:
         for name, mask in masks.items():
             params[name].mul_(mask)
-    if norm:
+    if norm is not None and (isinstance(norm, Tensor) or norm > 0):
         fix_norm_(list(params.values()), norm)
 
 

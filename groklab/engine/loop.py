@@ -276,7 +276,7 @@ class Single:
         metrics = dict(zip(cols, torch.stack([v.double() for v in cols.values()]).tolist(), strict=True))
         if probes:  # one host sync above; probes are the task's or the user's extra measurements
             for name in probe_names(self.cfg.train.probes):
-                metrics |= PROBES[name](self.model, probe_data(self.data), self.task)
+                metrics |= PROBES[name](self.model, probe_data(self.data), self.task, self.cfg.probe)
         self.model.train()
         return [metrics]
 

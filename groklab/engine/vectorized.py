@@ -11,8 +11,8 @@ The pitfalls of ecosystem.md §3.3, and what is done about them here:
    solo run (averaging would scale it by 1/M).
 2. No cross-member reductions: norms, accuracy, divergence and the end of a member are computed per member
    along dim 0; a diverged member leaves the group, the others go on.
-3. Per-member hyper-parameters: `groklab.optim.vectorized.VecAdam` holds lr, weight decay, betas, eps, warm-up,
-   Grokfast-EMA and L1 coefficients as [M] tensors.
+3. Per-member hyper-parameters: `groklab.optim.vectorized.VecOptimizer` (Adam, AdamW, SGD) holds lr, weight decay,
+   betas, eps, momentum, warm-up, Grokfast-EMA and L1 coefficients as [M] tensors.
 4. Randomness: nothing random runs inside vmap. Each member's init uses its own `torch.manual_seed(seed)` (as
    Single does) and its minibatch order is the shared `BatchOrder`.
 On CUDA there is no per-step host sync: the lr schedule and bias corrections live on the device, minibatch
@@ -46,7 +46,7 @@ from groklab.engine.graphs import GraphedStep, eval_chunk
 from groklab.engine.loop import load_init_and_masks, probe_data, task_tensors
 from groklab.models import build_model
 from groklab.optim import build_optimizer, lr_at
-from groklab.optim.vectorized import VecAdam
+from groklab.optim.vectorized import VecOptimizer
 from groklab.probes.live import PROBES, probe_names
 from groklab.tasks import TaskData
 
@@ -73,14 +73,17 @@ class Group:
                 self.rngs[-1] = state["rng"]
             models.append(model)
         self.keys = list(models[0].state_dict())
+        names = {id(p): n for n, p in models[0].named_parameters()}  # the plain optimizer's parameter order
+        order = [names[id(p)] for g in build_optimizer(cfgs[0].optim, models[0]).param_groups for p in g["params"]]
         self.params, self.buffers = stack_module_state(models)
         self.masks = ({k: torch.stack([m[k] for m in masks]) for k in masks[0]} if masks[0] is not None else None)
-        self.norm = self.tcfg.fixed_norm
+        norms = [c.train.fixed_norm for c in cfgs]  # all 0 (off) or all > 0 (group_key)
+        self.norm = torch.tensor(norms, dtype=torch.float64, device=device) if norms[0] else None
         constrain_(self.params, self.masks, self.norm)
         self.base = copy.deepcopy(models[0]).to("meta")  # the functional template
         self.scratch = models[0] if probe_names(self.tcfg.probes) else None  # a real module for live probes
         del models
-        self.opt = VecAdam(self.params, [c.optim for c in cfgs], step=start)
+        self.opt = VecOptimizer(self.params, [c.optim for c in cfgs], order, step=start)
         for i, state in enumerate(states):
             if state is not None:
                 self.opt.load_member(i, state["optimizer"], state.get("grad_filter"))
@@ -168,7 +171,7 @@ class Group:
         data = probe_data({name: (x[i], y[i]) for name, (x, y) in self.data.items()})
         out: dict[str, float] = {}
         for name in probe_names(self.tcfg.probes):
-            out |= PROBES[name](model, data, self.task)
+            out |= PROBES[name](model, data, self.task, self.cfgs[i].probe)
         return out
 
     def member_model(self, i: int) -> dict[str, Tensor]:
@@ -180,8 +183,8 @@ class Group:
         if not latest:
             return checkpoint_state(model, step, elapsed)
         optim = self.cfgs[i].optim
-        last_lr = optim.lr * (lr_at(optim, step - 1) / optim.lr)
-        return checkpoint_state(model, step, elapsed, self.opt.member_state(i, self.templates[i], last_lr),
+        factor = lr_at(optim, step - 1) / optim.lr  # the warm-up factor `set_lr` left in the plain optimizer
+        return checkpoint_state(model, step, elapsed, self.opt.member_state(i, self.templates[i], factor),
                                 self.rngs[i], self.opt.member_filter_state(i))
 
     def keep(self, rows: list[int]) -> None:
@@ -190,6 +193,7 @@ class Group:
         self.params = {k: v[sel].detach().requires_grad_() for k, v in self.params.items()}
         self.buffers = {k: v[sel] for k, v in self.buffers.items()}
         self.masks = {k: v[sel] for k, v in self.masks.items()} if self.masks is not None else None
+        self.norm = self.norm[sel] if self.norm is not None else None
         self.opt.params = self.params
         self.opt.select(sel)
         self.data = {name: (x[sel], y[sel]) for name, (x, y) in self.data.items()}

@@ -9,6 +9,7 @@ from groklab.errors import ConfigError
 from groklab.models.concat import build_concat_mlp
 from groklab.models.gpt2 import GPT2_MODELS, build_gpt2, check_model_keys
 from groklab.models.image_mlp import build_image_mlp
+from groklab.models.linear import build_linear_student
 from groklab.models.mlp import OneHotMLP
 from groklab.models.moe import MHEIGHT_MODELS, build_mheight_model
 from groklab.models.tickets import TicketsMLP
@@ -20,6 +21,7 @@ MODELS = ("power_transformer", "nanda_transformer", "gpt2_transformer", "mlp", "
 MODELS += MHEIGHT_MODELS  # regression on vector inputs: the m-height expert and its mixture (issue 4)
 MODELS += GPT2_MODELS[1:]  # ResFormer, SVFormer, GPT-2 with memory tokens (issue 16; groklab.models.gpt2)
 MODELS += ("image_mlp",)  # Omnigrok / Humayun 2024 MNIST MLP (issue 13)
+MODELS += ("linear",)  # Levi 2023's linear student (issue 14)
 
 
 def build_model(cfg: ModelConfig, task: TaskData) -> nn.Module:
@@ -30,6 +32,8 @@ def build_model(cfg: ModelConfig, task: TaskData) -> nn.Module:
         return build_liu_toy(cfg, task)
     if cfg.name == "image_mlp":  # Omnigrok and Humayun 2024: MLP on flattened images, α-scaled init
         return build_image_mlp(cfg, task)
+    if cfg.name == "linear":  # Levi et al. 2023: S^T x, or S1^T sigma(S0^T x)
+        return build_linear_student(cfg, task)
     if cfg.name in MHEIGHT_MODELS:  # the regression branch: vector inputs, one output (mheight.md §4.6)
         return build_mheight_model(cfg, task)
     if cfg.act not in ("relu", "gelu") or not cfg.bias or cfg.init != "torch" or cfg.init_scale != 1:

@@ -13,6 +13,7 @@ from groklab.presets import (
     gromov2023,
     humayun2024,
     hydra,
+    levi2023,
     liu2022,
     mheight,
     minegishi2023,
@@ -21,6 +22,7 @@ from groklab.presets import (
     power2022,
     prieto2025,
     thilak2022,
+    wang2024,
 )
 from groklab.presets.base import Preset
 
@@ -29,7 +31,8 @@ def registry() -> dict[str, Preset]:
     presets = [power2022.PRESET, power2022.FIG1, nanda2023.PRESET, grokfast2024.PRESET, grokfast2024.MA,
                minegishi2023.PRESET, liu2022.PRESET, gromov2023.PRESET, gromov2023.DOSHI, prieto2025.PRESET,
                thilak2022.PRESET, omnigrok2022.PRESET, humayun2024.PRESET, mheight.PRESET, mheight.GROKKING,
-               hydra.PRESET, hydra.BINDING]
+               hydra.PRESET, hydra.BINDING, levi2023.PRESET, wang2024.PRESET,
+               wang2024.COMPARISON]
     return {p.name: p for p in presets}
 
 

@@ -78,7 +78,7 @@ class Preset:
     check: Checker | None = None  # the claim as a pure function of the arms' runs (and the study's result)
     detect: tuple[str, ...] = ()  # detector settings (DetectConfig key=value) of this preset's verdicts
     study: Study | None = None  # a workflow on top of the arms (tickets, Fourier progress measures)
-    note: Mapping[str, str] = field(default_factory=dict)  # scale -> why no arms are declared there
+    note: Mapping[str, str] = field(default_factory=dict)  # scale -> why no arms (or no check) are declared there
 
     def detector(self) -> DetectConfig:
         return DetectConfig.from_overrides(self.detect)

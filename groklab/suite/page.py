@@ -45,7 +45,7 @@ def citation(paper: str) -> dict[str, str]:
 def status_of(entry: Entry, scale: str) -> tuple[str, str]:
     """(status, error) of one preset."""
     if entry.preset.check is None:
-        return "not checked", "the preset declares no claim check (Preset.check)"
+        return "not checked", entry.preset.note.get(scale, "the preset declares no claim check (Preset.check)")
     if not entry.configs and entry.error is None:
         return "not checked", entry.preset.note.get(scale, f"no runs declared at --scale {scale}")
     if entry.error is not None:

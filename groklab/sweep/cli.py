@@ -17,7 +17,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from groklab.io import read_json
     from groklab.presets import split_positionals
     from groklab.runs import RunDir
-    from groklab.sweep import run_sweep
+    from groklab.sweep.run import run_sweep
 
     preset, items = split_positionals(args.items)
     slurm = slurm_options(args)

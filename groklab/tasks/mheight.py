@@ -207,7 +207,8 @@ def build_mheight(cfg: TaskConfig) -> TaskData:
         "y_mean": float(y_train.mean()), "train_group": group_of[tr].tolist(), "val_group": group_of[va].tolist(),
     }
     return TaskData(x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, kind="regression",
-                    in_dim=int(x_train.shape[1]), meta=meta, penalty=partial(violation_term, meta=meta))
+                    in_dim=int(x_train.shape[1]), meta=meta, penalty=partial(violation_term, meta=meta),
+                    groups=(torch.from_numpy(group_of[tr]), torch.from_numpy(group_of[va])))
 
 
 def sampled_log2_bound(x: Tensor, meta: dict[str, Any], samples: int) -> Tensor:

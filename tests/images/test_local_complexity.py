@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from groklab.config import ProbeConfig
 from groklab.errors import GroklabError
 from groklab.models.image_mlp import ImageMLP
 from groklab.probes import local_complexity as lc
@@ -78,11 +79,11 @@ def test_lc_probe_keys():
     model = ImageMLP(784, 10, 16, 2, "relu", 1.0)
     data = {"x_train": torch.rand(40, 784), "y_train": torch.zeros(40, dtype=torch.long),
             "x_val": torch.rand(30, 784), "y_val": torch.zeros(30, dtype=torch.long)}
-    out = PROBES["lc"](model, data, None)
+    out = PROBES["lc"](model, data, None, ProbeConfig())
     for name in ("train", "test", "random"):
         layers = [out[f"lc/{name}/layer{i}"] for i in range(3)]
         assert out[f"lc/{name}"] == pytest.approx(sum(layers))
         assert 0 <= layers[0] <= 16 and 0 <= layers[2] <= 10
-    assert out == PROBES["lc"](model, data, None)  # fixed directions and random points: same model, same figures
+    assert out == PROBES["lc"](model, data, None, ProbeConfig())  # fixed directions and points: same figures
     with pytest.raises(GroklabError, match="lc probe needs a model with per-layer pre-activations"):
-        PROBES["lc"](torch.nn.Linear(784, 10), data, None)
+        PROBES["lc"](torch.nn.Linear(784, 10), data, None, ProbeConfig())

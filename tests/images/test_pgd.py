@@ -5,10 +5,11 @@ import itertools
 import pytest
 import torch
 
+from groklab.config import ProbeConfig
 from groklab.errors import GroklabError
 from groklab.models.image_mlp import ImageMLP
 from groklab.probes.adversarial import pgd_accuracy, pgd_attack
-from groklab.probes.live import ADV_EPS, ADV_ITERS, ADV_POINTS, ADV_STEP, PROBES
+from groklab.probes.live import PROBES
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +62,7 @@ def test_negative_eps_is_an_error(toy):
 def test_adv_probe_uses_a_fixed_test_subset(toy):
     model, x, y = toy
     xs, ys = torch.cat([x, x.flip(0)]), torch.cat([y, y.flip(0)])  # 600 test points: the probe takes the first 500
-    out = PROBES["adv"](model, {"x_train": x, "y_train": y, "x_val": xs, "y_val": ys}, None)
-    expected = pgd_accuracy(model, xs[:ADV_POINTS], ys[:ADV_POINTS], ADV_EPS, ADV_STEP, ADV_ITERS)
-    assert len(xs) > ADV_POINTS and out == {"adv/acc": expected}
+    s = ProbeConfig()
+    out = PROBES["adv"](model, {"x_train": x, "y_train": y, "x_val": xs, "y_val": ys}, None, s)
+    expected = pgd_accuracy(model, xs[: s.adv_points], ys[: s.adv_points], s.adv_eps, s.adv_step, s.adv_iters)
+    assert len(xs) > s.adv_points and out == {"adv/acc": expected}

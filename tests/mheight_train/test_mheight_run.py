@@ -95,3 +95,13 @@ def test_presets_registered_with_paper_scale():
     grok = get("mheight_grokking").config
     assert grok.optim.name == "adamw" and grok.optim.weight_decay == 0.01 and "layer_norms" in grok.train.probes
     assert get("mheight").config.model.name == "moe" and "mheight_groups" in get("mheight").config.train.probes
+
+
+def test_an_mheight_run_carries_its_group_mean_baseline(tiny_run):
+    """summary.json `baseline`: the per-(n,k,m) training mean's validation log2-MSE, which the verdict uses."""
+    run = groklab.load_run(tiny_run)
+    base = run.summary["baseline"]
+    assert base["kind"] == "group mean" and base["groups"] == 3 and base["val/loss"] > 0
+    assert run.summary["detection"]["baseline"]["val/loss"] == base["val/loss"]
+    verdict, below = run.summary["detection"]["verdict"], run.summary["detection"]["baseline"]["below_step"]
+    assert (verdict == "baseline") == (below is None and verdict not in ("memorization", "confusion", "no learning"))

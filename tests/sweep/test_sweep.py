@@ -88,10 +88,10 @@ def test_interrupted_sweep_resumes(tmp_path, capsys):
 
 
 def test_unsupported_members_run_alone(tmp_path, capsys):
-    path = run_sweep(None, [*tiny_items(**{"train.steps": "5"}), "optim.name=sgd,adamw"], out=tmp_path)
+    path = run_sweep(None, [*tiny_items(**{"train.steps": "5"}), "optim.name=muon,adamw"], out=tmp_path)
     record = json.loads((path / "sweep.json").read_text())
     assert [m["status"] for m in record["members"]] == ["completed"] * 2
-    assert "not vectorised (optim.name=sgd" in capsys.readouterr().err
+    assert "not vectorised (optim.name=muon" in capsys.readouterr().err
 
 
 def test_duplicate_members_refused():
