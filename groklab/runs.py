@@ -345,6 +345,7 @@ def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool
     the trainable parameter count, and for a regression task the trivial baseline its validation loss is judged
     against."""
     from groklab.engine import parameter_count, resolve_device
+    from groklab.probes.predictions import predict
     from groklab.tasks.base import trivial_baseline
 
     if force:
@@ -359,7 +360,7 @@ def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool
     run.write_summary(status="running", steps=run.summary().get("steps", 0), total_steps=cfg.train.steps,
                       kind=task.kind, error=None, task=task_record(task), parameters=parameter_count(cfg, task),
                       baseline=trivial_baseline(task, cfg.train.baseline),
-                      prediction=task.predict(cfg) if task.predict is not None else None)
+                      prediction=predict(cfg, task))
     run.trackers = open_trackers(cfg.train.log, run.path, cfg.to_dict())
 
 

@@ -2,7 +2,7 @@
 lambda in {0.5, 0.9} x weight decay in {0, 1e-3, 1e-2}), as `groklab suite` runs it.
 
 The engine logs train/acc and val/acc from `TaskData.correct`, and summary.json holds `prediction` =
-`TaskData.predict(config)` beside the measured steps.
+`groklab.probes.predictions.predict(config, task)` beside the measured steps.
 """
 
 import pytest
