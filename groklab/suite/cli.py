@@ -37,7 +37,7 @@ def cmd_suite(args: argparse.Namespace) -> int:
                                    progress=not args.quiet, command=command, slurm=slurm)
     status = write_status(out, entries, args.scale, meta | {"command": command})
     for row in status["rows"]:
-        print(f"{row['status']:<15} {row['preset']:<18} {row['detail'] or row['error']}"[:240])
+        print(f"{row['status']:<15} {row['preset']:<20} {row['detail'] or row['error']}"[:240])
     print(f"Reproduced: {status['reproduced']} of {status['presets']}  ({out / 'STATUS.md'}, status.html, "
           "status.json)")
     fine = {"reproduced", "not checked"} | ({"pending"} if args.executor == "slurm" and not args.wait else set())

@@ -122,9 +122,9 @@ def train_local(entries: list[Entry], runs_dir: Path, command: str, progress: bo
 
 
 def train_slurm(entries: list[Entry], sweep: Sweep, command: str, slurm: dict[str, Any]) -> None:
-    """Submit every unfinished arm as one job array (`--wait` blocks until it ends); a failed array task is
-    reported on stderr and shows in its members' rows."""
-    from groklab.sweep.slurm import submit
+    """Submit every unfinished arm as one job array (a submission that fails is the command's one-line error);
+    `wait` blocks until it ends, and a failed array task is reported on stderr and shows in its members' rows."""
+    from groklab.sweep.slurm import submit, wait_for
 
     todo: dict[str, tuple[RunConfig, TaskData]] = {}
     for entry in entries:
@@ -132,9 +132,13 @@ def train_slurm(entries: list[Entry], sweep: Sweep, command: str, slurm: dict[st
             todo[entry.configs[arm].run_name] = (entry.configs[arm], entry.tasks[arm])
     if not todo:
         return
+    options = dict(slurm)
+    wait = options.pop("wait", False)
+    jobs = submit([c for c, _ in todo.values()], [t for _, t in todo.values()], sweep.out, sweep.path, True, command,
+                  **options)
     try:
-        submit([c for c, _ in todo.values()], [t for _, t in todo.values()], sweep.out, sweep.path, True, command,
-               **slurm)
+        if wait:
+            wait_for(jobs)
     except GroklabError as e:
         print(f"groklab: warning: {e}", file=sys.stderr)
 

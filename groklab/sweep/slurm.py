@@ -69,7 +69,10 @@ def submit(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, sweep_dir: P
         raise GroklabError("--executor slurm needs submitit: pip install 'groklab[slurm]'") from None
     if chunk_size < 1:
         raise GroklabError(f"--chunk-size must be >= 1 (got {chunk_size})")
-    executor = submitit.AutoExecutor(folder=sweep_dir / "submitit" / "%j", cluster=cluster)
+    try:
+        executor = submitit.AutoExecutor(folder=sweep_dir / "submitit" / "%j", cluster=cluster)
+    except RuntimeError as e:  # submitit's "Could not detect srun": not on a SLURM cluster
+        raise GroklabError(f"--executor slurm: {e} (submit from the cluster, or use --executor local)") from None
     params: dict[str, Any] = {"name": f"groklab-{sweep_dir.name}", "timeout_min": timeout_min,
                               "cpus_per_task": cpus_per_task, "slurm_array_parallelism": 256}
     if gpus_per_task:
@@ -88,12 +91,17 @@ def submit(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, sweep_dir: P
     print(f"sweep: submitted {len(jobs)} array tasks ({len(cfgs)} members): {jobs[0].job_id.split('_')[0]}"
           f"; status in {sweep_dir / 'sweep.json'}", file=sys.stderr)
     if wait:
-        for job in jobs:
-            try:
-                job.result()
-            except Exception as e:  # submitit wraps the task's traceback
-                raise GroklabError(f"array task {job.job_id} failed: {str(e).strip().splitlines()[-1]}") from None
+        wait_for(jobs)
     return jobs
+
+
+def wait_for(jobs: list[Any]) -> None:
+    """Block until every array task has ended; the first that failed raises, in one line."""
+    for job in jobs:
+        try:
+            job.result()
+        except Exception as e:  # submitit wraps the task's traceback
+            raise GroklabError(f"array task {job.job_id} failed: {str(e).strip().splitlines()[-1]}") from None
 
 
 def job_states(sweep_dir: Path, cluster: str, job_ids: list[str]) -> dict[str, str]:
