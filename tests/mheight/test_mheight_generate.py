@@ -112,3 +112,31 @@ def test_named_group_specs() -> None:
     assert len(parse_groups("n9")) == 9 and len(parse_groups("n10")) == 12
     assert all(m == n - k for n, k, m in parse_groups("hard"))
     assert parse_groups(" 9,4,2 ; 10,5,3 ") == ((9, 4, 2), (10, 5, 3))
+
+
+def test_device_path_gives_the_same_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GPU branch (one process, one batched call per group, torch arrays) run with torch on the CPU."""
+    pytest.importorskip("torch")
+    import groklab.mheight.generate as generate
+
+    generate_dataset(tmp_path / "numpy.npz", SPEC, progress=False, device="cpu")
+    monkeypatch.setattr(generate, "label_device", lambda name: "cpu")  # a torch device name: the device branch
+    generate_dataset(tmp_path / "torch.npz", SPEC, workers=2, progress=False, device="auto")
+    _same(load_dataset(tmp_path / "numpy.npz"), load_dataset(tmp_path / "torch.npz"))
+
+
+def test_unknown_device_is_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    with pytest.raises(GroklabError) as info:
+        generate_dataset(tmp_path / "x.npz", SPEC, progress=False, device="nosuchdevice:3")
+    assert "nosuchdevice:3" in str(info.value) and "\n" not in str(info.value)
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_tasks_batch_consecutive_chunks_of_a_group() -> None:
+    from groklab.mheight.generate import plan, tasks
+
+    work = tasks(plan(SPEC), 45)
+    assert [(g, [c for c, _ in chunks]) for g, chunks in work] == [
+        ((9, 4, 5), [0, 1, 2]), ((10, 6, 2), [0, 1, 2]), ((6, 3, 2), [0, 1, 2])]
+    assert [len(chunks) for _, chunks in tasks(plan(SPEC), 20)] == [1] * 9  # at least one chunk per task
