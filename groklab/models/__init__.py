@@ -7,6 +7,7 @@ from torch import nn
 from groklab.config import ModelConfig
 from groklab.errors import ConfigError
 from groklab.models.concat import build_concat_mlp
+from groklab.models.heads import build_group_heads
 from groklab.models.mlp import OneHotMLP
 from groklab.models.moe import MHEIGHT_MODELS, build_mheight_model
 from groklab.models.tickets import TicketsMLP
@@ -16,6 +17,7 @@ from groklab.tasks import TaskData
 
 MODELS = ("power_transformer", "nanda_transformer", "gpt2_transformer", "mlp", "tickets_mlp", "mlp_concat", "liu_toy")
 MODELS += MHEIGHT_MODELS  # regression on vector inputs: the m-height expert and its mixture (issue 4)
+MODELS += ("group_heads",)  # m-height: a residual MLP with one head per (n, k, m) group (issue 17)
 
 
 def build_model(cfg: ModelConfig, task: TaskData) -> nn.Module:
@@ -25,6 +27,8 @@ def build_model(cfg: ModelConfig, task: TaskData) -> nn.Module:
         return build_liu_toy(cfg, task)
     if cfg.name in MHEIGHT_MODELS:  # the regression branch: vector inputs, one output (mheight.md §4.6)
         return build_mheight_model(cfg, task)
+    if cfg.name == "group_heads":  # m-height, one head per (n, k, m) group (issue 17)
+        return build_group_heads(cfg, task)
     if cfg.act not in ("relu", "gelu") or not cfg.bias or cfg.init != "torch" or cfg.init_scale != 1:
         raise ConfigError(f"model.name={cfg.name} takes model.act=relu or gelu; model.bias, model.init and "
                           "model.init_scale apply to mlp_concat and liu_toy only")

@@ -1,9 +1,15 @@
 """The m-height regression task (issue 4, Part 2; mheight.md §4): predict log2 h_m of the code [I_k | P].
 
-Inputs, one float vector per sample (`in_dim` = K·R + (K+R) + K + (K+R-1); 65 for the course's 6 × 6 padding):
-  x[:K·R]  P zero-padded to K × R (row-major, P[:k, :n-k] real) divided by `scale` (the data set's entry
-           range, 100 for the course, §4.3), so entries lie in [-1, 1];
-  then one-hot n over 1..K+R, one-hot k over 1..K, one-hot m over 1..K+R-1 (`layout(K, R)` gives the slices).
+Inputs, one float vector per sample; `task.features` chooses the blocks before the one-hots (`meta["layout"]`
+gives every slice):
+  P       (raw) P zero-padded to K × R (row-major, P[:k, :n-k] real) divided by `scale` (the data set's entry
+          range, 100 for the course, §4.3), so entries lie in [-1, 1]; K·R values;
+  minors  (minors) log2 |minors| of P / scale of every size, sorted per size (groklab.mheight.features: invariant
+          under the symmetries of P, §7.7), standardised with the training rows' mean and std per slot
+          (`meta["minors_mean"]`, `meta["minors_std"]`); 251 values for the course groups;
+  then one-hot n over 1..K+R, one-hot k over 1..K, one-hot m over 1..K+R-1. `in_dim` is 65 for raw P on the
+  course's 6 × 6 padding. The minor features of a data set are computed once and cached beside the generated
+  data sets (`mheight/features-<hash>.npy`, keyed by the file's path, size and mtime).
 Target: log2 h (float), finite labels only (h = ∞ rows are dropped and counted in meta, §7.2, §7.4).
 
 Sampling is balanced per group: `task.per_group` training and `task.val_per_group` validation rows from the
@@ -38,6 +44,8 @@ from groklab.errors import ConfigError, GroklabError
 from groklab.tasks.base import TaskData
 
 DEFAULT_RANGE = 100.0
+FEATURES = ("raw", "minors", "raw+minors")
+FEATURE_VERSION = 1  # bump when groklab.mheight.features changes what it computes (invalidates the cache)
 
 
 def cache_dir() -> Path:
@@ -48,19 +56,26 @@ def cache_dir() -> Path:
     return Path(base) / "groklab"
 
 
-def layout(K: int, R: int) -> dict[str, slice]:
-    """Slices of x: the scaled padded P and the one-hots of n (1..K+R), k (1..K) and m (1..K+R-1)."""
-    p, n_max = K * R, K + R
-    return {"P": slice(0, p), "n": slice(p, p + n_max), "k": slice(p + n_max, p + n_max + K),
-            "m": slice(p + n_max + K, p + n_max + K + n_max - 1)}
+def layout(K: int, R: int, minors: int = 0, raw: bool = True) -> dict[str, slice]:
+    """Slices of x: the scaled padded P (if raw), the `minors` minor features (if any) and the one-hots of n
+    (1..K+R), k (1..K) and m (1..K+R-1)."""
+    out, at = {}, 0
+    for name, width in (("P", K * R if raw else 0), ("minors", minors), ("n", K + R), ("k", K), ("m", K + R - 1)):
+        if width:
+            out[name] = slice(at, at + width)
+            at += width
+    return out
 
 
-def encode(n: np.ndarray, k: np.ndarray, m: np.ndarray, P: np.ndarray, scale: float) -> Tensor:
-    """Feature rows [N, in_dim] for padded P [N, K, R] (layout above)."""
-    N, K, R = P.shape
-    parts = [P.reshape(N, K * R) / scale]
+def encode(n: np.ndarray, k: np.ndarray, m: np.ndarray, pad: tuple[int, int], P: np.ndarray | None, scale: float,
+           minors: np.ndarray | None = None) -> Tensor:
+    """Feature rows [N, in_dim]: padded P [N, K, R] (None: left out), minor features [N, W] (None: left out),
+    one-hots (layout above; `pad` = (K, R))."""
+    N, (K, R) = len(n), pad
+    parts = [] if P is None else [P.reshape(N, K * R) / scale]
+    parts += [] if minors is None else [minors]
     for values, width in ((n, K + R), (k, K), (m, K + R - 1)):
-        onehot = np.zeros((N, width))
+        onehot = np.zeros((N, width), dtype=np.float32)
         onehot[np.arange(N), values - 1] = 1.0
         parts.append(onehot)
     return torch.tensor(np.concatenate(parts, axis=1), dtype=torch.float32)
@@ -83,6 +98,8 @@ def check(cfg: TaskConfig) -> tuple[tuple[int, int, int], ...]:
         raise ConfigError(f"task.augment must be >= 0 (got {cfg.augment})")
     if cfg.val_per_group < 1:
         raise ConfigError(f"task.val_per_group must be >= 1 (got {cfg.val_per_group})")
+    if cfg.features not in FEATURES:
+        raise ConfigError(f"task.features={cfg.features!r}: expected one of {', '.join(FEATURES)}")
     if cfg.data and not Path(cfg.data).is_file():
         raise ConfigError(f"task.data={cfg.data!r}: no such file (make one with `groklab mheight generate`)")
     groups = parse_task_groups(cfg.groups)
@@ -151,6 +168,28 @@ def load_table(cfg: TaskConfig, groups: tuple[tuple[int, int, int], ...]) -> tup
     return table, scale, str(path)
 
 
+def minor_features(path: str, table: dict[str, np.ndarray], scale: float) -> np.ndarray:
+    """Sorted log2 |minors| of every row of the data set at `path` (groklab.mheight.features), computed once and
+    kept in the cache folder, keyed by the file's resolved path, size and mtime."""
+    from groklab.mheight.dataset import atomic_path
+    from groklab.mheight.features import sorted_log_minors
+
+    stat = Path(path).stat()
+    key = json.dumps([str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, scale, FEATURE_VERSION])
+    cached = cache_dir() / "mheight" / f"features-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npy"
+    if cached.is_file():
+        try:
+            feats = np.load(cached, allow_pickle=False)
+            if feats.shape[0] == len(table["n"]):
+                return feats
+        except (OSError, ValueError):
+            pass  # a damaged cache file is recomputed
+    feats = sorted_log_minors(table["P"], table["n"], table["k"], scale)
+    with atomic_path(cached) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, feats)
+    return feats
+
+
 def balanced_split(group_of: np.ndarray, finite: np.ndarray, n_groups: int, per_group: int, val_per_group: int,
                    seed: int, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Row indices (train, val): per group a seeded permutation of its finite rows, first val then train."""
@@ -200,19 +239,30 @@ def build_mheight(cfg: TaskConfig) -> TaskData:
                               "leave it out of task.groups")
     tr, va = balanced_split(group_of, finite, len(groups), cfg.per_group, cfg.val_per_group, cfg.split_seed, labels)
     K, R = table["P"].shape[1:]
+    raw, use_minors = cfg.features in ("raw", "raw+minors"), "minors" in cfg.features
+    feats = minor_features(source, table, scale) if use_minors else None
+    stats: dict[str, list[float]] = {}
+    if feats is not None:  # standardise each slot with the training rows (sorted features are invariant: §7.7)
+        mean, std = feats[tr].mean(axis=0), feats[tr].std(axis=0)
+        std = np.where(std > 1e-6, std, 1.0)
+        feats = ((feats - mean) / std).astype(np.float32)
+        stats = {"minors_mean": mean.tolist(), "minors_std": std.tolist()}
 
     def rows(idx: np.ndarray, P: np.ndarray) -> tuple[Tensor, Tensor]:
-        x = encode(table["n"][idx], table["k"][idx], table["m"][idx], P, scale)
+        x = encode(table["n"][idx], table["k"][idx], table["m"][idx], (K, R), P if raw else None, scale,
+                   None if feats is None else feats[idx])
         return x, torch.tensor(np.log2(table["height"][idx]), dtype=torch.float32)
 
     P_train = symmetries(table["P"][tr], table["n"][tr], table["k"][tr], cfg.augment, cfg.split_seed)
-    tr = np.tile(tr, cfg.augment + 1)
+    tr = np.tile(tr, cfg.augment + 1)  # a copy's minor features are its original's: they are invariant
     (x_train, y_train), (x_val, y_val) = rows(tr, P_train), rows(va, table["P"][va])
+    lay = layout(K, R, 0 if feats is None else feats.shape[1], raw)
     meta = {
         "task": "mheight", "source": source, "groups": [list(g) for g in groups], "pad": [int(K), int(R)],
-        "scale": scale, "layout": {k: [s.start, s.stop] for k, s in layout(K, R).items()},
+        "scale": scale, "features": cfg.features, "layout": {k: [s.start, s.stop] for k, s in lay.items()},
         "n_infinite_excluded": {lab: int(((group_of == i) & ~finite).sum()) for i, lab in enumerate(labels)},
         "y_mean": float(y_train.mean()), "train_group": group_of[tr].tolist(), "val_group": group_of[va].tolist(),
+        **stats,
     }
     return TaskData(x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, kind="regression",
                     in_dim=int(x_train.shape[1]), meta=meta)
@@ -223,6 +273,8 @@ def sampled_log2_bound(x: Tensor, meta: dict[str, Any], samples: int) -> Tensor:
     (mheight.md §2.4). Loose: 20 samples fall 3.4-8.4 bits short on average (§6). u is drawn from the CPU
     generator, so a resumed run replays it (its state is in the checkpoint)."""
     (K, R), lay = meta["pad"], {k: slice(*v) for k, v in meta["layout"].items()}
+    if "P" not in lay:
+        raise GroklabError("the sampled bound needs P among the inputs: task.features=raw or raw+minors")
     B = len(x)
     P = x[:, lay["P"]].reshape(B, K, R).double() * meta["scale"]
     k = x[:, lay["k"]].argmax(1) + 1

@@ -1,0 +1,121 @@
+"""task.features: sorted log2 |minors| of P of every size as inputs (issue 17 §2), and the group_heads model."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+import groklab
+from groklab.config import ModelConfig, TaskConfig
+from groklab.errors import ConfigError, GroklabError
+from groklab.mheight import load_dataset
+from groklab.mheight.features import FILL, sorted_log_minors
+from groklab.models import build_model
+from groklab.tasks import build_task
+from groklab.tasks.mheight import sampled_log2_bound, symmetries
+
+GROUPS = "9,4,2;9,4,5;10,5,3"  # as in conftest.py
+
+
+def cfg(path, **kw) -> TaskConfig:
+    return TaskConfig(**({"name": "mheight", "data": str(path), "groups": GROUPS, "per_group": 50,
+                          "val_per_group": 20} | kw))
+
+
+def _by_det(P: np.ndarray) -> list[np.ndarray]:
+    """log2 |minors| of P of each size, sorted descending, with numpy's det (an independent computation)."""
+    k, r = P.shape
+    return [np.sort([np.log2(abs(np.linalg.det(P[np.ix_(R, F)])))
+                     for R in itertools.combinations(range(k), s) for F in itertools.combinations(range(r), s)])[::-1]
+            for s in range(1, min(k, r) + 1)]
+
+
+def test_minor_features_are_the_sorted_minors(small_file):
+    task = build_task(cfg(small_file, features="minors"))
+    lay = {k: slice(*v) for k, v in task.meta["layout"].items()}
+    assert "P" not in lay and lay["minors"] == slice(0, 251)  # (9,4) and (10,5): 25 + 100 + 100 + 25 + 1 slots
+    assert task.in_dim == 251 + 12 + 6 + 11 == task.x_train.shape[1]
+    feats = task.x_train[:, lay["minors"]]
+    assert feats.mean(0).abs().max() < 1e-3  # standardised with the training rows
+    mean, std = np.array(task.meta["minors_mean"]), np.array(task.meta["minors_std"])
+    table = load_dataset(small_file)
+    val = task.x_val[:, lay["minors"]].double().numpy() * std + mean
+    for i in (0, 25, 45):  # a row of each group: undo the standardisation and compare with numpy's det
+        n, k = (int(task.x_val[i, lay[c]].argmax()) + 1 for c in "nk")
+        match = [j for j in np.flatnonzero((table["n"] == n) & (table["k"] == k))
+                 if np.log2(table["height"][j]) == pytest.approx(task.y_val[i].item(), abs=1e-5)]
+        P = table["P"][match[0], :k, :n - k] / task.meta["scale"]
+        start = 0
+        for s, want in enumerate(_by_det(P), start=1):
+            width = (25, 100, 100, 25, 1)[s - 1]
+            assert np.allclose(val[i, start:start + len(want)], want, atol=1e-4)
+            assert np.allclose(val[i, start + len(want):start + width], FILL, atol=1e-3)
+            start += width
+
+
+def test_features_are_invariant_under_the_symmetries_of_P(small_file):
+    table = load_dataset(small_file)
+    rows = np.arange(0, 240, 7)
+    P, n, k = table["P"][rows], table["n"][rows], table["k"][rows]
+    images = symmetries(P, n, k, 3, seed=1)
+    feats = sorted_log_minors(images, np.tile(n, 4), np.tile(k, 4), 100.0)
+    for c in range(1, 4):
+        assert not np.allclose(images[c * len(rows):(c + 1) * len(rows)], P)
+        assert np.allclose(feats[c * len(rows):(c + 1) * len(rows)], feats[:len(rows)], atol=1e-9)
+
+
+def test_raw_plus_minors_and_augmentation(small_file):
+    task = build_task(cfg(small_file, features="raw+minors", augment=2))
+    lay = {k: slice(*v) for k, v in task.meta["layout"].items()}
+    assert lay["P"] == slice(0, 36) and lay["minors"] == slice(36, 287) and task.in_dim == 287 + 29
+    x = task.x_train
+    assert torch.equal(x[150:, lay["minors"]], x[:150, lay["minors"]].repeat(2, 1))  # copies share the features
+    assert not torch.equal(x[150:300, lay["P"]], x[:150, lay["P"]])  # ... but not P
+    plain = build_task(cfg(small_file, features="raw"))
+    assert torch.equal(plain.x_val, torch.cat([task.x_val[:, lay["P"]], task.x_val[:, 287:]], 1))
+
+
+def test_features_are_cached_with_the_data_set(small_file, monkeypatch):
+    import groklab.mheight.features as features
+
+    first = build_task(cfg(small_file, features="minors"))
+
+    def boom(*args, **kwargs):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(features, "sorted_log_minors", boom)
+    again = build_task(cfg(small_file, features="minors"))
+    assert torch.equal(first.x_train, again.x_train)
+
+
+def test_bad_features_value_and_bound_without_P(small_file):
+    with pytest.raises(ConfigError) as err:
+        build_task(cfg(small_file, features="pixels"))
+    assert "task.features='pixels'" in str(err.value) and "\n" not in str(err.value)
+    task = build_task(cfg(small_file, features="minors"))
+    with pytest.raises(GroklabError, match=r"task\.features=raw or raw"):
+        sampled_log2_bound(task.x_val, task.meta, 4)
+
+
+def test_group_heads_start_at_the_group_means(small_file):
+    task = build_task(cfg(small_file, features="minors"))
+    net = build_model(ModelConfig(name="group_heads", d_model=32, d_mlp=32, n_layers=2), task)
+    groups = torch.as_tensor(task.meta["val_group"])
+    with torch.no_grad():
+        out = net(task.x_val)
+    means = net.mean[groups]
+    assert torch.allclose(out, torch.nn.functional.softplus(means)) and torch.equal(net.group(task.x_val), groups)
+    with pytest.raises(ConfigError, match=r"needs task\.name=mheight"):
+        build_model(ModelConfig(name="group_heads"), build_task(TaskConfig(op="x+y", p=7)))
+
+
+def test_run_with_minor_features(tmp_path, small_file):
+    """The option end to end through groklab.run: tiny data, few steps, the loss goes down."""
+    overrides = {"task.data": str(small_file), "task.groups": GROUPS, "task.per_group": 60, "task.val_per_group": 20,
+                 "task.features": "minors", "model.name": "group_heads", "model.d_model": 32, "model.d_mlp": 32,
+                 "model.n_layers": 2, "train.batch_size": "64", "train.steps": 60, "train.eval_every": 20,
+                 "train.checkpoint_every": 60, "train.device": "cpu", "optim.lr": 3e-3}
+    run = groklab.load_run(groklab.run("mheight", overrides, out=tmp_path))
+    assert run.summary["status"] == "completed" and run.config["task"]["features"] == "minors"
+    assert run.history["train/loss"][-1] < run.history["train/loss"][0]
