@@ -35,7 +35,7 @@ class TaskConfig:
     per_group: int = 5_000  # mheight: training samples per (n, k, m) group (balanced)
     val_per_group: int = 500  # mheight: held-out validation samples per group
     augment: int = 0  # mheight: extra copies of each training row under P's symmetries (mheight.md §7.7)
-    features: str = "raw"  # mheight inputs: raw (P) | minors (sorted log2 |minors| of every size) | raw+minors
+    features: str = "raw"  # mheight inputs: raw (P), minors (sorted log2 |minors|), ratios, or e.g. raw+minors
 
 
 @dataclass(frozen=True)

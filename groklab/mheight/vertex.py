@@ -44,7 +44,7 @@ _GPU_BUDGET = 1 << 26
 
 
 @cache
-def _dual_tables(n: int, k: int, m: int, systematic: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def dual_tables(n: int, k: int, m: int, systematic: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(num, den, pick). Row a*(n-k) + p of U is U(I_a, i) for the p-th column i outside basis I_a:
     num[t, row] = the minor det G_{I_a - I_a[t] + i}, den[a] = det G_{I_a} (positions in the minor vector: P's
     square minors when ``systematic``, else combos(n, k) order); pick[c, q] = the row of U(I, i) for the c-th
@@ -70,7 +70,7 @@ def _dual_tables(n: int, k: int, m: int, systematic: bool) -> tuple[np.ndarray, 
 
 def _max_min(M, n: int, k: int, m: int, systematic: bool, ar: Arrays, buf: Buffers):
     """h per column of M = |minors| (rows, B): +inf where infinite, NaN never (an empty min reads as inf)."""
-    num, den, pick = (ar.table(a) for a in _dual_tables(n, k, m, systematic))
+    num, den, pick = (ar.table(a) for a in dual_tables(n, k, m, systematic))
     xp, B, r = ar.xp, M.shape[1], n - k
     S, tmp = buf("S", (num.shape[1], B)), buf("tmp", (num.shape[1], B))
     ar.rows(M, num[0], out=S)
@@ -121,7 +121,7 @@ def vertex_heights(P: np.ndarray, m: int, device: str | None = None) -> np.ndarr
         return np.full(B, np.inf)
     ar = CPU if device is None else Arrays(device)
     buf = Buffers(ar)
-    widest = max(len(combos(n, k)) * r, _dual_tables(n, k, m, True)[2].shape[1], len(combos(n, k)))
+    widest = max(len(combos(n, k)) * r, dual_tables(n, k, m, True)[2].shape[1], len(combos(n, k)))
     block = max(16, (_BUDGET if device is None else _GPU_BUDGET) // widest)
     flat = np.ascontiguousarray(P.reshape(B, k * r).T)
     out = np.empty(B)

@@ -1,14 +1,15 @@
-"""The m-height study (issue 4; mheight.md §4): predict log2 h_m of [I_k | P] over the 21 course groups.
+"""The m-height study (issue 4, issue 17; mheight.md §4): predict log2 h_m of [I_k | P] over the 21 course groups.
 
-`mheight` (best accuracy): the sparse MoE of residual-MLP experts gated on (n, k), top-2 of 6, the
-architecture of the best published result (0.88 val log2-MSE; ResNet alone 1.13, §4.6), trained on log2-MSE
-with per-group validation log2-MSE logged at every evaluation (`val/mse/n,k,m`, `val/course_mse`). The default
-is CI-sized (500 rows per group generated on first use, narrow experts, 3k steps); `paper_scale` is the 840k
-set's 20k training rows per group, experts of width 64·6 = 384 (64 channels per row of P) and 5 blocks. The
-published 0.88 also pre-trained each expert before fine-tuning the mixture, which this preset does not do.
-Measured (benchmarks/RESULTS.md, 2,000 rows per group, CPU): MoE and ResNet both reach the group-mean
-baseline (1.31) within ~500 steps and then overfit (final 1.92); `task.augment` (exact symmetry copies, §7.7),
-more rows and stronger weight decay are the levers to try at scale.
+`mheight` (best accuracy, issue 17 §2): inputs that carry the structure of the height instead of raw P
+(`task.features=minors+ratios`, groklab.mheight.features): the sorted log2 |minors| of P of every size and the sorted
+log2 Cramer ratios ||G_I^-1 g_i||_1, both invariant under the symmetries of P (§7.7); the model is `group_heads`, a
+residual MLP with one head and one label scale per (n, k, m) group, trained on log2-MSE with per-group validation
+log2-MSE at every evaluation (`val/mse/n,k,m`, `val/course_mse`). The largest Cramer ratio *is* h_{n-k} (§2.3
+closed form), so the six m = n-k groups come down to passing one input through; `task.features=minors` leaves that
+out and measures what the minors alone carry. The default is CI-sized (2,000 training rows per group generated on
+first use, width 128, 3k steps); `paper_scale` is the course's 20k training rows per group (the 840k set's size),
+width 256, 10k steps of 512 (12 epochs). Measured figures, per group and against the published 0.88 (MoE) / 1.13
+(ResNet) and the constant per-group baseline 1.31: benchmarks/RESULTS.md, docs/presets.md.
 
 `mheight_grokking` (the study of §4.6 "grokking side study"): 5k rows per group, one ResNet+LayerNorm expert
 (width 384, 5 blocks), AdamW, batch 4096, long training, every parameter's norm logged (`layer_norms`) next
@@ -29,17 +30,18 @@ PRESET = Preset(
     name="mheight",
     paper=PAPER,
     reproduces="§4.6: validation log2-MSE per (n, k, m) group and its mean over the 21 groups; published ResNet "
-    "1.13, best MoE 0.88 (easy groups 0.08-0.15, m = n-k groups 2.0-2.7)",
+    "1.13, best MoE 0.88 (easy groups 0.08-0.15, m = n-k groups 2.0-2.7); issue 17 target <= 0.25 at 20k/group",
     config=RunConfig(
         name="mheight",
-        task=TaskConfig(name="mheight", op="mheight", p=None, groups="all", per_group=500, val_per_group=200),
-        model=ModelConfig(name="moe", d_model=128, d_mlp=128, n_layers=3, n_experts=6, top_k=2),
-        optim=OptimConfig(name="adamw", lr=1e-3, weight_decay=1e-4, beta1=0.9, beta2=0.999, warmup_steps=100),
+        task=TaskConfig(name="mheight", op="mheight", p=None, groups="all", per_group=2_000, val_per_group=500,
+                        features="minors+ratios"),
+        model=ModelConfig(name="group_heads", d_model=128, d_mlp=128, n_layers=3, act="gelu"),
+        optim=OptimConfig(name="adamw", lr=1e-3, weight_decay=1e-4, beta1=0.9, beta2=0.999, warmup_steps=200),
         train=TrainConfig(steps=3_000, batch_size="512", eval_every=250, loss="mse", probes="mheight_groups",
                           checkpoint_every=1_000),
     ),
-    paper_scale=("task.per_group=20000", "task.val_per_group=2000", "model.d_model=384", "model.d_mlp=384",
-                 "model.n_layers=5", "train.batch_size=1024", "train.steps=200000", "train.eval_every=2000"),
+    paper_scale=("task.per_group=20000", "task.val_per_group=2000", "model.d_model=256", "model.d_mlp=256",
+                 "train.steps=10000", "train.eval_every=500", "train.checkpoint_every=2000"),
 )
 
 GROKKING = Preset(

@@ -7,9 +7,13 @@ gives every slice):
   minors  (minors) log2 |minors| of P / scale of every size, sorted per size (groklab.mheight.features: invariant
           under the symmetries of P, §7.7), standardised with the training rows' mean and std per slot
           (`meta["minors_mean"]`, `meta["minors_std"]`); 251 values for the course groups;
-  then one-hot n over 1..K+R, one-hot k over 1..K, one-hot m over 1..K+R-1. `in_dim` is 65 for raw P on the
-  course's 6 × 6 padding. The minor features of a data set are computed once and cached beside the generated
-  data sets (`mheight/features-<hash>.npy`, keyed by the file's path, size and mtime).
+  ratios  (ratios) log2 of the Cramer ratios ||G_I^-1 g_i||_1 over every basis I and column i outside it, the 16
+          largest and 48 order statistics (groklab.mheight.features; invariant too), standardised the same way.
+          Their largest is exactly log2 h_{n-k} (§2.3), so the m = n-k groups become a pass-through;
+  then one-hot n over 1..K+R, one-hot k over 1..K, one-hot m over 1..K+R-1. `task.features` is raw, minors,
+  ratios or a '+'-joined subset in that order; `in_dim` is 65 for raw P on the course's 6 × 6 padding. The
+  minors and ratios of a data set are computed once and cached beside the generated data sets
+  (`mheight/<kind>-<hash>.npy`, keyed by the file's path, size and mtime).
 Target: log2 h (float), finite labels only (h = ∞ rows are dropped and counted in meta, §7.2, §7.4).
 
 Sampling is balanced per group: `task.per_group` training and `task.val_per_group` validation rows from the
@@ -44,7 +48,7 @@ from groklab.errors import ConfigError, GroklabError
 from groklab.tasks.base import TaskData
 
 DEFAULT_RANGE = 100.0
-FEATURES = ("raw", "minors", "raw+minors")
+FEATURE_BLOCKS = ("raw", "minors", "ratios")  # task.features: one of them or a '+'-joined subset in this order
 FEATURE_VERSION = 1  # bump when groklab.mheight.features changes what it computes (invalidates the cache)
 
 
@@ -56,11 +60,12 @@ def cache_dir() -> Path:
     return Path(base) / "groklab"
 
 
-def layout(K: int, R: int, minors: int = 0, raw: bool = True) -> dict[str, slice]:
-    """Slices of x: the scaled padded P (if raw), the `minors` minor features (if any) and the one-hots of n
-    (1..K+R), k (1..K) and m (1..K+R-1)."""
+def layout(K: int, R: int, minors: int = 0, raw: bool = True, ratios: int = 0) -> dict[str, slice]:
+    """Slices of x: the scaled padded P (if raw), the `minors` and `ratios` features (if any) and the one-hots of
+    n (1..K+R), k (1..K) and m (1..K+R-1)."""
     out, at = {}, 0
-    for name, width in (("P", K * R if raw else 0), ("minors", minors), ("n", K + R), ("k", K), ("m", K + R - 1)):
+    for name, width in (("P", K * R if raw else 0), ("minors", minors), ("ratios", ratios), ("n", K + R), ("k", K),
+                        ("m", K + R - 1)):
         if width:
             out[name] = slice(at, at + width)
             at += width
@@ -68,12 +73,11 @@ def layout(K: int, R: int, minors: int = 0, raw: bool = True) -> dict[str, slice
 
 
 def encode(n: np.ndarray, k: np.ndarray, m: np.ndarray, pad: tuple[int, int], P: np.ndarray | None, scale: float,
-           minors: np.ndarray | None = None) -> Tensor:
-    """Feature rows [N, in_dim]: padded P [N, K, R] (None: left out), minor features [N, W] (None: left out),
-    one-hots (layout above; `pad` = (K, R))."""
+           *blocks: np.ndarray) -> Tensor:
+    """Feature rows [N, in_dim]: padded P [N, K, R] (None: left out), further feature blocks [N, W] (the minors,
+    the ratios), one-hots (layout above; `pad` = (K, R))."""
     N, (K, R) = len(n), pad
-    parts = [] if P is None else [P.reshape(N, K * R) / scale]
-    parts += [] if minors is None else [minors]
+    parts = ([] if P is None else [P.reshape(N, K * R) / scale]) + list(blocks)
     for values, width in ((n, K + R), (k, K), (m, K + R - 1)):
         onehot = np.zeros((N, width), dtype=np.float32)
         onehot[np.arange(N), values - 1] = 1.0
@@ -98,8 +102,10 @@ def check(cfg: TaskConfig) -> tuple[tuple[int, int, int], ...]:
         raise ConfigError(f"task.augment must be >= 0 (got {cfg.augment})")
     if cfg.val_per_group < 1:
         raise ConfigError(f"task.val_per_group must be >= 1 (got {cfg.val_per_group})")
-    if cfg.features not in FEATURES:
-        raise ConfigError(f"task.features={cfg.features!r}: expected one of {', '.join(FEATURES)}")
+    parts = cfg.features.split("+")
+    if not set(parts) <= set(FEATURE_BLOCKS) or parts != sorted(set(parts), key=FEATURE_BLOCKS.index):
+        raise ConfigError(f"task.features={cfg.features!r}: expected {', '.join(FEATURE_BLOCKS)} or a '+'-joined "
+                          "subset in that order (e.g. raw+minors)")
     if cfg.data and not Path(cfg.data).is_file():
         raise ConfigError(f"task.data={cfg.data!r}: no such file (make one with `groklab mheight generate`)")
     groups = parse_task_groups(cfg.groups)
@@ -168,15 +174,15 @@ def load_table(cfg: TaskConfig, groups: tuple[tuple[int, int, int], ...]) -> tup
     return table, scale, str(path)
 
 
-def minor_features(path: str, table: dict[str, np.ndarray], scale: float) -> np.ndarray:
-    """Sorted log2 |minors| of every row of the data set at `path` (groklab.mheight.features), computed once and
-    kept in the cache folder, keyed by the file's resolved path, size and mtime."""
+def cached_features(kind: str, path: str, table: dict[str, np.ndarray], scale: float) -> np.ndarray:
+    """The `kind` ("minors" or "ratios") features of every row of the data set at `path` (groklab.mheight.features),
+    computed once and kept in the cache folder, keyed by the file's resolved path, size and mtime."""
     from groklab.mheight.dataset import atomic_path
-    from groklab.mheight.features import sorted_log_minors
+    from groklab.mheight.features import sorted_log_minors, sorted_log_ratios
 
     stat = Path(path).stat()
-    key = json.dumps([str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, scale, FEATURE_VERSION])
-    cached = cache_dir() / "mheight" / f"features-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npy"
+    key = json.dumps([kind, str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, scale, FEATURE_VERSION])
+    cached = cache_dir() / "mheight" / f"{kind}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npy"
     if cached.is_file():
         try:
             feats = np.load(cached, allow_pickle=False)
@@ -184,7 +190,10 @@ def minor_features(path: str, table: dict[str, np.ndarray], scale: float) -> np.
                 return feats
         except (OSError, ValueError):
             pass  # a damaged cache file is recomputed
-    feats = sorted_log_minors(table["P"], table["n"], table["k"], scale)
+    if kind == "minors":
+        feats = sorted_log_minors(table["P"], table["n"], table["k"], scale)
+    else:
+        feats = sorted_log_ratios(table["P"], table["n"], table["k"])
     with atomic_path(cached) as tmp, open(tmp, "wb") as fh:
         np.save(fh, feats)
     return feats
@@ -239,24 +248,26 @@ def build_mheight(cfg: TaskConfig) -> TaskData:
                               "leave it out of task.groups")
     tr, va = balanced_split(group_of, finite, len(groups), cfg.per_group, cfg.val_per_group, cfg.split_seed, labels)
     K, R = table["P"].shape[1:]
-    raw, use_minors = cfg.features in ("raw", "raw+minors"), "minors" in cfg.features
-    feats = minor_features(source, table, scale) if use_minors else None
-    stats: dict[str, list[float]] = {}
-    if feats is not None:  # standardise each slot with the training rows (sorted features are invariant: §7.7)
-        mean, std = feats[tr].mean(axis=0), feats[tr].std(axis=0)
-        std = np.where(std > 1e-6, std, 1.0)
-        feats = ((feats - mean) / std).astype(np.float32)
-        stats = {"minors_mean": mean.tolist(), "minors_std": std.tolist()}
+    parts = cfg.features.split("+")
+    blocks, stats = {}, {}
+    for kind in ("minors", "ratios"):  # standardise each slot with the training rows (invariant features: §7.7)
+        if kind in parts:
+            feats = cached_features(kind, source, table, scale)
+            mean, std = feats[tr].mean(axis=0), feats[tr].std(axis=0)
+            std = np.where(std > 1e-6, std, 1.0)
+            blocks[kind] = ((feats - mean) / std).astype(np.float32)
+            stats |= {f"{kind}_mean": mean.tolist(), f"{kind}_std": std.tolist()}
 
     def rows(idx: np.ndarray, P: np.ndarray) -> tuple[Tensor, Tensor]:
-        x = encode(table["n"][idx], table["k"][idx], table["m"][idx], (K, R), P if raw else None, scale,
-                   None if feats is None else feats[idx])
+        x = encode(table["n"][idx], table["k"][idx], table["m"][idx], (K, R), P if "raw" in parts else None, scale,
+                   *(b[idx] for b in blocks.values()))
         return x, torch.tensor(np.log2(table["height"][idx]), dtype=torch.float32)
 
     P_train = symmetries(table["P"][tr], table["n"][tr], table["k"][tr], cfg.augment, cfg.split_seed)
-    tr = np.tile(tr, cfg.augment + 1)  # a copy's minor features are its original's: they are invariant
+    tr = np.tile(tr, cfg.augment + 1)  # a copy's minors and ratios are its original's: they are invariant
     (x_train, y_train), (x_val, y_val) = rows(tr, P_train), rows(va, table["P"][va])
-    lay = layout(K, R, 0 if feats is None else feats.shape[1], raw)
+    width = {kind: b.shape[1] for kind, b in blocks.items()}
+    lay = layout(K, R, width.get("minors", 0), "raw" in parts, width.get("ratios", 0))
     meta = {
         "task": "mheight", "source": source, "groups": [list(g) for g in groups], "pad": [int(K), int(R)],
         "scale": scale, "features": cfg.features, "layout": {k: [s.start, s.stop] for k, s in lay.items()},

@@ -10,7 +10,7 @@ import groklab
 from groklab.config import ModelConfig, TaskConfig
 from groklab.errors import ConfigError, GroklabError
 from groklab.mheight import load_dataset
-from groklab.mheight.features import FILL, sorted_log_minors
+from groklab.mheight.features import FILL, sorted_log_minors, sorted_log_ratios
 from groklab.models import build_model
 from groklab.tasks import build_task
 from groklab.tasks.mheight import sampled_log2_bound, symmetries
@@ -54,15 +54,28 @@ def test_minor_features_are_the_sorted_minors(small_file):
             start += width
 
 
-def test_features_are_invariant_under_the_symmetries_of_P(small_file):
+@pytest.mark.parametrize("kind", ["minors", "ratios"])
+def test_features_are_invariant_under_the_symmetries_of_P(small_file, kind):
     table = load_dataset(small_file)
     rows = np.arange(0, 240, 7)
     P, n, k = table["P"][rows], table["n"][rows], table["k"][rows]
     images = symmetries(P, n, k, 3, seed=1)
-    feats = sorted_log_minors(images, np.tile(n, 4), np.tile(k, 4), 100.0)
+    n4, k4 = np.tile(n, 4), np.tile(k, 4)
+    feats = sorted_log_minors(images, n4, k4, 100.0) if kind == "minors" else sorted_log_ratios(images, n4, k4)
     for c in range(1, 4):
         assert not np.allclose(images[c * len(rows):(c + 1) * len(rows)], P)
-        assert np.allclose(feats[c * len(rows):(c + 1) * len(rows)], feats[:len(rows)], atol=1e-9)
+        assert np.allclose(feats[c * len(rows):(c + 1) * len(rows)], feats[:len(rows)], atol=1e-5)
+
+
+def test_the_largest_ratio_is_the_hard_groups_height(small_file):
+    """mheight.md §2.3: h_{n-k} = max over bases I and i outside of ||G_I^-1 g_i||_1; below it for m < n-k."""
+    table = load_dataset(small_file)
+    ratios = sorted_log_ratios(table["P"], table["n"], table["k"])
+    assert np.all(np.diff(ratios[:, :16], axis=1) <= 0)  # the 16 largest, descending
+    hard = table["m"] == table["n"] - table["k"]
+    assert hard.any() and (~hard).any()
+    assert np.allclose(ratios[hard, 0], np.log2(table["height"][hard]), atol=1e-5)
+    assert np.all(ratios[~hard, 0] >= np.log2(table["height"][~hard]) - 1e-5)
 
 
 def test_raw_plus_minors_and_augmentation(small_file):
@@ -89,10 +102,18 @@ def test_features_are_cached_with_the_data_set(small_file, monkeypatch):
     assert torch.equal(first.x_train, again.x_train)
 
 
-def test_bad_features_value_and_bound_without_P(small_file):
+@pytest.mark.parametrize("bad", ["pixels", "minors+raw", "raw+raw", "", "raw+"])
+def test_bad_features_value(small_file, bad):
     with pytest.raises(ConfigError) as err:
-        build_task(cfg(small_file, features="pixels"))
-    assert "task.features='pixels'" in str(err.value) and "\n" not in str(err.value)
+        build_task(cfg(small_file, features=bad))
+    assert f"task.features={bad!r}" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_ratios_block_and_bound_without_P(small_file):
+    task = build_task(cfg(small_file, features="minors+ratios"))
+    lay = {k: slice(*v) for k, v in task.meta["layout"].items()}
+    assert lay["minors"] == slice(0, 251) and lay["ratios"] == slice(251, 315) and task.in_dim == 315 + 29
+    assert len(task.meta["ratios_mean"]) == 64
     task = build_task(cfg(small_file, features="minors"))
     with pytest.raises(GroklabError, match=r"task\.features=raw or raw"):
         sampled_log2_bound(task.x_val, task.meta, 4)
