@@ -87,6 +87,7 @@ def _max_min(M, n: int, k: int, m: int, systematic: bool, ar: Arrays, buf: Buffe
     return xp.where(xp.isnan(h), xp.inf, h)
 
 
+@cache
 def _contain(n: int, k: int, m: int) -> np.ndarray:
     """contain[a, J] = 1 if basis a lies inside the (n-m)-subset J of columns."""
     bits = 1 << np.arange(n)

@@ -92,3 +92,9 @@ def test_module_entry_point_subprocess() -> None:
     bad = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.startswith("groklab: error: m must be in 1..n-1") and bad.stderr.count("\n") == 1
+
+
+def test_cli_methods_are_the_library_methods() -> None:
+    from groklab.mheight import cli, height
+
+    assert cli.METHODS == height.METHODS
