@@ -95,6 +95,7 @@ def test_module_entry_point_subprocess() -> None:
 
 
 def test_cli_methods_are_the_library_methods() -> None:
-    from groklab.mheight import cli, height
+    from groklab.mheight.cli import METHODS
+    from groklab.mheight.height import METHODS as LIBRARY
 
-    assert cli.METHODS == height.METHODS
+    assert METHODS == LIBRARY
