@@ -5,8 +5,8 @@ gives every slice):
   P       (raw) P zero-padded to K × R (row-major, P[:k, :n-k] real) divided by `scale` (the data set's entry
           range, 100 for the course, §4.3), so entries lie in [-1, 1]; K·R values;
   minors  (minors) log2 |minors| of P / scale of every size, sorted per size (groklab.mheight.features: invariant
-          under the symmetries of P, §7.7), standardised with the training rows' mean and std per slot
-          (`meta["minors_mean"]`, `meta["minors_std"]`); 251 values for the course groups;
+          under the symmetries of P, §7.7), standardised with the training rows' mean and std per slot and per
+          (n, k) (`meta["minors_scaling"]["n,k"]`); 251 values for the course groups;
   ratios  (ratios) log2 of the Cramer ratios ||G_I^-1 g_i||_1 over every basis I and column i outside it, the 16
           largest and 48 order statistics (groklab.mheight.features; invariant too), standardised the same way.
           Their largest is exactly log2 h_{n-k} (§2.3), so the m = n-k groups become a pass-through;
@@ -199,6 +199,24 @@ def cached_features(kind: str, path: str, table: dict[str, np.ndarray], scale: f
     return feats
 
 
+def standardise(feats: np.ndarray, n: np.ndarray, k: np.ndarray, train: np.ndarray
+                ) -> tuple[np.ndarray, dict[str, dict[str, list[float]]]]:
+    """Features minus the training rows' mean over their std, per slot and per (n, k): a slot means a different
+    minor (or ratio) rank in each (n, k), and padded slots hold a constant, so statistics pooled over pairs would
+    squash the real values (measured: val log2-MSE 0.95 pooled vs 0.35 per pair, minors, 3k rows per group).
+    Returns the float32 features and {"n,k": {"mean": [...], "std": [...]}}."""
+    out, scaling = np.empty(feats.shape, dtype=np.float32), {}
+    for nn, kk in sorted({(int(a), int(b)) for a, b in zip(n, k, strict=True)}):
+        rows = (n == nn) & (k == kk)
+        fit = feats[train[rows[train]]]
+        mean = fit.mean(axis=0) if len(fit) else np.zeros(feats.shape[1])
+        std = fit.std(axis=0) if len(fit) else np.ones(feats.shape[1])
+        std = np.where(std > 1e-6, std, 1.0)
+        out[rows] = (feats[rows] - mean) / std
+        scaling[f"{nn},{kk}"] = {"mean": mean.tolist(), "std": std.tolist()}
+    return out, scaling
+
+
 def balanced_split(group_of: np.ndarray, finite: np.ndarray, n_groups: int, per_group: int, val_per_group: int,
                    seed: int, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Row indices (train, val): per group a seeded permutation of its finite rows, first val then train."""
@@ -250,13 +268,10 @@ def build_mheight(cfg: TaskConfig) -> TaskData:
     K, R = table["P"].shape[1:]
     parts = cfg.features.split("+")
     blocks, stats = {}, {}
-    for kind in ("minors", "ratios"):  # standardise each slot with the training rows (invariant features: §7.7)
+    for kind in ("minors", "ratios"):
         if kind in parts:
-            feats = cached_features(kind, source, table, scale)
-            mean, std = feats[tr].mean(axis=0), feats[tr].std(axis=0)
-            std = np.where(std > 1e-6, std, 1.0)
-            blocks[kind] = ((feats - mean) / std).astype(np.float32)
-            stats |= {f"{kind}_mean": mean.tolist(), f"{kind}_std": std.tolist()}
+            blocks[kind], stats[f"{kind}_scaling"] = standardise(cached_features(kind, source, table, scale),
+                                                                 table["n"], table["k"], tr)
 
     def rows(idx: np.ndarray, P: np.ndarray) -> tuple[Tensor, Tensor]:
         x = encode(table["n"][idx], table["k"][idx], table["m"][idx], (K, R), P if "raw" in parts else None, scale,

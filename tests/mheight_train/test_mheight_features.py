@@ -36,21 +36,25 @@ def test_minor_features_are_the_sorted_minors(small_file):
     lay = {k: slice(*v) for k, v in task.meta["layout"].items()}
     assert "P" not in lay and lay["minors"] == slice(0, 251)  # (9,4) and (10,5): 25 + 100 + 100 + 25 + 1 slots
     assert task.in_dim == 251 + 12 + 6 + 11 == task.x_train.shape[1]
-    feats = task.x_train[:, lay["minors"]]
-    assert feats.mean(0).abs().max() < 1e-3  # standardised with the training rows
-    mean, std = np.array(task.meta["minors_mean"]), np.array(task.meta["minors_std"])
+    feats, pair = task.x_train[:, lay["minors"]], task.x_train[:, lay["n"]].argmax(1)
+    for n in (9, 10):  # standardised with the training rows of each (n, k): (9, 4) and (10, 5) here
+        assert feats[pair == n - 1].mean(0).abs().max() < 1e-3
+        std = feats[pair == n - 1].std(0, correction=0)
+        assert torch.all(((std - 1).abs() < 1e-3) | (std < 1e-3))  # a padded slot stays constant
+        assert (std > 0.5).sum() == (25 + 100 + 100 + 25 + 1 if n == 10 else 20 + 60 + 40 + 5)  # its minors
     table = load_dataset(small_file)
-    val = task.x_val[:, lay["minors"]].double().numpy() * std + mean
     for i in (0, 25, 45):  # a row of each group: undo the standardisation and compare with numpy's det
         n, k = (int(task.x_val[i, lay[c]].argmax()) + 1 for c in "nk")
+        scaling = task.meta["minors_scaling"][f"{n},{k}"]
+        val = task.x_val[i, lay["minors"]].double().numpy() * scaling["std"] + np.array(scaling["mean"])
         match = [j for j in np.flatnonzero((table["n"] == n) & (table["k"] == k))
                  if np.log2(table["height"][j]) == pytest.approx(task.y_val[i].item(), abs=1e-5)]
         P = table["P"][match[0], :k, :n - k] / task.meta["scale"]
         start = 0
         for s, want in enumerate(_by_det(P), start=1):
             width = (25, 100, 100, 25, 1)[s - 1]
-            assert np.allclose(val[i, start:start + len(want)], want, atol=1e-4)
-            assert np.allclose(val[i, start + len(want):start + width], FILL, atol=1e-3)
+            assert np.allclose(val[start:start + len(want)], want, atol=1e-4)
+            assert np.allclose(val[start + len(want):start + width], FILL, atol=1e-3)
             start += width
 
 
@@ -113,7 +117,7 @@ def test_ratios_block_and_bound_without_P(small_file):
     task = build_task(cfg(small_file, features="minors+ratios"))
     lay = {k: slice(*v) for k, v in task.meta["layout"].items()}
     assert lay["minors"] == slice(0, 251) and lay["ratios"] == slice(251, 315) and task.in_dim == 315 + 29
-    assert len(task.meta["ratios_mean"]) == 64
+    assert set(task.meta["ratios_scaling"]) == {"9,4", "10,5"} and len(task.meta["ratios_scaling"]["9,4"]["std"]) == 64
     task = build_task(cfg(small_file, features="minors"))
     with pytest.raises(GroklabError, match=r"task\.features=raw or raw"):
         sampled_log2_bound(task.x_val, task.meta, 4)
