@@ -2,7 +2,7 @@
 constant per-group baseline, and inference samples/s of the model (features included) against the exact labeler.
 
 Usage: python benchmarks/bench_mheight_model.py [--device auto] [--runs recipe,raw_resnet] [--out DIR]
-                                                 [--skip-train] [--from-runs DIR ...] [KEY=VALUE ...]
+                                                 [--skip-train] [--from-runs DIR,DIR] [KEY=VALUE ...]
 KEY=VALUE are overrides of the `mheight` preset for every run (e.g. the preset's `paper_scale`:
 task.per_group=20000 task.val_per_group=2000 model.d_model=256 model.d_mlp=256 train.steps=10000
 train.eval_every=500). Runs: `recipe` is the preset (sorted minors + Cramer ratios, group_heads), `minors` the same
@@ -96,7 +96,7 @@ def main() -> None:
     ap.add_argument("--runs", default="recipe,raw_resnet")
     ap.add_argument("--out", default="runs/bench_mheight")
     ap.add_argument("--skip-train", action="store_true")
-    ap.add_argument("--from-runs", nargs="*", default=[], help="finished run folders to tabulate instead")
+    ap.add_argument("--from-runs", default="", help="finished run folders to tabulate instead, comma-separated")
     ap.add_argument("overrides", nargs="*")
     args = ap.parse_args()
     overrides = {"train.device": args.device, **parse_overrides(args.overrides)}
@@ -114,7 +114,10 @@ def main() -> None:
     if args.skip_train:
         return
     if args.from_runs:
-        results = {Path(p).name: summarize(Path(p)) for p in args.from_runs}
+        results = {}
+        for folder in args.from_runs.split(","):  # named by model and features (folder names are hashes)
+            config = groklab.load_run(Path(folder)).config
+            results[f"{config['model']['name']} on {config['task']['features']}"] = summarize(Path(folder))
     else:
         results = {}
         for name in args.runs.split(","):
