@@ -23,12 +23,11 @@ from typing import Any
 import torch
 
 from groklab.config import RunConfig, apply_overrides, parse_overrides
+from groklab.engine import MemorySink, resolve_device, train, train_many, train_one
 from groklab.models import build_model
 from groklab.optim import build_optimizer
 from groklab.presets.power2022 import PRESET
 from groklab.tasks import build_task
-from groklab.train import MemorySink, resolve_device, train
-from groklab.vectorized import train_many, train_one
 
 START = 1000
 WEIGHT_DECAYS = (0.1, 0.3, 1.0, 3.0)

@@ -27,11 +27,11 @@ import torch
 import groklab
 from groklab.api import resolve
 from groklab.config import parse_overrides
+from groklab.engine import resolve_device
 from groklab.mheight import heights
 from groklab.mheight.features import sorted_log_minors, sorted_log_ratios
 from groklab.models import build_model
 from groklab.tasks import build_task
-from groklab.train import resolve_device
 
 PUBLISHED = {"10,4,3": 0.083, "10,5,2": 0.086, "9,5,2": 0.118, "9,4,5": 2.03, "9,6,3": 2.16, "9,5,4": 2.16,
              "10,4,6": 2.18, "10,5,5": 2.51, "10,6,4": 2.67}  # best eothL model, per group (mheight.md §4.6)

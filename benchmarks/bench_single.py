@@ -19,9 +19,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from groklab.api import resolve
 from groklab.config import parse_overrides
+from groklab.engine import MemorySink, train_one
 from groklab.tasks import build_task
-from groklab.train import MemorySink
-from groklab.vectorized import train_one
 
 
 class PlainBlock(nn.Module):
@@ -51,12 +50,16 @@ class PlainTransformer(nn.Module):
         return self.out(self.blocks(h))[:, -1]
 
 
-def plain_loop(steps: int, device: torch.device) -> float:
-    task = build_task(resolve("power2022").task)
-    model = PlainTransformer(task.vocab_size, task.n_classes).to(device)
+def plain_loop(steps: int, device: torch.device, overrides: dict[str, str] | None = None) -> float:
+    """steps/s of the plain loop on the power2022 recipe (with `overrides` of task.p, model.d_model and
+    train.batch_size: benchmarks/bench_scaling.py)."""
+    cfg = resolve("power2022", overrides or {})
+    task = build_task(cfg.task)
+    model = PlainTransformer(task.vocab_size, task.n_classes, d=cfg.model.d_model).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.98), weight_decay=1.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / 10, 1.0))
-    loader = DataLoader(TensorDataset(task.x_train, task.y_train), batch_size=512, shuffle=True)
+    loader = DataLoader(TensorDataset(task.x_train, task.y_train),
+                        batch_size=cfg.train.resolved_batch_size(task.n_train), shuffle=True)
     xs = {k: getattr(task, k).to(device) for k in ("x_train", "y_train", "x_val", "y_val")}
     start, step = time.perf_counter(), 0
     while step < steps:
@@ -100,8 +103,13 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="config overrides for groklab's loop (train.tf32=true also sets TF32 for the plain loop)")
+    parser.add_argument("--plain-only", action="store_true",
+                        help="only the plain loop, once, as a process of its own (benchmarks/bench_process.py)")
     args = parser.parse_args()
     device, extra = torch.device(args.device), parse_overrides(args.set)
+    if args.plain_only:
+        plain_loop(args.steps, device)
+        return
     torch.backends.cuda.matmul.allow_tf32 = extra.get("train.tf32", "false").lower() == "true"
     plain_loop(20, device), groklab_loop(20, device, extra)  # warm-up: allocator, kernels, lazy imports
     best = {"plain": 0.0, "groklab": 0.0}

@@ -16,7 +16,7 @@ import torch
 from bench_many import Resume, checkpoint, members
 
 from groklab.config import apply_overrides, parse_overrides
-from groklab.vectorized import train_many
+from groklab.engine import train_many
 
 
 def run(m: int, steps: int, device: str, extra: dict[str, str]) -> float:

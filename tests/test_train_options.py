@@ -3,7 +3,9 @@
 import pytest
 
 from groklab.api import resolve
-from groklab.train import MemorySink, checkpoint_schedule, eval_schedule, train
+from groklab.config import TrainConfig
+from groklab.engine import MemorySink, train
+from groklab.engine.common import Schedule
 
 TINY = {"task.op": "x+y", "task.p": 7, "model.d_model": 16, "model.n_heads": 2, "model.d_mlp": 32,
         "train.steps": 12, "train.eval_every": 4, "train.batch_size": 8, "train.log_checkpoints": 0}
@@ -58,7 +60,32 @@ def test_resume_with_filter_and_optimizer_state_is_exact(extra):
 
 
 def test_schedules():
-    evals = eval_schedule(1000, 100)
+    schedule = Schedule.of(TrainConfig(steps=1000, eval_every=100, log_checkpoints=0))
+    evals = {s for s in range(1001) if schedule.evaluates(s)}
     assert set(range(6)) <= evals and {100, 500, 1000} <= evals and 55 not in evals and len(evals) < 30
-    ckpts = checkpoint_schedule(10_000, 10)
+    ckpts = Schedule.of(TrainConfig(steps=10_000, log_checkpoints=10)).kept
     assert {0, 1, 10_000} <= ckpts and len(ckpts) <= 11
+
+
+def test_schedules_of_a_huge_run_hold_no_entry_per_step():
+    """train.steps=1e9 (the bound): the schedule is predicates plus a few dozen early and log-spaced steps."""
+    schedule = Schedule.of(TrainConfig(steps=10**9, eval_every=1000, log_checkpoints=30))
+    assert len(schedule.early) < 40 and len(schedule.kept) <= 31
+    assert schedule.evaluates(10**9) and schedule.evaluates(5_000) and not schedule.evaluates(5_001)
+
+
+@pytest.mark.parametrize("metric", ["val/loss", "val/acc"])
+def test_keep_best_keeps_the_best_evaluation(tmp_path, metric):
+    """train.keep_best: checkpoints/best.pt holds the model at the best value of the metric (lowest loss,
+    highest accuracy; the first one on ties), its step and value in summary.json."""
+    import groklab
+    from groklab.io import load_tensors
+
+    path = groklab.run(None, {**TINY, "train.steps": 40, "train.keep_best": metric}, out=tmp_path)
+    run = groklab.load_run(path)
+    values = run.history[metric]
+    pick = max if metric.endswith("acc") else min
+    step = run.history["step"][values.index(pick(values))]
+    assert run.summary["best"] == {"metric": metric, "step": step, "value": pick(values)}
+    best = load_tensors(path / "checkpoints" / "best.pt")
+    assert best["step"] == step and set(best["model"]) == set(load_tensors(path / "checkpoints" / "latest.pt")["model"])

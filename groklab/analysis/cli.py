@@ -1,23 +1,20 @@
 """`groklab detect | plot | report`: the analysis commands (design.md "CLI").
 
-`register(subparsers)` is called by groklab/cli.py; `main(argv)` runs the same commands standalone
-(`python -m groklab.analysis.cli ...`). Every path is checked before anything is written.
+`register(subparsers)` is called by groklab/cli.py. Every path is checked before anything is written; matplotlib
+is imported only by the commands that draw.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 
-from groklab.analysis.detect import DetectConfig, detect, detect_run, infer_kind
-from groklab.analysis.io import check_run_dir, load_run_dir
-from groklab.analysis.plots import FORMATS, comparison_figure, curves_figure, detail_figure, save_figure
-from groklab.analysis.report import write_report
+from groklab.analysis.detect import DetectConfig, detect_loaded, detect_run
+from groklab.analysis.spikes import describe_moved
 from groklab.analysis.tables import fmt_delay, fmt_step
 from groklab.errors import GroklabError
+from groklab.runs import load_run
 
 
 def _add_params(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +52,7 @@ def _config(args: argparse.Namespace) -> DetectConfig:
 def cmd_detect(args: argparse.Namespace) -> int:
     """Print one line per run (or JSON) and write the detection into each summary.json."""
     config = _config(args)
-    dirs = [check_run_dir(d) for d in args.run_dirs]
+    dirs = [load_run(d).path for d in args.run_dirs]
     results = [(d, detect_run(d, config)) for d in dirs]
     if args.json:
         print(json.dumps([{"run": str(d), "detection": det} for d, det in results], indent=2))
@@ -66,10 +63,15 @@ def cmd_detect(args: argparse.Namespace) -> int:
         print(f"{d.name:<{width}}  {det['verdict']:<13}  mem {fmt_step(det['memorization_step']):>9}  "
               f"gen {fmt_step(det['generalization_step']):>9}  delay {fmt_delay(det)}"
               + (f"  ({'; '.join(notes)})" if notes else ""))
+        for spike in det["spikes"]:  # what changed at the same time (issue 17)
+            print(f"{'':<{width}}  spike at step {spike['step']:,} (x{spike['ratio'] or 0:.3g}): "
+                  f"{describe_moved(spike['moved'])}")
     return 0
 
 
 def _check_out(out: Path) -> Path:
+    from groklab.analysis.plots import FORMATS
+
     if out.suffix.lower() not in FORMATS:
         raise GroklabError(f"{out}: figure format must be one of {', '.join(FORMATS)}")
     if not out.parent.is_dir():
@@ -79,13 +81,15 @@ def _check_out(out: Path) -> Path:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """Write the figures and print their paths."""
+    from groklab.analysis.plots import comparison_figure, curves_figure, detail_figure, save_figure
+
     config = _config(args)
-    runs = [load_run_dir(d) for d in args.run_dirs]
+    runs = [load_run(d) for d in args.run_dirs]
     if len(runs) == 1:
         run = runs[0]
         out = _check_out(args.out or run.path / "curves.png")
         detail = out.with_name(f"{out.stem}_detail{out.suffix}") if args.out else run.path / "detail.png"
-        det = detect(run.history, infer_kind(run.history, run.summary), config)
+        det = detect_loaded(run, config)
         written = [save_figure(curves_figure(run.history, det, run.name), out),
                    save_figure(detail_figure(run.history, det, run.name), detail)]
     else:
@@ -98,23 +102,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write report.html and report.md and print their paths."""
+    from groklab.analysis.report import write_report
+
     html_path, md_path = write_report(args.root, args.out, _config(args), figures=not args.no_figures)
     print(html_path)
     print(md_path)
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone entry point: parse, run, and turn a GroklabError into one stderr line and status 2."""
-    parser = argparse.ArgumentParser(prog="groklab", description="groklab analysis commands")
-    register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except GroklabError as exc:
-        print(f"groklab: error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,7 +11,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from groklab.analysis.io import flatten
+from groklab.config import flatten
 
 # Keys that make repeats of one experiment: different seeds of the same config (and the run's name, which is
 # often derived from them). Runs equal on every other key are one group.

@@ -23,17 +23,21 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import sys
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from groklab.analysis.io import History, atomic_write_json, finite, last_finite, load_run_dir
 from groklab.analysis.spikes import spikes_with_norm
 from groklab.errors import ConfigError
+from groklab.io import finite, last_finite
+from groklab.runs import History, Run, RunDir, load_run
 
-VERDICTS = ("comprehension", "grokking", "memorization", "confusion", "no learning")
+# `baseline`: a regression run whose validation loss fell (by the rules above) but never below its trivial
+# baseline (summary.json `baseline`: the training mean per group) by `baseline_margin`: it learnt the constant.
+VERDICTS = ("comprehension", "grokking", "memorization", "confusion", "no learning", "baseline")
 DETECTION_VERSION = 1
 
 
@@ -59,6 +63,7 @@ class DetectConfig:
     spike_floor: float = 1e-6  # ignore spikes whose loss stays below this (float32 round-off)
     norm_window: int = 5  # evaluations either side of a spike searched for a weight-norm change
     norm_change: float = 0.05  # relative norm range that counts as a change
+    baseline_margin: float = 0.1  # regression: val loss must fall below (1 - this) x the trivial baseline's
 
     def __post_init__(self) -> None:
         for name in ("patience", "spike_window", "min_gap_evals"):
@@ -193,8 +198,11 @@ def _levels(metric: str, history: History, cfg: DetectConfig) -> dict[str, Any]:
             "table": {str(f): (rel(ref_t, f), rel(ref_v, f)) for f in cfg.loss_levels}}
 
 
-def detect(history: History, kind: str | None = None, config: DetectConfig | None = None) -> dict[str, Any]:
-    """Full detection for one history; returns a JSON-able dict (stored as summary.json `detection`)."""
+def detect(history: History, kind: str | None = None, config: DetectConfig | None = None,
+           baseline: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Full detection for one history; returns a JSON-able dict (stored as summary.json `detection`). With a
+    regression run's trivial `baseline` (summary.json), a validation loss that never went below it is no
+    generalization: the verdict is `baseline` (module docstring)."""
     cfg = config or DetectConfig()
     kind = kind or infer_kind(history)
     metric = "acc" if has_accuracy(history) else "loss"
@@ -213,6 +221,12 @@ def detect(history: History, kind: str | None = None, config: DetectConfig | Non
         between = sum(1 for s, v in zip(steps, val, strict=False) if v is not None and t_train < s <= t_val)
     verdict = phase_verdict(t_train, t_val, between, learned, cfg)
     notes = _notes(steps, val, t_train, t_val, gen, lv)
+    versus = versus_baseline(steps, val, baseline, cfg) if metric == "loss" and baseline else None
+    if versus is not None and versus["below_step"] is None and verdict in ("grokking", "comprehension"):
+        verdict = "baseline"
+        notes.append(f"val/loss fell to {versus['best_val_loss']:.4g} but never below {versus['level']:.4g} "
+                     f"({1 - cfg.baseline_margin:g} x the trivial baseline {versus['val/loss']:.4g}, "
+                     f"{versus['kind']})")
     spikes = spikes_with_norm(history, cfg.spike_factor, cfg.spike_window, cfg.spike_floor,
                               cfg.norm_window, cfg.norm_change)
     return {
@@ -239,8 +253,18 @@ def detect(history: History, kind: str | None = None, config: DetectConfig | Non
         "evaluations": len(steps),
         "last_step": int(steps[-1]) if steps else None,
         "notes": notes,
+        "baseline": versus,
         "config": dataclasses.asdict(cfg),
     }
+
+
+def versus_baseline(steps: Sequence[Any], val: Sequence[Any], baseline: dict[str, Any],
+                    cfg: DetectConfig) -> dict[str, Any]:
+    """The trivial baseline and whether (from when, held `patience` evaluations) val/loss went below it."""
+    level = baseline["val/loss"] * (1 - cfg.baseline_margin)
+    best = min((v for raw in val if (v := finite(raw)) is not None), default=None)
+    below = sustained_crossing(steps, val, level, cfg.patience, above=False)
+    return {**baseline, "margin": cfg.baseline_margin, "level": level, "best_val_loss": best, "below_step": below}
 
 
 def _criterion(key: str, above: bool, level: float | None) -> str:
@@ -267,15 +291,35 @@ def _notes(steps: Sequence[Any], val: Sequence[Any], t_train: int | None, t_val:
     return notes
 
 
+def detect_loaded(run: Run, config: DetectConfig | None = None) -> dict[str, Any]:
+    """Detection of a loaded run folder, with what its summary knows: the kind, the trivial baseline of a
+    regression run, and whether the run finished (an unfinished one's verdict says so in its notes)."""
+    summary = run.summary
+    result = detect(run.history, infer_kind(run.history, summary), config, summary.get("baseline"))
+    status = summary.get("status")
+    if status not in (None, "completed", "diverged", "imported"):
+        result["notes"].insert(0, f"the run is {status}: a verdict of the history so far")
+    return result
+
+
 def detect_run(run_dir: Path | str, config: DetectConfig | None = None) -> dict[str, Any]:
     """Detect on a run folder and store the result in its summary.json under `detection` (atomically).
 
-    Reads metrics.jsonl, summary.json (for `kind`) and config.json; a folder without summary.json is analysed
-    but nothing is written. Raises GroklabError if `run_dir` is not a run folder.
+    A folder without summary.json is analysed but nothing is written. Raises GroklabError if `run_dir` is not a
+    run folder.
     """
-    run = load_run_dir(Path(run_dir))
-    result = detect(run.history, infer_kind(run.history, run.summary), config)
-    summary_path = run.path / "summary.json"
-    if summary_path.is_file():
-        atomic_write_json(summary_path, {**run.summary, "detection": result})
+    run = load_run(run_dir)
+    result = detect_loaded(run, config)
+    if (run.path / "summary.json").is_file():
+        RunDir(run.path).write_summary(detection=result)
     return result
+
+
+def detect_after_training(run_dir: Path | str) -> dict[str, Any] | None:
+    """`detect_run` for a run that just finished: a finished run stays finished, so a detector failure is
+    reported on stderr, not raised."""
+    try:
+        return detect_run(run_dir)
+    except Exception as e:
+        print(f"groklab: warning: detection failed for {run_dir}: {type(e).__name__}: {e}", file=sys.stderr)
+        return None

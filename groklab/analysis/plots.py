@@ -21,8 +21,9 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 from matplotlib.transforms import blended_transform_factory
 
 from groklab.analysis.compare import differing_keys, run_labels, sort_key
-from groklab.analysis.io import History, RunData, atomic_write_bytes, finite
 from groklab.analysis.spikes import norm_key
+from groklab.io import atomic_write, finite
+from groklab.runs import History, Run
 
 TRAIN, VAL, NORM, LAST, SPIKE = "#1f77b4", "#d62728", "#555555", "#2ca02c", "#ff7f0e"
 FORMATS = (".png", ".pdf", ".svg")
@@ -47,7 +48,7 @@ def save_figure(fig: Figure, path: Path | str, dpi: int = 150) -> Path:
     path = Path(path)
     buf = io.BytesIO()
     fig.savefig(buf, format=path.suffix.lstrip(".").lower() or "png", dpi=dpi)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write(path, buf.getvalue())
     return path
 
 
@@ -93,10 +94,17 @@ def _line(ax: Axes, history: History, key: str, label: str, color: str, log: boo
     xs, ys = series(history, key, positive=log)
     if xs:
         ax.plot(xs, ys, color=color, label=label, lw=kw.pop("lw", 1.6), **kw)
-    if log:
+    if log:  # matplotlib's log axis labels its minor ticks when the data span less than a decade
         ax.set_yscale("log")
-        ax.yaxis.set_minor_locator(NullLocator())
     return bool(xs)
+
+
+def _legend(ax: Axes, handles: list[Any] | None = None, labels: list[str] | None = None, **kw: Any) -> None:
+    """A legend only where something is labelled (an empty history draws no curve)."""
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, **kw)
 
 
 def mark_steps(ax: Axes, detection: dict[str, Any] | None, labels: bool = True) -> None:
@@ -115,12 +123,20 @@ def mark_steps(ax: Axes, detection: dict[str, Any] | None, labels: bool = True) 
 
 
 def mark_spikes(ax: Axes, detection: dict[str, Any] | None, shade: bool = False) -> None:
-    """Small triangles (or shaded spans) at detected loss spikes (papers.md §07)."""
+    """Small triangles (or shaded spans) at detected loss spikes (papers.md §07); with `shade`, each spike is
+    also labelled with what moved at the same time (the norm, layer or group that moved most, a learning-rate
+    change), the question of the m-height study (issue 17)."""
     trans = blended_transform_factory(ax.transData, ax.transAxes)
-    for spike in (detection or {}).get("spikes", []):
+    for i, spike in enumerate((detection or {}).get("spikes", [])):
         ax.plot([spike["step"]], [0.02], marker="^", color=SPIKE, transform=trans, ms=6, clip_on=False)
         if shade:
             ax.axvspan(spike["step"], spike.get("end_step") or spike["peak_step"], color=SPIKE, alpha=0.15)
+            moved = spike.get("moved") or {}
+            label = ", ".join([*(f"{k} +{100 * v:.0f}%" for kind in ("norms", "groups")
+                                 for k, v in list((moved.get(kind) or {}).items())[:1]),
+                               *(["lr changing"] if moved.get("lr") else [])])
+            if label:
+                ax.text(spike["step"], 0.95 - 0.07 * (i % 4), label, transform=trans, fontsize=7, color=SPIKE)
 
 
 def _norm_twin(ax: Axes, history: History) -> None:
@@ -134,7 +150,7 @@ def _norm_twin(ax: Axes, history: History) -> None:
     twin.tick_params(axis="y", colors=NORM)
     handles, labels = ax.get_legend_handles_labels()
     more, more_labels = twin.get_legend_handles_labels()
-    ax.legend(handles + more, labels + more_labels, fontsize=8, loc="center left")
+    _legend(ax, handles + more, labels + more_labels, fontsize=8, loc="center left")
 
 
 def plain(text: str, limit: int = 90) -> str:
@@ -158,11 +174,14 @@ def _is_classification(history: History, detection: dict[str, Any] | None) -> bo
 def _loss_panel(ax: Axes, history: History, detection: dict[str, Any] | None) -> None:
     _line(ax, history, "train/loss", "train loss", TRAIN, log=True)
     _line(ax, history, "val/loss", "val loss", VAL, log=True)
+    base = (detection or {}).get("baseline")
+    if base:  # a regression run is judged against the constant predictor (issue 17)
+        ax.axhline(base["val/loss"], color=VAL, ls=":", lw=1.2, label=f"trivial baseline ({base['kind']})")
     log_steps(ax, history)
     mark_steps(ax, detection, labels=False)
     mark_spikes(ax, detection)
     ax.set_ylabel("loss")
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
 
 
 def _acc_panel(ax: Axes, history: History, detection: dict[str, Any] | None, labels: bool = True) -> None:
@@ -172,7 +191,7 @@ def _acc_panel(ax: Axes, history: History, detection: dict[str, Any] | None, lab
     log_steps(ax, history)
     mark_steps(ax, detection, labels=labels)
     ax.set_ylabel("accuracy")
-    ax.legend(fontsize=8, loc="center left")
+    _legend(ax, fontsize=8, loc="center left")
 
 
 def curves_figure(history: History, detection: dict[str, Any] | None = None, title: str = "") -> Figure:
@@ -254,7 +273,7 @@ def detail_figure(history: History, detection: dict[str, Any] | None = None, tit
     return fig
 
 
-def comparison_figure(runs: Sequence[RunData], title: str = "") -> Figure:
+def comparison_figure(runs: Sequence[Run], title: str = "") -> Figure:
     """One colour per run (val solid, train dashed); legend from the config keys that differ between runs.
 
     Runs are ordered by those keys, and a one-key sweep gets a sequential colormap, so colour follows the

@@ -16,8 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from groklab.analysis.detect import DetectConfig, detect, infer_kind
-from groklab.analysis.io import atomic_write_text, find_runs, load_run_dir
+from groklab.analysis.detect import DetectConfig, detect_loaded
 from groklab.analysis.plots import comparison_figure, curves_figure, detail_figure, figure_png
 from groklab.analysis.tables import (
     DEFINITIONS,
@@ -32,6 +31,8 @@ from groklab.analysis.tables import (
     run_row,
 )
 from groklab.errors import GroklabError
+from groklab.io import atomic_write
+from groklab.runs import find_runs, load_run
 
 CSS = """
 body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:2rem auto;max-width:1500px;
@@ -66,8 +67,8 @@ def analyse(root: Path, config: DetectConfig | None = None) -> list[Analysed]:
     items = []
     for path in paths:
         name = path.relative_to(root).as_posix() if path != root else path.name
-        run = load_run_dir(path, name=name)
-        items.append(Analysed(run, detect(run.history, infer_kind(run.history, run.summary), config)))
+        run = load_run(path, name=name)
+        items.append(Analysed(run, detect_loaded(run, config)))
     return items
 
 
@@ -173,7 +174,7 @@ def write_report(
     items = analyse(root, config)
     title = f"groklab report: {root.resolve().name}"
     md_path = out.with_suffix(".md")
-    atomic_write_text(md_path, markdown_report(items, title))
-    atomic_write_text(out, html_report(items, title, figures=figures))
+    atomic_write(md_path, markdown_report(items, title))
+    atomic_write(out, html_report(items, title, figures=figures))
     return out, md_path
 

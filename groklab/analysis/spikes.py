@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from groklab.analysis.io import History, finite
+from groklab.io import finite
+from groklab.runs import History
 
 NORM_KEYS = ("params/last_layer_norm", "params/norm")
 
@@ -71,14 +72,44 @@ def find_loss_spikes(
 
 
 def norm_change_around(history: History, key: str, row: int, window: int) -> float | None:
-    """Relative range (max - min) / min of the norm over evaluations within `window` rows of `row`.
+    """Relative range of the norm over evaluations within `window` rows of `row`. Symmetric on purpose: the
+    Slingshot cycle is norm growth *before* the spike and a plateau after (§07)."""
+    return relative_range(history, key, row, window)
 
-    Symmetric on purpose: the Slingshot cycle is norm growth *before* the spike and a plateau after (§07).
-    """
+
+def relative_range(history: History, key: str, row: int, window: int) -> float | None:
+    """(max - min) / min of a positive column over the evaluations within `window` rows of `row`."""
     values = [v for r, _, v in _points(history, key) if abs(r - row) <= window]
     if len(values) < 2 or min(values) <= 0:
         return None
     return (max(values) - min(values)) / min(values)
+
+
+def what_moved(history: History, row: int, window: int, change: float, top: int = 5) -> dict[str, Any]:
+    """What changed around a spike (issue 17, the m-height study's question): every parameter's norm
+    (`params/norm/<name>`, the layer_norms probe) and every per-group loss (keys holding `/mse/`, the
+    mheight_groups probe) whose relative range within `window` evaluations is at least `change` (the `top`
+    largest), and the learning rate if it changed there (warm-up)."""
+    moved: dict[str, Any] = {"norms": {}, "groups": {}, "lr": None}
+    for key in history:
+        kind = "norms" if key.startswith("params/norm/") else "groups" if "/mse/" in key else None
+        if kind is not None and (rel := relative_range(history, key, row, window)) is not None and rel >= change:
+            moved[kind][key.split("/", 2)[-1]] = round(rel, 4)
+    for kind in ("norms", "groups"):
+        moved[kind] = dict(sorted(moved[kind].items(), key=lambda kv: -kv[1])[:top])
+    lrs = [v for r, _, v in _points(history, "lr") if abs(r - row) <= window]
+    if lrs and max(lrs) != min(lrs):
+        moved["lr"] = {"min": min(lrs), "max": max(lrs)}
+    return moved
+
+
+def describe_moved(moved: dict[str, Any]) -> str:
+    """'norms: blocks.0.W_in +31%; groups: 9,4,5 +120%; lr 1e-4 -> 1e-3' (or 'nothing logged moved')."""
+    parts = [f"{kind}: " + ", ".join(f"{k} +{100 * v:.0f}%" for k, v in moved[kind].items())
+             for kind in ("norms", "groups") if moved.get(kind)]
+    if moved.get("lr"):
+        parts.append(f"lr {moved['lr']['min']:.3g}..{moved['lr']['max']:.3g}")
+    return "; ".join(parts) or "nothing logged moved"
 
 
 def spikes_with_norm(
@@ -95,6 +126,7 @@ def spikes_with_norm(
             norm_key=key,
             norm_change=None if change is None else round(change, 6),
             norm_coincides=change is not None and change >= norm_change,
+            moved=what_moved(history, row, norm_window, norm_change),
         )
         out.append(spike)
     return out

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from groklab.analysis.compare import differing_keys, fmt_value, seed_groups, short_keys, spread
-from groklab.analysis.io import RunData, flatten, last_finite
+from groklab.config import flatten
+from groklab.io import last_finite
+from groklab.runs import Run
 
 DASH = "—"
 RUN_COLUMNS = ("run", "status", "steps", "final train", "final val", "verdict", "memorization step",
-               "generalization step", "delay", "notes")
+               "generalization step", "delay", "vs baseline", "notes")
 GROUP_COLUMNS = ("group", "runs", "verdicts", "memorization step", "generalization step", "delay")
 
 
@@ -24,7 +26,7 @@ GROUP_COLUMNS = ("group", "runs", "verdicts", "memorization step", "generalizati
 class Analysed:
     """A loaded run and its detection (computed in memory; the report never rewrites a run's files)."""
 
-    run: RunData
+    run: Run
     detection: dict[str, Any]
 
 
@@ -85,8 +87,17 @@ def run_row(item: Analysed) -> dict[str, str]:
         "memorization step": fmt_step(det.get("memorization_step")),
         "generalization step": fmt_step(det.get("generalization_step")),
         "delay": fmt_delay(det),
+        "vs baseline": fmt_baseline(det.get("baseline")),
         "notes": run_notes(item),
     }
+
+
+def fmt_baseline(base: dict[str, Any] | None) -> str:
+    """A regression run against its trivial baseline: '1.31 (group mean): below from 2,400' or 'never below'."""
+    if not base:
+        return DASH
+    where = f"below from {fmt_step(base['below_step'])}" if base.get("below_step") is not None else "never below"
+    return f"{base['val/loss']:.3g} ({base['kind']}): {where}"
 
 
 def fmt_spread(values: Sequence[float | None]) -> str:
@@ -146,6 +157,8 @@ DEFINITIONS = (
     "(10³) or by a factor ≥ `gap_ratio` with ≥ `min_gap_evals` evaluations in between; comprehension if it "
     "lags less; memorization if only train gets there; confusion if neither (but train accuracy rose); "
     "no learning if train accuracy never rose. Delay = generalization − memorization step (×ratio). "
+    "A regression run is compared with its trivial baseline (the training mean per group, or overall): one whose "
+    "validation loss never fell 10% below it gets the verdict baseline, not a generalization verdict. "
     "Group ranges are median [min–max] over seeds that got there (k/n)."
 )
 

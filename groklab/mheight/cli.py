@@ -110,19 +110,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     i.add_argument("--out", required=True)
     i.add_argument("--check", type=int, default=0, metavar="N", help="recompute N labels per group")
     i.set_defaults(func=cmd_import)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Standalone entry point with the main CLI's error contract."""
-    parser = argparse.ArgumentParser(prog="groklab")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except GroklabError as exc:
-        print(f"groklab: error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

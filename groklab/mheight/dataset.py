@@ -32,17 +32,13 @@ LAYOUT = "P[i, :k, :n-k] holds the k x (n-k) matrix (row-major), zero elsewhere"
 
 
 def groklab_version() -> str:
-    """The installed groklab version, for provenance in sidecars."""
-    import groklab
+    """The installed groklab version, for provenance in sidecars (from the package metadata: importing the
+    `groklab` package itself here would reach above this layer)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    version = getattr(groklab, "__version__", None)
-    if version:
-        return str(version)
     try:
-        from importlib.metadata import version as dist_version
-
-        return dist_version("groklab")
-    except Exception:
+        return version("groklab")
+    except PackageNotFoundError:
         return "unknown"
 
 
@@ -105,7 +101,8 @@ def _require_pyarrow():
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        raise GroklabError("writing or reading .parquet needs pyarrow (pip install pyarrow)") from None
+        raise GroklabError("writing or reading .parquet needs pyarrow: pip install 'groklab[parquet]' "
+                           "(or write .npz)") from None
     return pa, pq
 
 

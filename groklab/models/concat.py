@@ -9,6 +9,7 @@ the first layer is Gromov's (U | V) = fc1.weight [N, 2p] and the read-out is W =
   (2N)**(1/3)).
 - Doshi et al. 2024: φ(x) = x^S for S-term sums (`act=power`).
 - Prieto 2025: 226 → 200 → 200 → 113, ReLU, no biases, torch's default init (`n_layers=2`, `bias=false`).
+`linear=bitlinear` quantises the hidden-to-hidden layers (the first layer reads one-hots: an embedding).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from torch import Tensor, nn
 
 from groklab.config import ModelConfig
 from groklab.errors import ConfigError
+from groklab.models import bitlinear
 from groklab.tasks import TaskData
 
 ACTS = ("relu", "gelu", "tanh", "square", "power")
@@ -29,9 +31,9 @@ INITS = ("torch", "gromov")
 
 class ConcatMLP(nn.Module):
     def __init__(self, p: int, n_terms: int, d_out: int, d_mlp: int, n_layers: int, act: str, bias: bool,
-                 init: str = "torch", init_scale: float = 1.0) -> None:
+                 init: str = "torch", init_scale: float = 1.0, linear: str = "dense") -> None:
         super().__init__()
-        self.p, self.n_terms, self.act = p, n_terms, act
+        self.p, self.n_terms, self.act, self.linear = p, n_terms, act, linear
         widths = [n_terms * p] + [d_mlp] * n_layers + [d_out]
         self.layers = nn.ModuleList(nn.Linear(a, b, bias=bias) for a, b in itertools.pairwise(widths))
         with torch.no_grad():
@@ -52,8 +54,12 @@ class ConcatMLP(nn.Module):
     def forward(self, tokens: Tensor) -> Tensor:
         """tokens [batch, S] (values 0..p-1) -> outputs [batch, d_out]."""
         h = F.one_hot(tokens, self.p).flatten(1).to(self.layers[0].weight.dtype)
-        for layer in self.layers[:-1]:
-            h = self._act(layer(h))
+        for i, layer in enumerate(self.layers[:-1]):
+            if i == 0 or self.linear == "dense":
+                h = self._act(layer(h))
+            else:  # a hidden-to-hidden layer through BitLinear
+                quantized = bitlinear.quantize_weight(layer.weight)
+                h = self._act(F.linear(bitlinear.quantize_activation(h), quantized, layer.bias))
         return self.layers[-1](h)
 
     def fourier_weights(self) -> list[Tensor]:
@@ -74,4 +80,4 @@ def build_concat_mlp(cfg: ModelConfig, task: TaskData) -> ConcatMLP:
     if cfg.init not in INITS:
         raise ConfigError(f"model.init={cfg.init!r}: mlp_concat expects one of {', '.join(INITS)}")
     return ConcatMLP(task.vocab_size, task.seq_len, task.n_classes, cfg.d_mlp, cfg.n_layers, cfg.act, cfg.bias,
-                     cfg.init, cfg.init_scale)
+                     cfg.init, cfg.init_scale, cfg.linear)

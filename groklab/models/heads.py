@@ -60,13 +60,12 @@ class GroupHeads(nn.Module):
 
 def build_group_heads(cfg: ModelConfig, task: TaskData) -> nn.Module:
     """`group_heads` for task.name=mheight: width model.d_model, model.n_layers blocks of inner width model.d_mlp."""
-    if task.kind != "regression" or task.in_dim is None or "layout" not in task.meta or "groups" not in task.meta:
+    if task.kind != "regression" or task.in_dim is None or "layout" not in task.meta or task.groups is None:
         raise ConfigError(f"model.name={cfg.name} needs task.name=mheight")
     if cfg.act not in ("relu", "gelu"):
         raise ConfigError(f"model.name={cfg.name} takes model.act=relu or gelu (got {cfg.act!r})")
     groups = [tuple(g) for g in task.meta["groups"]]
-    which = torch.as_tensor(task.meta["train_group"])
-    y = task.y_train.double()
+    which, y = task.groups[0], task.y_train.double()  # real tensors, also when built on the meta device (engine.check)
     mean = torch.stack([y[which == i].mean() for i in range(len(groups))])
     std = torch.stack([y[which == i].std() for i in range(len(groups))]).nan_to_num(1.0).clamp_min(1e-3)
     return GroupHeads(task.in_dim, groups, task.meta["layout"], mean, std, cfg.d_model, cfg.n_layers, cfg.d_mlp,

@@ -2,6 +2,7 @@
 
 One-hot encoding each position over the vocabulary and multiplying by the first weight matrix equals summing one
 row of W_in per position, so W_in is stored as [pos, d_vocab, d_mlp] and indexed, never materialised as one-hots.
+`linear=bitlinear` quantises the hidden-to-hidden layers W_hidden (W_in is an embedding, W_out the read-out).
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from groklab.models import bitlinear
+
 
 class OneHotMLP(nn.Module):
-    def __init__(self, d_vocab: int, n_ctx: int, d_out: int, d_mlp: int, n_layers: int, act: str) -> None:
+    def __init__(self, d_vocab: int, n_ctx: int, d_out: int, d_mlp: int, n_layers: int, act: str,
+                 linear: str = "dense") -> None:
         super().__init__()
-        self.act = act
+        self.act, self.linear = act, linear
         self.W_in = nn.Parameter(torch.empty(n_ctx, d_vocab, d_mlp))
         self.b_in = nn.Parameter(torch.zeros(d_mlp))
         self.W_hidden = nn.ParameterList(nn.Parameter(torch.empty(d_mlp, d_mlp)) for _ in range(n_layers - 1))
@@ -32,8 +36,9 @@ class OneHotMLP(nn.Module):
 
     def forward(self, tokens: Tensor) -> Tensor:
         """tokens [batch, pos] -> logits [batch, d_out]."""
-        positions = torch.arange(tokens.shape[1], device=tokens.device)
-        h = self._act(self.W_in[positions, tokens].sum(1) + self.b_in)  # [batch, d_mlp]
+        n_ctx, d_vocab, d_mlp = self.W_in.shape
+        flat = tokens + d_vocab * torch.arange(tokens.shape[1], device=tokens.device)  # row of W_in per position
+        h = self._act(F.embedding(flat, self.W_in.reshape(n_ctx * d_vocab, d_mlp)).sum(1) + self.b_in)  # [batch, d_mlp]
         for w, b in zip(self.W_hidden, self.b_hidden, strict=True):
-            h = self._act(h @ w + b)
+            h = self._act(bitlinear.matmul(h, w, self.linear) + b)
         return h @ self.W_out + self.b_out

@@ -12,6 +12,7 @@ combination of experts' softplus outputs, so log2 ĥ >= 0 still holds.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from groklab.config import ModelConfig
@@ -41,7 +42,7 @@ class MoE(nn.Module):
         pair = self.pair_index[x[:, self.n_slice].argmax(1), x[:, self.k_slice].argmax(1)]
         if bool((pair < 0).any()):
             raise ValueError("a sample's (n, k) pair was not among the task's groups when the model was built")
-        top = self.gate[pair].topk(self.top_k, dim=-1)
+        top = F.embedding(pair, self.gate).topk(self.top_k, dim=-1)
         return top.indices, torch.softmax(top.values, dim=-1)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -5,7 +5,8 @@ Each operand token is embedded (W_E [d_vocab, d_emb], d_emb = 500 in the paper),
 back (W_out [d_hidden, d_emb]) and unembedded (W_U [d_emb, d_out]). Every layer is bias-free, so global
 magnitude pruning sees every parameter. Only the operand positions are read (0, 1 for `[a, b, =]`; 0, 2 for
 `[a, op, b, =]`): the constant op and `=` tokens would only add a bias. In groklab's `ModelConfig`,
-`d_model` is d_emb and `d_mlp` the hidden width.
+`d_model` is d_emb and `d_mlp` the hidden width. `linear=bitlinear` quantises W_in and W_out (W_E and W_U stay
+full precision); W_E's rows are quantised per token, as the activations they are.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from groklab.models import bitlinear
+
 
 class TicketsMLP(nn.Module):
-    def __init__(self, d_vocab: int, n_ctx: int, d_out: int, d_emb: int, d_hidden: int, act: str) -> None:
+    def __init__(self, d_vocab: int, n_ctx: int, d_out: int, d_emb: int, d_hidden: int, act: str,
+                 linear: str = "dense") -> None:
         super().__init__()
-        self.act = act
+        self.act, self.linear = act, linear
         self.operands = (0, 2) if n_ctx == 4 else (0, 1)
         self.W_E = nn.Parameter(torch.randn(d_vocab, d_emb) / math.sqrt(d_emb))
         self.W_in = nn.Parameter(torch.empty(d_emb, d_hidden))
@@ -32,7 +36,7 @@ class TicketsMLP(nn.Module):
 
     def forward(self, tokens: Tensor) -> Tensor:
         """tokens [batch, pos] -> logits [batch, d_out]."""
-        proj = self.W_E @ self.W_in  # [d_vocab, d_hidden]: embed-then-project, for every token at once
-        pre = sum(proj[tokens[:, i]] for i in self.operands)
+        proj = bitlinear.matmul(self.W_E, self.W_in, self.linear)  # [d_vocab, d_hidden]: every token at once
+        pre = sum(F.embedding(tokens[:, i], proj) for i in self.operands)  # F.embedding: deterministic backward
         h = F.relu(pre) if self.act == "relu" else F.gelu(pre)
-        return h @ self.W_out @ self.W_U
+        return bitlinear.matmul(h, self.W_out, self.linear) @ self.W_U

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from groklab.config import ModelConfig
@@ -31,7 +32,7 @@ class LiuToy(nn.Module):
 
     def forward(self, tokens: Tensor) -> Tensor:
         """tokens [batch, 2] -> decoded vector [batch, d_out]."""
-        h = self.W_E[tokens].sum(1)
+        h = F.embedding(tokens, self.W_E).sum(1)  # not W_E[tokens]: its CPU backward adds in thread order
         for layer in self.decoder[:-1]:
             h = torch.tanh(layer(h))
         return self.decoder[-1](h)

@@ -4,6 +4,10 @@ Shapes follow TransformerLens: W_E [d_vocab, d_model], W_pos [n_ctx, d_model], W
 d_head], W_O [n_heads, d_head, d_model], W_in [d_model, d_mlp], W_out [d_mlp, d_model], W_U [d_model, d_out].
 The answer is read at the last position, so the last block computes the query, the MLP and the unembedding for
 that position only (keys and values still see every position): the same logits, a fraction of the work.
+
+Options of the GPT-2 family (groklab.models.gpt2 says which model uses which, and why): rotary positions instead
+of W_pos, value residuals (ResFormer / SVFormer), cross-attention to learned memory tokens, and BitLinear matmuls
+(groklab.models.bitlinear). With every option off, the forward runs exactly the ops it always ran.
 """
 
 from __future__ import annotations
@@ -14,15 +18,68 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from groklab.models import bitlinear
 
-class Block(nn.Module):
-    def __init__(self, d_model: int, n_heads: int, d_mlp: int, norm: str, mlp_bias: bool, act: str) -> None:
+ROPE_BASE = 10_000.0
+
+
+def rotary_tables(n_pos: int, d_head: int, like: Tensor) -> tuple[Tensor, Tensor]:
+    """cos, sin [n_pos, d_head / 2] of rotary positions (Su et al. 2021, RoFormer, arXiv 2104.09864):
+    the i-th pair of a head's features turns by the angle pos · 10000^(-2i / d_head)."""
+    freqs = ROPE_BASE ** (-torch.arange(0, d_head, 2, device=like.device, dtype=like.dtype) / d_head)
+    angles = torch.arange(n_pos, device=like.device, dtype=like.dtype)[:, None] * freqs
+    return angles.cos(), angles.sin()
+
+
+def rotate(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+    """Rotary positions on x [..., pos, d_head], pairing feature i with i + d_head/2 (the GPT-NeoX layout: a fixed
+    permutation of RoFormer's adjacent pairs, which W_Q and W_K absorb). q·k then depends on positions only
+    through their difference."""
+    x1, x2 = x.chunk(2, -1)
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], -1)
+
+
+class MemoryAttention(nn.Module):
+    """Cross-attention from the residual stream (queries) to learned memory tokens (keys and values), no mask."""
+
+    def __init__(self, d_model: int, n_heads: int, linear: str) -> None:
         super().__init__()
         d_head = d_model // n_heads
-        self.n_heads, self.d_head, self.norm, self.act = n_heads, d_head, norm, act
+        self.n_heads, self.d_head, self.linear = n_heads, d_head, linear
         self.W_Q = nn.Parameter(torch.empty(n_heads, d_model, d_head))
         self.W_K = nn.Parameter(torch.empty(n_heads, d_model, d_head))
         self.W_V = nn.Parameter(torch.empty(n_heads, d_model, d_head))
+        self.W_O = nn.Parameter(torch.empty(n_heads, d_head, d_model))
+
+    def forward(self, x: Tensor, memory: Tensor) -> Tensor:
+        """x [batch, pos, d_model], memory [n_memory, d_model] -> [batch, pos, d_model]."""
+        batch, pos, d_model = x.shape
+        h, dh, lin = self.n_heads, self.d_head, self.linear
+        w_q = self.W_Q.permute(1, 0, 2).reshape(d_model, h * dh)
+        q = bitlinear.matmul(x, w_q, lin).view(batch, pos, h, dh).transpose(1, 2)
+        w_kv = torch.cat([bitlinear.weight(self.W_K, lin), bitlinear.weight(self.W_V, lin)], 0)
+        kv = bitlinear.activation(memory, lin) @ w_kv.permute(1, 0, 2).reshape(d_model, 2 * h * dh)
+        k, v = kv.view(-1, 2, h, dh).permute(1, 2, 0, 3).unbind(0)  # each [head, n_memory, d_head]
+        z = F.scaled_dot_product_attention(q, k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1))
+        return bitlinear.matmul(z.transpose(1, 2).reshape(batch, pos, h * dh), self.W_O.reshape(h * dh, d_model), lin)
+
+
+class Block(nn.Module):
+    """values: own (a plain block), mix (ResFormer: λ1·V1 + λ2·V_n, λ fixed at 0.5 or learnt as `v_mix`) or first
+    (SVFormer: the first layer's values V1, so the block has no W_V); memory: a cross-attention sub-layer to the
+    model's memory tokens between attention and MLP (pre-LN only)."""
+
+    def __init__(
+        self, d_model: int, n_heads: int, d_mlp: int, norm: str, mlp_bias: bool, act: str, linear: str = "dense",
+        values: str = "own", learn_mix: bool = False, memory: bool = False,
+    ) -> None:
+        super().__init__()
+        d_head = d_model // n_heads
+        self.n_heads, self.d_head, self.norm, self.act = n_heads, d_head, norm, act
+        self.linear, self.values = linear, values
+        self.W_Q = nn.Parameter(torch.empty(n_heads, d_model, d_head))
+        self.W_K = nn.Parameter(torch.empty(n_heads, d_model, d_head))
+        self.W_V = nn.Parameter(torch.empty(n_heads, d_model, d_head)) if values != "first" else None
         self.W_O = nn.Parameter(torch.empty(n_heads, d_head, d_model))
         self.W_in = nn.Parameter(torch.empty(d_model, d_mlp))
         self.W_out = nn.Parameter(torch.empty(d_mlp, d_model))
@@ -30,64 +87,108 @@ class Block(nn.Module):
         self.b_out = nn.Parameter(torch.zeros(d_model)) if mlp_bias else None
         self.ln1 = nn.LayerNorm(d_model) if norm != "none" else None
         self.ln2 = nn.LayerNorm(d_model) if norm != "none" else None
+        # ResFormer's λ_{n,1}, λ_{n,2} (weights of V1 and V_n): Learnable-ResFormer starts them at 0.5
+        self.v_mix = nn.Parameter(torch.full((2,), 0.5)) if values == "mix" and learn_mix else None
+        self.mem = MemoryAttention(d_model, n_heads, linear) if memory else None
+        self.ln_mem = nn.LayerNorm(d_model) if memory else None
 
-    def attn(self, x: Tensor, last_only: bool) -> Tensor:
-        """x [batch, pos, d_model] -> [batch, q_pos, d_model]; causal, scores scaled by 1/sqrt(d_head)."""
+    def attn_values(
+        self, x: Tensor, last_only: bool, v1: Tensor | None = None, rope: tuple[Tensor, Tensor] | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """x [batch, pos, d_model] -> ([batch, q_pos, d_model], this block's values [batch, head, pos, d_head]);
+        causal, scores scaled by 1/sqrt(d_head). `v1`: the first block's values (value residual blocks)."""
         batch, pos, d_model = x.shape
         h, dh = self.n_heads, self.d_head
-        w = torch.cat([self.W_Q, self.W_K, self.W_V], 0).permute(1, 0, 2).reshape(d_model, 3 * h * dh)
-        qkv = (x @ w).view(batch, pos, 3, h, dh).permute(2, 0, 3, 1, 4)  # [3, batch, head, pos, d_head]
-        q, k, v = qkv.unbind(0)  # one backward op (a stack), not three zero-filled selects summed
-        if last_only:  # the last query attends to every position: no mask needed
-            z = F.scaled_dot_product_attention(q[:, :, -1:], k, v)
+        mats = [self.W_Q, self.W_K] if self.W_V is None else [self.W_Q, self.W_K, self.W_V]
+        w = torch.cat([bitlinear.weight(m, self.linear) for m in mats], 0).permute(1, 0, 2)
+        proj = bitlinear.activation(x, self.linear) @ w.reshape(d_model, len(mats) * h * dh)
+        qkv = proj.view(batch, pos, len(mats), h, dh).permute(2, 0, 3, 1, 4)  # [2 or 3, batch, head, pos, d_head]
+        if self.W_V is None:  # SVFormer: U_n = A_n V1
+            (q, k), v = qkv.unbind(0), v1
         else:
-            z = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # [batch, head, pos, d_head]
-        return z.transpose(1, 2).reshape(batch, z.shape[2], h * dh) @ self.W_O.reshape(h * dh, d_model)
+            q, k, v = qkv.unbind(0)  # one backward op (a stack), not three zero-filled selects summed
+        if rope is not None:
+            q, k = rotate(q, *rope), rotate(k, *rope)
+        mixed = v
+        if self.values == "mix":  # ResFormer: U_n = A_n (λ_{n,1} V1 + λ_{n,2} V_n)
+            mixed = self.v_mix[0] * v1 + self.v_mix[1] * v if self.v_mix is not None else 0.5 * v1 + 0.5 * v
+        if last_only:  # the last query attends to every position: no mask needed
+            z = F.scaled_dot_product_attention(q[:, :, -1:], k, mixed)
+        else:
+            z = F.scaled_dot_product_attention(q, k, mixed, is_causal=True)  # [batch, head, pos, d_head]
+        z = z.transpose(1, 2).reshape(batch, z.shape[2], h * dh)
+        return bitlinear.matmul(z, self.W_O.reshape(h * dh, d_model), self.linear), v
+
+    def attn(self, x: Tensor, last_only: bool) -> Tensor:
+        return self.attn_values(x, last_only)[0]
 
     def mlp(self, x: Tensor) -> Tensor:
-        pre = x @ self.W_in
+        pre = bitlinear.matmul(x, self.W_in, self.linear)
         if self.b_in is not None:
             pre = pre + self.b_in
-        out = (F.relu(pre) if self.act == "relu" else F.gelu(pre)) @ self.W_out
+        out = bitlinear.matmul(F.relu(pre) if self.act == "relu" else F.gelu(pre), self.W_out, self.linear)
         return out + self.b_out if self.b_out is not None else out
 
-    def forward(self, x: Tensor, last_only: bool = False) -> Tensor:
+    def run(
+        self, x: Tensor, last_only: bool, v1: Tensor | None = None, rope: tuple[Tensor, Tensor] | None = None,
+        memory: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """The block's output and its values (the first block's are V1 of the value residual models)."""
         resid = x[:, -1:] if last_only else x
         if self.norm == "pre":  # GPT-2 style
-            resid = resid + self.attn(self.ln1(x), last_only)
-            return resid + self.mlp(self.ln2(resid))
-        resid = resid + self.attn(x, last_only)
+            out, v = self.attn_values(self.ln1(x), last_only, v1, rope)
+            resid = resid + out
+            if self.mem is not None:
+                resid = resid + self.mem(self.ln_mem(resid), memory)
+            return resid + self.mlp(self.ln2(resid)), v
+        out, v = self.attn_values(x, last_only, v1, rope)
+        resid = resid + out
         if self.norm == "post":  # Power et al. 2022: LN(x + Attn(x)), then LN(a + FFN(a))
             resid = self.ln1(resid)
-            return self.ln2(resid + self.mlp(resid))
-        return resid + self.mlp(resid)
+            return self.ln2(resid + self.mlp(resid)), v
+        return resid + self.mlp(resid), v
+
+    def forward(self, x: Tensor, last_only: bool = False) -> Tensor:
+        return self.run(x, last_only)[0]
 
 
 class Transformer(nn.Module):
-    """norm: post (Power 2022) | pre (GPT-2, with a final LayerNorm) | none (Nanda 2023)."""
+    """norm: post (Power 2022) | pre (GPT-2, with a final LayerNorm) | none (Nanda 2023).
+
+    pos: learned (W_pos) | rotary (no W_pos); linear: dense | bitlinear; values: own | resformer | svformer (the
+    first block always computes its own values V1); n_memory > 0: learned memory tokens W_mem [n_memory, d_model]
+    that every (pre-LN) block cross-attends to.
+    """
 
     def __init__(
         self, d_vocab: int, d_out: int, n_ctx: int, d_model: int, n_layers: int, n_heads: int, d_mlp: int,
-        norm: str, mlp_bias: bool, act: str, init: str,
+        norm: str, mlp_bias: bool, act: str, init: str, pos: str = "learned", linear: str = "dense",
+        values: str = "own", learn_mix: bool = False, n_memory: int = 0,
     ) -> None:
         super().__init__()
+        self.pos, self.d_head = pos, d_model // n_heads
+        later = {"own": "own", "resformer": "mix", "svformer": "first"}[values]
         self.W_E = nn.Parameter(torch.empty(d_vocab, d_model))
-        self.W_pos = nn.Parameter(torch.empty(n_ctx, d_model))
-        self.blocks = nn.ModuleList(Block(d_model, n_heads, d_mlp, norm, mlp_bias, act) for _ in range(n_layers))
+        self.W_pos = nn.Parameter(torch.empty(n_ctx, d_model)) if pos == "learned" else None
+        self.blocks = nn.ModuleList(
+            Block(d_model, n_heads, d_mlp, norm, mlp_bias, act, linear, "own" if i == 0 else later, learn_mix,
+                  memory=n_memory > 0)
+            for i in range(n_layers))
         self.ln_final = nn.LayerNorm(d_model) if norm == "pre" else None
         self.W_U = nn.Parameter(torch.empty(d_model, d_out))
+        self.W_mem = nn.Parameter(torch.empty(n_memory, d_model)) if n_memory > 0 else None
         self.reset_parameters(init, d_vocab)
 
     def reset_parameters(self, init: str, d_vocab: int) -> None:
         d_model = self.W_E.shape[1]
         for name, p in self.named_parameters():
             leaf = name.rsplit(".", 1)[-1]
-            if leaf.startswith("b_") or ".ln" in f".{name}" or name.startswith("ln_"):
-                continue  # biases start at 0, LayerNorm at (1, 0)
+            if leaf.startswith("b_") or ".ln" in f".{name}" or name.startswith("ln_") or leaf == "v_mix":
+                continue  # biases start at 0, LayerNorm at (1, 0), ResFormer's λ at 0.5
             if init == "nanda":  # Nanda 2023 (papers.md §03): N(0, 1/d_model), W_U N(0, 1/d_vocab)
                 std = 1 / math.sqrt(d_vocab if leaf == "W_U" else d_model)
                 nn.init.normal_(p, std=std)
-            elif leaf in ("W_E", "W_pos"):  # nn.Embedding's default, as the re-implementations use
+            elif leaf in ("W_E", "W_pos", "W_mem"):  # nn.Embedding's default, as the re-implementations use
                 nn.init.normal_(p)
             else:  # nn.Linear's default: U(±1/sqrt(fan_in))
                 fan_in = p.shape[-2] * (p.shape[0] if leaf == "W_O" else 1)
@@ -96,9 +197,16 @@ class Transformer(nn.Module):
 
     def forward(self, tokens: Tensor) -> Tensor:
         """tokens [batch, pos] -> logits [batch, d_out] at the last position."""
-        x = self.W_E[tokens] + self.W_pos[: tokens.shape[1]]
+        x = F.embedding(tokens, self.W_E)  # not W_E[tokens]: its CPU backward adds in thread order
+        rope = None
+        if self.W_pos is not None:
+            x = x + self.W_pos[: tokens.shape[1]]
+        else:
+            rope = rotary_tables(tokens.shape[1], self.d_head, x)
+        v1 = None
         for i, block in enumerate(self.blocks):
-            x = block(x, last_only=i == len(self.blocks) - 1)
+            x, v = block.run(x, i == len(self.blocks) - 1, v1, rope, self.W_mem)
+            v1 = v if i == 0 else v1
         x = x[:, -1]
         if self.ln_final is not None:
             x = self.ln_final(x)

@@ -58,11 +58,13 @@ class OrthoGrad(torch.optim.Optimizer):
         self,
         params: Iterable[Any],
         base_optimizer_cls: type[torch.optim.Optimizer] = torch.optim.AdamW,
-        eps: float = 1e-30,
+        ortho_eps: float = 1e-30,
         **base_kwargs: Any,
     ) -> None:
+        # `ortho_eps`, not `eps`: an `eps` among the keywords is the base optimizer's (Prieto's AdamW eps 1e-25);
+        # named `eps` here it was silently taken by the projection, and AdamW ran with its default 1e-8.
         super().__init__(params, {})
-        self.eps = eps
+        self.eps = ortho_eps
         self.base_optimizer = base_optimizer_cls(self.param_groups, **base_kwargs)
         self._share()
 

@@ -12,7 +12,7 @@ EMA (×43.8), 790 with MA (×50.5).
 import dataclasses
 
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
-from groklab.presets import Preset
+from groklab.presets.base import Preset
 
 PAPER = "Lee et al. 2024, Grokfast: Accelerated grokking by amplifying slow gradients (arXiv 2405.20233)"
 

@@ -12,7 +12,7 @@ memorise at this p); the paper's scale is `paper_scale`.
 import dataclasses
 
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
-from groklab.presets import Preset
+from groklab.presets.base import Preset
 
 PRESET = Preset(
     name="gromov2023",

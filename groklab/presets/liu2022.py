@@ -22,7 +22,7 @@ before the representation forms.
 import dataclasses
 
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
-from groklab.presets import Preset
+from groklab.presets.base import Preset
 
 PRESET = Preset(
     name="liu2022_toy",

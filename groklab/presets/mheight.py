@@ -21,7 +21,7 @@ One epoch is 105,000 / 4,096 ≈ 26 steps, so the published 10k epochs are `trai
 """
 
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
-from groklab.presets import Preset
+from groklab.presets.base import Preset
 
 PAPER = ("CSCE 636 m-height project (Texas A&M, A. Jiang), eothL/m-height-problem-DNN-project results as "
          "collected in mheight.md §4.6")

@@ -13,7 +13,7 @@ acc 0.95 at 17,600, 0.98 at 20,000.
 """
 
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
-from groklab.presets import Preset
+from groklab.presets.base import Preset
 
 PRESET = Preset(
     name="minegishi2023",

@@ -8,7 +8,7 @@ Figure 2: train loss falls by ~1.4k steps, test loss only after ~10k (phases 0-1
 """
 
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
-from groklab.presets import Preset
+from groklab.presets.base import Preset
 
 PRESET = Preset(
     name="nanda2023",

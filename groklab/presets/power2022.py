@@ -10,7 +10,7 @@ thousand, so the default budget fits a laptop CPU in a few minutes. Every operat
 import dataclasses
 
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
-from groklab.presets import Preset
+from groklab.presets.base import Preset
 
 PRESET = Preset(
     name="power2022",

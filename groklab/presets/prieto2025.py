@@ -12,7 +12,7 @@ and the log-softmax precision (`train.loss_dtype`) are the paper's other two kno
 import dataclasses
 
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
-from groklab.presets import Preset
+from groklab.presets.base import Preset
 
 PRESET = Preset(
     name="prieto2025",

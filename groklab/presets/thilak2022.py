@@ -11,7 +11,7 @@ model, 40% of the pairs), plain Adam lr 1e-2, betas (0.9, 0.99), eps 1e-8, float
 """
 
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
-from groklab.presets import Preset
+from groklab.presets.base import Preset
 
 PRESET = Preset(
     name="thilak2022",

@@ -13,7 +13,7 @@ from groklab.mheight.metric import course_metric
 
 
 @torch.no_grad()
-def mheight_groups(model: nn.Module, data: dict[str, Tensor], task: Any) -> dict[str, float]:
+def mheight_groups(model: nn.Module, data: dict[str, Tensor], task: Any, settings: Any) -> dict[str, float]:
     """`val/mse/n,k,m` for every group and `val/course_mse`, their plain average (the course score, §4.5).
 
     Predictions and labels are log2 heights; the metric is computed on 2^(.) by `course_metric`, so it is the

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +26,17 @@ class TaskData:
     # Extra evaluation splits beyond train and val, {name: (x, y)}: measured at every evaluation and logged as
     # `<name>/loss` (and `<name>/acc`), e.g. Wang 2024's `test_inferred_ood`. `val` stays the split verdicts use.
     evals: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+    # A regression task scored by accuracy: correct(outputs, targets) -> [N] bool, whether each sample counts as
+    # right (Levi 2023: mean squared error over outputs below eps). Engines log `<split>/acc` from it when set.
+    correct: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    # An analytic prediction of the run's dynamics, predict(run_config) -> JSON-able dict (Levi 2023: the step
+    # at which validation accuracy crosses 95%), for the run code to store in summary.json next to the measured.
+    predict: Callable[[Any], dict[str, Any]] | None = None
+    # A task's own term of the training objective, (outputs, inputs, train config) -> scalar or None, added on
+    # training batches only (the m-height violation penalty): the loop has no task-specific branch.
+    penalty: Callable[[torch.Tensor, torch.Tensor, Any], torch.Tensor | None] | None = None
+    # The group of every training and validation row (m-height: its (n, k, m)), for per-group baselines.
+    groups: tuple[torch.Tensor, torch.Tensor] | None = None
 
     @property
     def seq_len(self) -> int:
@@ -44,3 +57,52 @@ def split_indices(n: int, train_frac: float, seed: int) -> tuple[torch.Tensor, t
         raise ConfigError(f"task.train_frac={train_frac} leaves the {side} split empty ({n} examples in all)")
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return perm[:n_train], perm[n_train:]
+
+
+BASELINES = ("auto", "mean", "group_mean", "none")
+
+
+def trivial_baseline(task: TaskData, kind: str = "auto") -> dict[str, Any] | None:
+    """The constant predictor a regression model must beat (issue 17): the training-set mean per group where the
+    task has groups (m-height: per (n, k, m)), else the global training mean, and its mean squared error on the
+    training and validation sets, in float64 and in the units of `train/loss` and `val/loss`. None for
+    classification (chance is its baseline) and for kind `none`."""
+    if kind not in BASELINES:
+        raise ConfigError(f"train.baseline={kind!r}: expected one of {', '.join(BASELINES)}")
+    if kind == "none" or (kind == "auto" and task.kind != "regression"):
+        return None
+    if task.kind != "regression":
+        raise ConfigError(f"train.baseline={kind} applies to regression tasks; this task is {task.kind}")
+    if kind == "group_mean" and task.groups is None:
+        raise ConfigError("train.baseline=group_mean needs a task with groups (task.name=mheight)")
+    y_tr = task.y_train.double().reshape(task.n_train, -1)
+    y_va = task.y_val.double().reshape(len(task.y_val), -1)
+    if task.groups is None or kind == "mean":
+        mean = y_tr.mean(0)
+        pred_tr, pred_va, label, n = mean.expand_as(y_tr), mean.expand_as(y_va), "train mean", 1
+    else:
+        g_tr, g_va = task.groups
+        n = int(max(g_tr.max(), g_va.max())) + 1
+        sums = torch.zeros(n, y_tr.shape[1], dtype=torch.float64).index_add_(0, g_tr, y_tr)
+        counts = torch.bincount(g_tr, minlength=n).double()[:, None]
+        means = torch.where(counts > 0, sums / counts.clamp(min=1), y_tr.mean(0))  # a group without rows: global
+        pred_tr, pred_va, label = means[g_tr], means[g_va], "group mean"
+    return {"kind": label, "groups": n, "train/loss": float(((pred_tr - y_tr) ** 2).mean()),
+            "val/loss": float(((pred_va - y_va) ** 2).mean())}
+
+
+def memory_bytes() -> int:
+    """Physical memory of this machine (0 if unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return 0
+
+
+def check_size(what: str, n_bytes: int, hint: str) -> None:
+    """Refuse, before allocating anything, a data set or model that would take more than half of this machine's
+    memory: a clear error instead of a MemoryError traceback or the kernel's OOM killer."""
+    limit = memory_bytes() // 2
+    if limit and n_bytes > limit:
+        raise ConfigError(f"{what} needs about {n_bytes / 2**30:.1f} GiB, more than half of this machine's "
+                          f"{2 * limit / 2**30:.0f} GiB; {hint}")

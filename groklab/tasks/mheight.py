@@ -35,7 +35,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -291,7 +291,8 @@ def build_mheight(cfg: TaskConfig) -> TaskData:
         **stats,
     }
     return TaskData(x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, kind="regression",
-                    in_dim=int(x_train.shape[1]), meta=meta)
+                    in_dim=int(x_train.shape[1]), meta=meta, penalty=partial(violation_term, meta=meta),
+                    groups=(torch.from_numpy(group_of[tr]), torch.from_numpy(group_of[va])))
 
 
 def sampled_log2_bound(x: Tensor, meta: dict[str, Any], samples: int) -> Tensor:
@@ -320,3 +321,12 @@ def violation_penalty(pred: Tensor, x: Tensor, meta: dict[str, Any], samples: in
     with torch.no_grad():
         bound = sampled_log2_bound(x, meta, samples)
     return torch.relu(bound.to(pred.dtype) - pred.reshape(bound.shape)).pow(2).mean()
+
+
+def violation_term(pred: Tensor, x: Tensor, cfg: Any, meta: dict[str, Any]) -> Tensor | None:
+    """The task's penalty (TaskData.penalty): `train.violation_weight` x the violation penalty, with
+    `train.loss=mse_violation` only, in the loss precision."""
+    if cfg.loss != "mse_violation" or not cfg.violation_weight:
+        return None
+    return cfg.violation_weight * violation_penalty(pred.to(getattr(torch, cfg.loss_dtype)), x, meta,
+                                                    cfg.violation_samples)

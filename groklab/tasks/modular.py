@@ -14,7 +14,7 @@ import torch
 
 from groklab.config import TaskConfig
 from groklab.errors import ConfigError
-from groklab.tasks.base import TaskData, split_indices
+from groklab.tasks.base import TaskData, check_size, split_indices
 
 Table = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
 
@@ -113,6 +113,8 @@ def check(cfg: TaskConfig) -> None:
         return
     if cfg.p is None or cfg.p < 2:
         raise ConfigError(f"task.p must be an integer >= 2 for task.op={cfg.op} (got {cfg.p})")
+    # all p^2 pairs as int64 tokens (4 per pair) and answers, with numpy's temporaries: about 100 bytes a pair
+    check_size(f"task.p={cfg.p} ({cfg.p**2:,} pairs)", 100 * cfg.p**2, "choose a smaller task.p")
     if cfg.op in NEEDS_PRIME and not is_prime(cfg.p):
         raise ConfigError(f"task.p={cfg.p} is not prime, but task.op={cfg.op} needs inverses mod p")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from groklab.analysis.cli import main
 from groklab.analysis.compare import differing_keys, run_labels, seed_groups, short_keys, spread
 from groklab.analysis.detect import detect
-from groklab.analysis.io import load_run_dir
 from groklab.analysis.plots import comparison_figure, curves_figure, detail_figure, save_figure
+from groklab.cli import main
+from groklab.runs import load_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -61,7 +61,7 @@ def test_comparison_legend_uses_differing_config_keys(tmp_path, synth):
     runs = []
     for i, wd in enumerate((1.0, 0.1, 0.3)):
         hist = synth.history(synth.step_curve(500), synth.step_curve(5000))
-        runs.append(load_run_dir(synth.write_run(tmp_path, f"r{i}", hist, synth.run_config(f"n{i}", wd, i))))
+        runs.append(load_run(synth.write_run(tmp_path, f"r{i}", hist, synth.run_config(f"n{i}", wd, i))))
     fig = comparison_figure(runs)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels == ["weight_decay=0.1, seed=1", "weight_decay=0.3, seed=2", "weight_decay=1, seed=0"]
@@ -77,3 +77,22 @@ def test_config_comparison_helpers(synth):
     assert run_labels([a, a], ["x", "y"]) == ["x", "y"]
     assert seed_groups([a, b, c]) == [[0, 1], [2]]
     assert spread([300, None, 100, 200]) == {"n": 3, "of": 4, "median": 200, "min": 100, "max": 300}
+
+
+def test_a_loss_within_one_decade_still_has_labelled_y_ticks_and_an_empty_history_warns_nothing():
+    """Issue 11: log-scale panels of a loss between 1.5 and 2.6 had no tick labels; an empty history leaked a
+    matplotlib 'no artists with labels' warning to the console."""
+    import warnings
+
+    from groklab.analysis.plots import curves_figure
+
+    narrow = {"step": list(range(0, 200, 10)), "train/loss": [2.5 - 0.05 * i for i in range(20)],
+              "val/loss": [2.6 - 0.04 * i for i in range(20)]}
+    fig = curves_figure(narrow, None, "narrow")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in [*ax.get_yticklabels(), *ax.get_yticklabels(minor=True)]]
+    assert any(label.strip() for label in labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        curves_figure({"step": []}, None, "empty").canvas.draw()

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from groklab.analysis.cli import main
 from groklab.analysis.report import write_report
+from groklab.analysis.tables import RUN_COLUMNS
+from groklab.cli import main
 from groklab.errors import GroklabError
 
 
@@ -74,7 +75,7 @@ def test_html_report_is_self_contained_and_escaped(report_files, synth):
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
     assert all(not (a.get("src") or a.get("href") or "#").startswith(("http", "//")) for _, a in doc.tags)
-    run_names = [row[0] for row in doc.rows if len(row) == 10][1:]
+    run_names = [row[0] for row in doc.rows if len(row) == len(RUN_COLUMNS)][1:]
     assert run_names == ["crashed", "evil", "sweep/wd1-s0", "sweep/wd1-s1"]
     text = "".join(doc.text)
     for payload in (synth.xss, synth.xss_dom, synth.xss_img):
@@ -119,8 +120,8 @@ def test_cli_bad_input_is_one_line_and_status_2(tmp_path, capsys, argv, message)
 
 
 def test_module_entry_point(tmp_path, report_runs, capsys):
-    """`python -m groklab.analysis.cli` works before the main CLI is wired."""
-    proc = subprocess.run([sys.executable, "-m", "groklab.analysis.cli", "detect", str(tmp_path / "x")],
+    """`python -m groklab.cli` runs the analysis commands as a process, errors as one line."""
+    proc = subprocess.run([sys.executable, "-m", "groklab.cli", "detect", str(tmp_path / "x")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stderr == f"groklab: error: {tmp_path / 'x'}: no such folder\n"
     out = tmp_path / "r.html"

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from groklab.cli import main
 from groklab.mheight import load_dataset
-from groklab.mheight.cli import main, register
+from groklab.mheight.cli import register
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE_P = "0.4759809,0.9938236,0.819425;-0.8960798,-0.7442706,0.3345122"
@@ -88,7 +89,7 @@ def test_generate_and_import_commands(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_module_entry_point_subprocess() -> None:
     """The real process: exit status 2 and a one-line ``groklab: error:`` on bad input."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    cmd = [sys.executable, "-m", "groklab.mheight.cli", "mheight", "height", "--m", "9", "--P", "1,2"]
+    cmd = [sys.executable, "-m", "groklab.cli", "mheight", "height", "--m", "9", "--P", "1,2"]
     bad = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.startswith("groklab: error: m must be in 1..n-1") and bad.stderr.count("\n") == 1

@@ -67,7 +67,7 @@ def test_violation_loss_runs(tmp_path, small_file):
         (["model.top_k=7"], "model.top_k must be in 1..model.n_experts"),
         (["model.n_experts=0"], "model.top_k must be in 1..model.n_experts"),
         (["train.loss=mse_violation", "train.violation_weight=-1"], "train.violation_weight must be >= 0"),
-        (["train.loss=mse_violation", "train.violation_samples=0"], "train.violation_samples must be >= 1"),
+        (["train.loss=mse_violation", "train.violation_samples=0"], "train.violation_samples must be in 1..10000"),
         (["train.loss=huber"], "train.loss='huber'"),
         (["task.per_group=ten"], "expected int"),
     ],
@@ -97,3 +97,13 @@ def test_presets_registered_with_paper_scale():
     new = get("mheight").config
     assert new.model.name == "group_heads" and new.task.features == "minors+ratios"
     assert "mheight_groups" in new.train.probes
+
+
+def test_an_mheight_run_carries_its_group_mean_baseline(tiny_run):
+    """summary.json `baseline`: the per-(n,k,m) training mean's validation log2-MSE, which the verdict uses."""
+    run = groklab.load_run(tiny_run)
+    base = run.summary["baseline"]
+    assert base["kind"] == "group mean" and base["groups"] == 3 and base["val/loss"] > 0
+    assert run.summary["detection"]["baseline"]["val/loss"] == base["val/loss"]
+    verdict, below = run.summary["detection"]["verdict"], run.summary["detection"]["baseline"]["below_step"]
+    assert (verdict == "baseline") == (below is None and verdict not in ("memorization", "confusion", "no learning"))

@@ -77,3 +77,9 @@ def test_wrapper_shares_groups_with_scheduler_and_round_trips_state():
         o.step()
     torch.testing.assert_close(model.w.detach(), clone.w.detach())
     assert opt2.state is opt2.base_optimizer.state
+
+
+def test_eps_goes_to_the_base_optimizer():
+    """Prieto's ⊥AdamW uses AdamW eps 1e-25: the wrapper must pass `eps` on, not keep it for the projection."""
+    opt = OrthoGrad(TwoParams().parameters(), torch.optim.AdamW, lr=1e-2, eps=1e-25)
+    assert opt.base_optimizer.param_groups[0]["eps"] == 1e-25 and opt.eps == 1e-30

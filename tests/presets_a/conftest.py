@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from groklab.config import RunConfig
-from groklab.train import MemorySink, train
+from groklab.engine import MemorySink, train
 
 
 def _history(cfg: RunConfig) -> dict[str, list[Any]]:

@@ -4,7 +4,7 @@ presets."""
 import pytest
 import torch
 
-from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, apply_overrides, validate
+from groklab.config import ModelConfig, OptimConfig, ProbeConfig, RunConfig, TaskConfig, apply_overrides, validate
 from groklab.errors import ConfigError, GroklabError
 from groklab.models import build_model
 from groklab.optim import build_optimizer
@@ -128,8 +128,8 @@ def test_probes_on_known_weights():
     data = {k: getattr(task, k) for k in ("x_train", "y_train", "x_val", "y_val")}
     with torch.no_grad():
         model.W_E.copy_(torch.arange(10.0)[:, None])  # a linear representation closes every parallelogram
-    assert PROBES["rqi"](model, data, task) == {"repr/rqi": 1.0}
-    acc = PROBES["template_acc"](model, data, task)
+    assert PROBES["rqi"](model, data, task, ProbeConfig()) == {"repr/rqi": 1.0}
+    acc = PROBES["template_acc"](model, data, task, ProbeConfig())
     assert set(acc) == {"train/acc", "val/acc"} and all(0 <= v <= 1 for v in acc.values())
 
     class Oracle(torch.nn.Module):  # outputs the target itself: accuracy 1
@@ -137,15 +137,15 @@ def test_probes_on_known_weights():
             table = torch.tensor(task.meta["templates"])
             return table[x.sum(1)]
 
-    assert PROBES["template_acc"](Oracle(), data, task) == {"train/acc": 1.0, "val/acc": 1.0}
+    assert PROBES["template_acc"](Oracle(), data, task, ProbeConfig()) == {"train/acc": 1.0, "val/acc": 1.0}
     mod = build_task(TaskConfig(name="multiterm", op="sum", p=7))
     mlp = build_model(ModelConfig(name="mlp_concat", n_layers=1, d_mlp=3, act="square", bias=False), mod)
     with torch.no_grad():
         wave = torch.cos(2 * torch.pi * torch.arange(7.0) / 7)  # one Fourier mode per neuron: IPR exactly 1
         mlp.layers[0].weight.copy_(wave.repeat(3, 2))  # [3 neurons, 2 operands x 7]
         mlp.layers[1].weight.copy_(wave[:, None].expand(7, 3))
-    assert PROBES["ipr"](mlp, {}, mod)["fourier/ipr"] == pytest.approx(1.0)
+    assert PROBES["ipr"](mlp, {}, mod, ProbeConfig())["fourier/ipr"] == pytest.approx(1.0)
     with pytest.raises(GroklabError, match="ipr"):
-        PROBES["ipr"](model, data, task)
+        PROBES["ipr"](model, data, task, ProbeConfig())
     with pytest.raises(GroklabError, match="templates"):
-        PROBES["template_acc"](mlp, {k: getattr(mod, k) for k in data}, mod)
+        PROBES["template_acc"](mlp, {k: getattr(mod, k) for k in data}, mod, ProbeConfig())

@@ -6,8 +6,8 @@ import dataclasses
 import pytest
 
 from groklab.config import apply_overrides
+from groklab.engine import train
 from groklab.presets import grokfast2024, power2022
-from groklab.train import train
 
 
 def first_step(rows, key, threshold):

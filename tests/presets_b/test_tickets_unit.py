@@ -5,11 +5,11 @@ import torch
 
 from groklab.cli import main
 from groklab.config import apply_overrides
+from groklab.engine import train
 from groklab.errors import GroklabError
 from groklab.presets import minegishi2023
 from groklab.runs import execute
-from groklab.tickets import global_mask, norm_matched
-from groklab.train import train
+from groklab.studies.tickets import global_mask, norm_matched
 
 TINY = {"task.p": 7, "model.d_model": 16, "model.d_mlp": 8, "train.steps": 20, "train.eval_every": 10,
         "train.checkpoint_every": 20, "train.log_checkpoints": 3, "train.device": "cpu"}

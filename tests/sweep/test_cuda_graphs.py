@@ -1,4 +1,5 @@
-"""The CUDA fast path: the captured step replays train.train as the eager engine does (needs a GPU; skipped on CI).
+"""The CUDA fast path: the captured step replays the reference loop as the eager engine does (needs a GPU;
+skipped on CI).
 
 Run on a GPU machine with `python -m pytest tests/sweep/test_cuda_graphs.py`.
 """
@@ -6,11 +7,10 @@ Run on a GPU machine with `python -m pytest tests/sweep/test_cuda_graphs.py`.
 import pytest
 import torch
 
-from groklab import vectorized
 from groklab.config import RunConfig, apply_overrides
+from groklab.engine import MemorySink, train, train_many, vectorized
+from groklab.engine.graphs import GraphedStep
 from groklab.runs import execute, load_run
-from groklab.train import MemorySink, train
-from groklab.vectorized import GraphedStep, train_many
 
 from .test_vectorized import assert_rows_match, configs
 

@@ -7,10 +7,10 @@ import torch
 
 from groklab.cli import main
 from groklab.config import RunConfig, apply_overrides
+from groklab.engine import MemorySink, train
 from groklab.errors import ConfigError
-from groklab.runs import read_jsonl
+from groklab.io import read_jsonl
 from groklab.sweep import parse_spec, plan, run_sweep
-from groklab.train import MemorySink, train
 
 from .conftest import tiny_items
 
@@ -66,7 +66,7 @@ def test_interrupted_sweep_resumes(tmp_path, capsys):
     keeper = KeepAt()
     train(RunConfig.from_dict(json.loads((victim / "config.json").read_text())), keeper)
     torch.save(keeper.at10, victim / "checkpoints" / "latest.pt")
-    rows = [r for r in read_jsonl(victim / "metrics.jsonl") if r["step"] <= 15]
+    rows = [r for r in read_jsonl(victim / "metrics.jsonl").rows if r["step"] <= 15]
     (victim / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     summary = json.loads((victim / "summary.json").read_text())
     (victim / "summary.json").write_text(json.dumps(summary | {"status": "interrupted", "steps": 10}))
@@ -77,7 +77,8 @@ def test_interrupted_sweep_resumes(tmp_path, capsys):
     assert "3 of 4 members already finished" in capsys.readouterr().err
     after = [(r / "metrics.jsonl").read_bytes() for r in runs]
     assert [a == b for a, b in zip(before, after, strict=True)] == [True, True, False, True]  # others untouched
-    resumed, original = read_jsonl(victim / "metrics.jsonl"), [json.loads(x) for x in before[2].decode().splitlines()]
+    resumed = read_jsonl(victim / "metrics.jsonl").rows
+    original = [json.loads(x) for x in before[2].decode().splitlines()]
     assert [r["step"] for r in resumed] == [r["step"] for r in original]
     for a, b in zip(original, resumed, strict=True):  # float32: the engines agree to rounding
         assert {k: pytest.approx(v, rel=1e-5) for k, v in a.items() if k != "time"} == \
@@ -87,10 +88,10 @@ def test_interrupted_sweep_resumes(tmp_path, capsys):
 
 
 def test_unsupported_members_run_alone(tmp_path, capsys):
-    path = run_sweep(None, [*tiny_items(**{"train.steps": "5"}), "optim.name=sgd,adamw"], out=tmp_path)
+    path = run_sweep(None, [*tiny_items(**{"train.steps": "5"}), "optim.name=muon,adamw"], out=tmp_path)
     record = json.loads((path / "sweep.json").read_text())
     assert [m["status"] for m in record["members"]] == ["completed"] * 2
-    assert "not vectorised (optim.name=sgd" in capsys.readouterr().err
+    assert "not vectorised (optim.name=muon" in capsys.readouterr().err
 
 
 def test_duplicate_members_refused():

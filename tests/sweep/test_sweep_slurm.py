@@ -32,8 +32,9 @@ def test_preempted_array_task_is_requeued_and_resumes_from_its_checkpoint(tmp_pa
     the member resumes from `checkpoints/latest.pt`, and its history holds each step once."""
     from submitit.local.local import LocalJobEnvironment
 
-    path = run_sweep(None, tiny_items(**{"train.steps": "2000", "train.checkpoint_every": "100",
-                                         "train.eval_every": "100"}), out=tmp_path, executor="slurm",
+    items = [*tiny_items(**{"train.steps": "2000", "train.checkpoint_every": "100", "train.eval_every": "100"}),
+             "seed=range(0,1)"]
+    path = run_sweep(None, items, out=tmp_path, executor="slurm",
                      slurm={"cluster": "local", "cpus_per_task": 1, "wait": False})
     (member,) = json.loads((path / "sweep.json").read_text())["members"]
     run = tmp_path / member["run"]

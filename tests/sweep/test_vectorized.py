@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from groklab.config import RunConfig, apply_overrides
-from groklab.train import MemorySink, train
-from groklab.vectorized import group_key, train_many, unsupported
+from groklab.engine import MemorySink, build_tasks, group_key, train, train_many, unsupported
 
 MEMBERS = [  # different seeds, weight decays, splits and hyper-parameters in one group
     {"seed": "0", "optim.weight_decay": "0.1"},
@@ -33,11 +32,21 @@ def assert_rows_match(ref, got, rtol):
     ("float64", {}, 1e-10, 0.0),
     ("float64", {"optim.name": "adam", "optim.grokfast": "ema", "optim.l1": "1e-4"}, 1e-10, 0.0),
     ("float64", {"train.batch_size": "full"}, 1e-10, 0.0),
+    ("float64", {"train.probes": "layer_norms,last_layer_norm", "train.probe_every": "10"}, 1e-10, 0.0),
+    ("float64", {"train.fixed_norm": "20"}, 1e-10, 0.0),
+    ("float64", {"optim.name": "sgd", "optim.lr": "0.1", "optim.momentum": "0.9"}, 1e-10, 0.0),
+    ("float64", {"optim.name": "sgd", "optim.lr": "0.3", "optim.warmup_steps": "0"}, 1e-10, 0.0),
+    ("float64", {"optim.orthograd": "true", "optim.grokfast": "ema"}, 1e-9, 1e-12),
+    ("float64", {"optim.embed_lr": "3e-3", "optim.embed_weight_decay": "0"}, 1e-10, 0.0),
+    ("float64", {"model.name": "gpt2_resformer", "model.value_mix": "learnable"}, 1e-10, 0.0),
+    ("float64", {"model.name": "gpt2_meta", "model.pos": "rotary", "model.n_memory": "3"}, 1e-10, 0.0),
+    ("float64", {"model.name": "gpt2_svformer", "model.linear": "bitlinear"}, 1e-9, 1e-12),
     ("float32", {}, 1e-4, 1e-6),
 ])
 def test_members_equal_plain_runs(tiny, dtype, extra, rtol, atol):
     cfgs = configs(tiny, **{"train.dtype": dtype, "train.loss_dtype": dtype, **extra})
-    assert len({group_key(c) for c in cfgs}) == 1 and all(unsupported(c) is None for c in cfgs)
+    assert len({group_key(c, t) for c, t in zip(cfgs, build_tasks(cfgs), strict=True)}) == 1
+    assert all(unsupported(c) is None for c in cfgs)
     sinks = [MemorySink() for _ in cfgs]
     outcomes = train_many(cfgs, sinks)
     for cfg, sink, outcome in zip(cfgs, sinks, outcomes, strict=True):
@@ -67,9 +76,11 @@ class KeepAt(MemorySink):
             self.at10 = copy.deepcopy(state)  # the plain loop hands over live parameters
 
 
-def test_checkpoints_resume_across_engines(tiny):
-    """A vectorised member's checkpoint resumes in train.train, and a plain checkpoint in the engine."""
-    cfgs = configs(tiny, **{"train.dtype": "float64", "train.loss_dtype": "float64"})
+@pytest.mark.parametrize("extra", [{}, {"optim.name": "sgd", "optim.lr": "0.1", "optim.momentum": "0.9"},
+                                   {"optim.embed_lr": "3e-3", "optim.grokfast": "ema"}])
+def test_checkpoints_resume_across_engines(tiny, extra):
+    """A vectorised member's checkpoint resumes in the reference loop, and a plain checkpoint in the engine."""
+    cfgs = configs(tiny, **{"train.dtype": "float64", "train.loss_dtype": "float64", **extra})
     keepers = [KeepAt() for _ in cfgs]
     train_many(cfgs, keepers)
     plain = Resume(keepers[1].at10)  # vectorised -> plain
@@ -85,9 +96,9 @@ def test_checkpoints_resume_across_engines(tiny):
 
 def test_groups_and_fallback_reasons(tiny):
     a, b = (apply_overrides(RunConfig(), tiny | {"task.train_frac": f}) for f in ("0.5", "0.6"))
-    assert group_key(a) != group_key(b)  # different train sizes train in different groups
-    assert unsupported(apply_overrides(RunConfig(), tiny | {"optim.name": "sgd"})) is not None
-    assert unsupported(apply_overrides(RunConfig(), tiny | {"train.probes": "layer_norms"})) is not None
+    assert group_key(a, *build_tasks([a])) != group_key(b, *build_tasks([b]))  # different train sizes: two groups
+    assert unsupported(apply_overrides(RunConfig(), tiny | {"optim.name": "muon"})) is not None
+    assert unsupported(apply_overrides(RunConfig(), tiny | {"optim.grokfast": "ma"})) is not None
 
 
 def test_a_diverging_member_stops_alone(tiny):

@@ -9,8 +9,8 @@ sum of squared weights. Only (a + b) mod p is supported: the trig directions are
 
 from __future__ import annotations
 
-import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,12 @@ from torch import Tensor, nn
 
 from groklab.config import RunConfig
 from groklab.errors import GroklabError
+from groklab.io import atomic_write, dumps, load_tensors, write_json
 from groklab.losses import cross_entropy
 from groklab.models import build_model
 from groklab.models.transformer import Transformer
 from groklab.probes import fourier
+from groklab.runs import RunDir
 from groklab.tasks import TaskData, build_task
 
 
@@ -90,15 +92,15 @@ def measures(model: Transformer, tokens: Tensor, labels: Tensor, train: Tensor, 
     }
 
 
-def fourier_progress(run_dir: Path | str, min_frac: float = 0.0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def fourier_progress(run_dir: Path | str, min_frac: float = 0.0, progress: bool = False
+                     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Compute the measures for every checkpoint of a run; write fourier.json and fourier.jsonl beside
     metrics.jsonl. Returns (key-frequency record, rows)."""
-    from groklab.runs import atomic_write, write_json
-
     run_dir = Path(run_dir)
-    if not (run_dir / "config.json").exists():
+    run = RunDir(run_dir)
+    if not run.exists():
         raise GroklabError(f"{run_dir} is not a run folder (no config.json)")
-    cfg = RunConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+    cfg = RunConfig.from_dict(run.config())
     task = build_task(cfg.task)
     tokens, labels, train = all_inputs(task)
     p = int(task.meta["p"])
@@ -109,7 +111,7 @@ def fourier_progress(run_dir: Path | str, min_frac: float = 0.0) -> tuple[dict[s
     model = build_model(cfg.model, task).double()
 
     def load(path: Path) -> None:
-        model.load_state_dict(torch.load(path, weights_only=True, map_location="cpu")["model"])
+        model.load_state_dict(load_tensors(path)["model"])
         model.eval()
 
     final_step, final_path = ckpts[-1]
@@ -121,9 +123,11 @@ def fourier_progress(run_dir: Path | str, min_frac: float = 0.0) -> tuple[dict[s
               "min_frac": min_frac, "key_frequencies": keys,
               "embed_key_frequencies": fourier.embed_key_frequencies(model.W_E, p)}
     rows = []
-    for step, path in ckpts:
+    for i, (step, path) in enumerate(ckpts, start=1):
         load(path)
         rows.append({"step": step, **measures(model, tokens, labels, train, keys, p)})
+        if progress:
+            print(f"probe fourier: checkpoint {i}/{len(ckpts)} (step {step:,})", file=sys.stderr, flush=True)
     write_json(run_dir / "fourier.json", record)
-    atomic_write(run_dir / "fourier.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    atomic_write(run_dir / "fourier.jsonl", "".join(dumps(r) + "\n" for r in rows))
     return record, rows

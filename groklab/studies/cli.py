@@ -10,11 +10,11 @@ from groklab.errors import GroklabError
 
 
 def cmd_fourier(args: argparse.Namespace) -> int:
-    from groklab.probes.progress import fourier_progress
+    from groklab.studies.progress import fourier_progress
 
     if not 0 <= args.min_frac <= 1:
         raise GroklabError(f"--min-frac must be in [0, 1], got {args.min_frac}")
-    record, rows = fourier_progress(Path(args.run_dir), min_frac=args.min_frac)
+    record, rows = fourier_progress(Path(args.run_dir), min_frac=args.min_frac, progress=not args.quiet)
     print(f"key frequencies (step {record['from_step']}): {record['key_frequencies']}")
     print(f"{'step':>7} {'train':>9} {'test':>9} {'restr.test':>10} {'excl.train':>10} {'gini W_E':>8} "
           f"{'gini W_L':>8} {'sum w^2':>9}")
@@ -27,13 +27,13 @@ def cmd_fourier(args: argparse.Namespace) -> int:
 
 
 def cmd_tickets(args: argparse.Namespace) -> int:
-    from groklab import api
     from groklab.config import parse_overrides
-    from groklab.tickets import run_tickets
+    from groklab.presets import resolve
+    from groklab.studies.tickets import run_tickets
 
     if args.retrain_steps is not None and args.retrain_steps <= 0:
         raise GroklabError(f"--retrain-steps must be > 0, got {args.retrain_steps}")
-    base = api.resolve("minegishi2023", parse_overrides(args.items))
+    base = resolve("minegishi2023", parse_overrides(args.items))
     report = run_tickets(base, out=args.out, keep=args.keep, retrain_steps=args.retrain_steps, seed=args.seed,
                          retrain_wd=args.retrain_wd, progress=not args.quiet)
     print(f"tickets  keep {report['keep']:g} ({report['pruned']:.0%} pruned), steps to val acc >= 0.95:")
@@ -56,6 +56,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("run_dir")
     p.add_argument("--min-frac", type=float, default=0.0,
                    help="count a neuron's frequency only if it explains this share of its variance (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_fourier)
     p = subparsers.add_parser("tickets", help="Grokking Tickets pipeline: groklab tickets [KEY=VALUE ...]")
     p.add_argument("items", nargs="*", metavar="KEY=VALUE", help="overrides of the minegishi2023 preset")

@@ -14,15 +14,17 @@ every folder stays self-describing. The speed-up is steps to val acc >= 0.95, de
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from groklab.analysis.detect import detect_after_training
 from groklab.config import RunConfig, apply_overrides
 from groklab.errors import GroklabError
+from groklab.io import load_tensors, save_tensors, write_json
+from groklab.runs import RunDir, execute
 
 KINDS = ("magnitude", "random")
 THRESHOLD = "0.95"
@@ -67,15 +69,20 @@ def norm_matched(init: dict[str, Tensor], masks: dict[str, Tensor]) -> dict[str,
 
 
 def _steps_to(path: Path) -> int | None:
-    summary = json.loads((path / "summary.json").read_text())
-    return (summary.get("thresholds") or {}).get("val/acc", {}).get(THRESHOLD)
+    return (RunDir(path).summary().get("thresholds") or {}).get("val/acc", {}).get(THRESHOLD)
 
 
 def _save(path: Path, obj: dict[str, Any]) -> str:
-    from groklab.runs import RunDir
-
-    RunDir._save_pt(path, obj)
+    save_tensors(path, obj)
     return str(path.resolve())
+
+
+def _run(cfg: RunConfig, out: Path, progress: bool) -> Path:
+    """One arm as an ordinary run folder (skipped if it already finished), with its detection."""
+    path, done = execute(cfg, out=out, progress=progress, command=f"groklab tickets ({cfg.name})")
+    if not done:
+        detect_after_training(path)
+    return path
 
 
 def run_tickets(base: RunConfig, out: Path | str = "runs", keep: float = 0.4, retrain_steps: int | None = None,
@@ -83,21 +90,18 @@ def run_tickets(base: RunConfig, out: Path | str = "runs", keep: float = 0.4, re
     """Dense run, pruning and the four retraining arms; writes and returns `tickets.json` (speed-ups included).
 
     `retrain_wd` is the retraining weight decay of every arm: 0 in the reference's pruning config."""
-    from groklab import api
-    from groklab.runs import write_json
-
     out = Path(out)
     if not 0 < keep <= 1:
         raise GroklabError(f"--keep must be in (0, 1], got {keep}")
     if retrain_wd < 0:
         raise GroklabError(f"--retrain-wd must be >= 0, got {retrain_wd}")
-    dense = api.run(base, out=out, progress=progress)
+    dense = _run(base, out, progress)
     ckpts = dense / "checkpoints"
     final_path, init_path = ckpts / f"step_{base.train.steps}.pt", ckpts / "step_0.pt"
     if not (final_path.exists() and init_path.exists()):
         raise GroklabError(f"{dense} lacks step_0.pt or step_{base.train.steps}.pt (train.log_checkpoints=0?)")
-    final = torch.load(final_path, weights_only=True)["model"]
-    init = torch.load(init_path, weights_only=True)["model"]
+    final = load_tensors(final_path)["model"]
+    init = load_tensors(init_path)["model"]
     folder = out / f"tickets-{dense.name}-keep{keep:g}"
     folder.mkdir(parents=True, exist_ok=True)
     files = {"init": _save(folder / "init.pt", {"model": init})}
@@ -121,7 +125,7 @@ def run_tickets(base: RunConfig, out: Path | str = "runs", keep: float = 0.4, re
         cfg = dataclasses.replace(
             retrain, name=f"{base.name}_{arm}",
             train=dataclasses.replace(retrain.train, init_from=init_file, mask_from=mask_file))
-        path = api.run(cfg, out=out, progress=progress)
+        path = _run(cfg, out, progress)
         result[arm] = {"run": str(path), "steps_to_val95": _steps_to(path), "weight_decay": retrain_wd}
     ticket = result["ticket"]["steps_to_val95"]
     for arm in ("dense", "random_mask", "dense_retrain", "norm_matched"):

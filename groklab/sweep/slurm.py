@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from groklab.config import RunConfig
+from groklab.engine import build_tasks, group_key, unsupported
 from groklab.errors import GroklabError
+from groklab.runs import prepare
+from groklab.sweep.local import execute_members
+from groklab.sweep.record import refresh
+from groklab.tasks import TaskData
 
 
 class ChunkJob:
@@ -25,12 +30,12 @@ class ChunkJob:
         self.vectorize, self.command = vectorize, command
 
     def __call__(self) -> list[str]:
-        from groklab.runs import prepare
-        from groklab.sweep import execute_members, refresh
-
         cfgs = [RunConfig.from_dict(d) for d in self.configs]
-        todo = [c for c in cfgs if not prepare(c, Path(self.out), resume=True)[1]]  # a requeue skips the finished
-        execute_members(todo, Path(self.out), self.vectorize, self.command, sweep_dir=Path(self.sweep_dir))
+        tasks = build_tasks(cfgs)
+        ready = [prepare(c, Path(self.out), resume=True, task=t) for c, t in zip(cfgs, tasks, strict=True)]
+        todo = [i for i, p in enumerate(ready) if not p.done]  # a requeue skips the finished
+        execute_members([cfgs[i] for i in todo], [tasks[i] for i in todo], Path(self.out), self.vectorize,
+                        self.command, sweep_dir=Path(self.sweep_dir))
         record = refresh(Path(self.sweep_dir))
         names = {c.run_name for c in cfgs}
         return [m["status"] for m in record["members"] if m["run"] in names]
@@ -42,20 +47,18 @@ class ChunkJob:
         return submitit.helpers.DelayedSubmission(self, *args, **kwargs)
 
 
-def chunks(cfgs: list[RunConfig], size: int, vectorize: bool) -> list[list[RunConfig]]:
+def chunks(cfgs: list[RunConfig], tasks: list[TaskData], size: int, vectorize: bool) -> list[list[RunConfig]]:
     """Chunks of at most `size` members, each within one vectorised group where possible."""
-    from groklab.vectorized import group_key, unsupported
-
     groups: dict[str, list[RunConfig]] = {}
-    for c in cfgs:
-        key = group_key(c) if vectorize and unsupported(c) is None else "alone"
+    for c, t in zip(cfgs, tasks, strict=True):
+        key = group_key(c, t) if vectorize and unsupported(c) is None else "alone"
         groups.setdefault(key, []).append(c)
     return [g[i : i + size] for g in groups.values() for i in range(0, len(g), size)]
 
 
-def submit(cfgs: list[RunConfig], out: Path, sweep_dir: Path, vectorize: bool, command: str, chunk_size: int = 64,
-           timeout_min: int = 240, partition: str | None = None, gpus_per_task: int = 0, cpus_per_task: int = 4,
-           wait: bool = False, cluster: str = "slurm") -> list[Any]:
+def submit(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, sweep_dir: Path, vectorize: bool, command: str,
+           chunk_size: int = 64, timeout_min: int = 240, partition: str | None = None, gpus_per_task: int = 0,
+           cpus_per_task: int = 4, wait: bool = False, cluster: str = "slurm") -> list[Any]:
     """Submit the members as a job array; with `wait`, block until it ends and raise if a task failed."""
     try:
         import submitit
@@ -73,7 +76,7 @@ def submit(cfgs: list[RunConfig], out: Path, sweep_dir: Path, vectorize: bool, c
     executor.update_parameters(**params)
     jobs = []
     with executor.batch():
-        for chunk in chunks(cfgs, chunk_size, vectorize):
+        for chunk in chunks(cfgs, tasks, chunk_size, vectorize):
             jobs.append(executor.submit(ChunkJob([c.to_dict() for c in chunk], str(out.resolve()),
                                                  str(sweep_dir.resolve()), vectorize, command)))
     print(f"sweep: submitted {len(jobs)} array tasks ({len(cfgs)} members): {jobs[0].job_id.split('_')[0]}"

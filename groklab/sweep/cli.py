@@ -1,0 +1,59 @@
+"""`groklab sweep`: the command line of groklab.sweep."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+from typing import Any
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from groklab.io import read_json
+    from groklab.presets import split_positionals
+    from groklab.runs import RunDir
+    from groklab.sweep.run import run_sweep
+
+    preset, items = split_positionals(args.items)
+    slurm = {"chunk_size": args.chunk_size, "timeout_min": args.time_min, "partition": args.partition,
+             "gpus_per_task": args.gpus_per_task, "cpus_per_task": args.cpus_per_task, "wait": args.wait}
+    if args.executor == "local":
+        signal.signal(signal.SIGTERM, _raise_interrupt)  # a scheduler's SIGTERM records "interrupted"
+    path = run_sweep(preset, items, out=args.out, executor=args.executor, vectorize=args.vectorize,
+                     resume=args.resume, progress=not args.quiet, slurm=slurm,
+                     command="groklab " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    record = read_json(path / "sweep.json", "sweep record")
+    print(f"sweep    {path / 'sweep.json'}")
+    for m in record["members"]:
+        run = RunDir(m["run_dir"])
+        final = (run.summary().get("final") or {}) if run.exists() else {}
+        acc = final.get("val/acc")
+        print(f"  {m['status']:<11} {m['steps']:>7} steps  val/acc={'-' if acc is None else f'{acc:.4f}'}  "
+              f"{m['run']}  " + " ".join(f"{k}={v}" for k, v in m["overrides"].items() if k in record["grid"]))
+    finished = all(m["status"] in ("completed", "diverged") for m in record["members"])
+    return 0 if finished or (args.executor == "slurm" and not args.wait) else 1
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("sweep", help="train a grid of runs: groklab sweep [PRESET] KEY=V1,V2 KEY=range(a,b)")
+    p.add_argument("items", nargs="*", metavar="[PRESET] [KEY=V | KEY=V1,V2 | KEY=range(a,b[,step])]")
+    p.add_argument("--out", default="runs", help="folder of the member run folders and the sweep folder")
+    p.add_argument("--executor", choices=("local", "slurm"), default="local",
+                   help="local: this machine (default); slurm: a job array through submitit (groklab[slurm])")
+    p.add_argument("--vectorize", action=argparse.BooleanOptionalAction, default=True,
+                   help="train compatible members together in one process (default: on)")
+    p.add_argument("--resume", action="store_true", help="continue interrupted members from their checkpoints")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    g = p.add_argument_group("slurm (with --executor slurm)")
+    g.add_argument("--chunk-size", type=int, default=64, help="members per array task (default 64)")
+    g.add_argument("--time-min", type=int, default=240, help="time limit of an array task; requeued after it")
+    g.add_argument("--partition", default=None)
+    g.add_argument("--gpus-per-task", type=int, default=0)
+    g.add_argument("--cpus-per-task", type=int, default=4)
+    g.add_argument("--wait", action="store_true", help="wait for the array to finish (default: submit and return)")
+    p.set_defaults(func=cmd_sweep)
