@@ -78,7 +78,7 @@ def inference(cfg, task, device: torch.device, rows: int = 4096) -> dict[str, fl
 
 def group_mean_baseline(task) -> dict[str, float]:
     """Val log2-MSE of predicting each group's mean training label (ignores P): the floor a model must beat."""
-    tg, vg = torch.tensor(task.meta["train_group"]), torch.tensor(task.meta["val_group"])
+    tg, vg = task.groups
     return {",".join(map(str, g)): ((task.y_val[vg == i] - task.y_train[tg == i].mean()) ** 2).mean().item()
             for i, g in enumerate(task.meta["groups"])}
 

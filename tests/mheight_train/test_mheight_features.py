@@ -131,6 +131,13 @@ def test_group_heads_start_at_the_group_means(small_file):
         out = net(task.x_val)
     means = net.mean[groups]
     assert torch.allclose(out, torch.nn.functional.softplus(means)) and torch.equal(net.group(task.x_val), groups)
+    other = task.x_val[:1].clone()  # a (9, 4) row turned into (9, 4, 3), a group the model was not built with
+    m = slice(*task.meta["layout"]["m"])
+    other[:, m] = 0
+    other[:, m.start + 2] = 1
+    assert int(task.x_val[0, slice(*task.meta["layout"]["n"])].argmax()) == 8 and net.group(other).item() == -1
+    with pytest.raises(IndexError):
+        net(other)
     with pytest.raises(ConfigError, match=r"needs task\.name=mheight"):
         build_model(ModelConfig(name="group_heads"), build_task(TaskConfig(op="x+y", p=7)))
 
