@@ -344,6 +344,7 @@ def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool
     """Under the folder's lock: create it (or, with `force`, empty it) and record config, command, environment,
     and for a regression task the trivial baseline its validation loss is judged against."""
     from groklab.engine import resolve_device
+    from groklab.probes.predictions import predict
     from groklab.tasks.base import trivial_baseline
 
     if force:
@@ -358,7 +359,7 @@ def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool
     run.write_summary(status="running", steps=run.summary().get("steps", 0), total_steps=cfg.train.steps,
                       kind=task.kind, error=None, task=task_record(task),
                       baseline=trivial_baseline(task, cfg.train.baseline),
-                      prediction=task.predict(cfg) if task.predict is not None else None)
+                      prediction=predict(cfg, task))
     run.trackers = open_trackers(cfg.train.log, run.path, cfg.to_dict())
 
 

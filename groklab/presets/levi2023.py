@@ -5,7 +5,7 @@ A one-layer linear student learns a random linear teacher from N_tr Gaussian sam
 on the MSE; a sample is correct when its squared error is below eps = 1e-3. Training accuracy saturates long before
 validation accuracy, while both losses fall smoothly: grokking as an artifact of the accuracy threshold. The task
 predicts, from the training covariance and the run's initial student, the step at which validation accuracy
-reaches 95% (`TaskData.predict`, groklab.tasks.linear_teacher).
+reaches 95% (`groklab.probes.predictions`, groklab.probes.linear_teacher).
 
 CI scale: d_in 200, N_tr 222 (lambda = 0.9), lr 0.1 (the paper's 0.01 is 10x slower; any lr below
 1 / max eigenvalue ~ 0.25 gives the same curves in units of lr x steps), measured (seed 0): train acc 0.95 at step

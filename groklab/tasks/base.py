@@ -29,9 +29,6 @@ class TaskData:
     # A regression task scored by accuracy: correct(outputs, targets) -> [N] bool, whether each sample counts as
     # right (Levi 2023: mean squared error over outputs below eps). Engines log `<split>/acc` from it when set.
     correct: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
-    # An analytic prediction of the run's dynamics, predict(run_config) -> JSON-able dict (Levi 2023: the step
-    # at which validation accuracy crosses 95%), for the run code to store in summary.json next to the measured.
-    predict: Callable[[Any], dict[str, Any]] | None = None
     # A task's own term of the training objective, (outputs, inputs, train config) -> scalar or None, added on
     # training batches only (the m-height violation penalty): the loop has no task-specific branch.
     penalty: Callable[[torch.Tensor, torch.Tensor, Any], torch.Tensor | None] | None = None

@@ -8,8 +8,9 @@ counts as correct when its squared error, averaged over the d_out outputs, is be
 Theta(eps - (D^T x)^2) for d_out = 1, and for d_out > 1 the chi-square form of Eq. 13, whose argument
 d_out eps / (2 L) says ||D^T x||^2 / d_out < eps.
 
-The analytic prediction (`predict`): for the one-layer student under full-batch gradient descent with torch's SGD
-weight decay wd, D = S - T evolves exactly as (Eq. 3, with the MSE averaged over samples and outputs)
+The analytic prediction (groklab.probes.linear_teacher.predict_grokking, from `gd_losses`): for the one-layer
+student under full-batch gradient descent with torch's SGD weight decay wd, D = S - T
+evolves exactly as (Eq. 3, with the MSE averaged over samples and outputs)
     D_{t+1} = D_t - lr_t (2/d_out Sigma_tr D_t + wd (D_t + T)),
 which is diagonal in the eigenbasis of the training covariance Sigma_tr (Levi Eqs. 4, 14; the paper takes the
 gradient-flow limit, the Marchenko-Pastur spectrum and the average over random initial directions, Eq. 7; here the
@@ -23,10 +24,8 @@ the weight decay as gamma/d_out; torch's `weight_decay` is that gamma/d_out (the
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from functools import partial
-from typing import Any
 
 import numpy as np
 import torch
@@ -103,58 +102,6 @@ def first_step(curve: torch.Tensor, level: float) -> int | None:
     return int(hit[0]) if len(hit) else None
 
 
-def initial_student(run: Any, task: TaskData) -> torch.Tensor:
-    """The student's initial matrix S_0 as the engine draws it: torch.manual_seed(seed), then build_model. The
-    global RNG state is restored afterwards."""
-    from groklab.models import build_model  # models import tasks: imported here, not at module level
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(run.seed)
-        return build_model(run.model, task).linear_map().detach()
-
-
-def predict_grokking(run: Any, task: TaskData) -> dict[str, Any]:
-    """The predicted accuracy crossings of a run config (a RunConfig) on this task's data; JSON-able.
-
-    Applies to what the derivation covers: model.name=linear with one layer, plain full-batch SGD (no momentum,
-    Grokfast, ⊥Grad or L1), the engine's own initialisation; otherwise the steps are None and `prediction` says why.
-    """
-    from groklab.optim import lr_at
-
-    m, o, tr = run.model, run.optim, run.train
-    why = next((reason for ok, reason in [
-        (m.name == "linear" and m.n_layers == 1, "the prediction covers model.name=linear with n_layers=1"),
-        (o.name == "sgd" and o.momentum == 0, "the prediction covers optim.name=sgd with momentum 0"),
-        (o.grokfast == "none" and not o.orthograd and o.l1 == 0, "the prediction covers plain gradient descent"),
-        (tr.resolved_batch_size(task.n_train) == task.n_train, "the prediction covers full-batch training"),
-        (not tr.init_from and not tr.mask_from, "the prediction covers the engine's own initialisation"),
-    ] if not ok), None)
-    out: dict[str, Any] = {
-        "predicted_grokking_step": None,
-        "prediction": why or "first step at which the validation accuracy reaches 0.95 (Levi et al. 2023 §3.1.3); "
-        "compare with the detection threshold val/acc 0.95. Exact discrete gradient descent from the run's initial "
-        "student in the eigenbasis of the training covariance; accuracy from the loss by Eq. 13",
-    }
-    if why:
-        return out
-    teacher = torch.tensor(task.meta["teacher"], dtype=torch.float64)
-    eps, d_out = task.meta["eps"], teacher.shape[1]
-    lrs = [lr_at(o, s) for s in range(tr.steps)]
-    train_loss, gen_loss = gd_losses(task.x_train, teacher, initial_student(run, task), lrs, o.weight_decay)
-    train_acc, val_acc = accuracy_of_loss(train_loss, eps, d_out), accuracy_of_loss(gen_loss, eps, d_out)
-    train_steps = {str(level): first_step(train_acc, level) for level in LEVELS}
-    val_steps = {str(level): first_step(val_acc, level) for level in LEVELS}
-    t_train, t_val = train_steps[str(GROK_LEVEL)], val_steps[str(GROK_LEVEL)]
-    return out | {
-        "predicted_grokking_step": t_val,
-        "train_acc_steps": train_steps,
-        "val_acc_steps": val_steps,
-        "grokking_delay_steps": None if t_train is None or t_val is None else t_val - t_train,
-        "final_train_loss": float(train_loss[-1]),
-        "final_val_loss": float(gen_loss[-1]),
-    }
-
-
 def check(cfg: TaskConfig) -> None:
     for key in ("d_in", "d_out", "n_train", "n_val"):
         if getattr(cfg, key) <= 0:
@@ -177,8 +124,7 @@ def build_linear_teacher(cfg: TaskConfig) -> TaskData:
     x_train, x_val = normal(cfg.n_train, cfg.d_in), normal(cfg.n_val, cfg.d_in)
     meta = {"task": "linear_teacher", "d_in": cfg.d_in, "d_out": cfg.d_out, "n_train": cfg.n_train,
             "lambda": cfg.d_in / cfg.n_train, "eps": cfg.eps, "teacher": teacher.tolist()}
-    data = TaskData(
+    return TaskData(
         x_train=x_train, y_train=x_train @ teacher, x_val=x_val, y_val=x_val @ teacher, kind="regression",
         in_dim=cfg.d_in, meta=meta, correct=partial(threshold_correct, eps=cfg.eps),
     )
-    return dataclasses.replace(data, predict=partial(predict_grokking, task=data))

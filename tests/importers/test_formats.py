@@ -154,7 +154,9 @@ def test_wandb_offline_binary(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_SILENT", "true")
     wandb = pytest.importorskip("wandb")
     rows = make_history(200, 2000)
-    run = wandb.init(project="grok", dir=str(tmp_path), config={"lr": 0.001})
+    # mode given, not only WANDB_MODE: wandb reads the environment once per process, at its first setup (another
+    # test in the same worker may have set it up already).
+    run = wandb.init(project="grok", dir=str(tmp_path), config={"lr": 0.001}, mode="offline", reinit="create_new")
     for r in rows:
         run.log({"train/loss": r["train/loss"], "train/acc": r["train/acc"]}, step=r["step"])
         run.log({"val/loss": r["val/loss"], "val/acc": r["val/acc"]}, step=r["step"])

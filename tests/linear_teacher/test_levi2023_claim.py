@@ -1,7 +1,7 @@
 """Levi et al. 2023's claim at CI scale, through the public API: one sweep over lambda and gamma.
 
 The engine logs train/acc and val/acc from `TaskData.correct`, and summary.json holds `prediction` =
-`TaskData.predict(config)` beside the measured steps.
+`groklab.probes.predictions.predict(config, task)` beside the measured steps.
 """
 
 import json

@@ -13,6 +13,7 @@ from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, Trai
 from groklab.errors import ConfigError, GroklabError
 from groklab.models import build_model
 from groklab.optim import lr_at
+from groklab.probes.linear_teacher import predict_grokking
 from groklab.probes.live import PROBES
 from groklab.tasks import build_task
 from groklab.tasks.linear_teacher import accuracy_of_loss, gd_losses, threshold_correct
@@ -114,7 +115,7 @@ def test_gd_losses_are_the_exact_gradient_descent_losses(cfg):
 def test_prediction_is_the_step_at_which_validation_accuracy_reaches_95_percent():
     cfg = config(d_in=100, n_train=111, lr=0.2, steps=1600)  # lambda 0.9
     task, _, gen = explicit_gd(cfg)
-    prediction = task.predict(cfg)
+    prediction = predict_grokking(cfg, task)
     expected = next(t for t, loss in enumerate(gen.tolist()) if math.erf(math.sqrt(1e-3 / (2 * loss))) >= 0.95)
     assert prediction["predicted_grokking_step"] == expected == prediction["val_acc_steps"]["0.95"]
     assert prediction["train_acc_steps"]["0.95"] < expected / 3  # training accuracy saturates first
@@ -128,7 +129,7 @@ def test_prediction_is_the_step_at_which_validation_accuracy_reaches_95_percent(
 ])
 def test_prediction_says_when_it_does_not_apply(change, needle):
     cfg = dataclasses.replace(config(), **change)
-    prediction = build_task(cfg.task).predict(cfg)
+    prediction = predict_grokking(cfg, build_task(cfg.task))
     assert prediction["predicted_grokking_step"] is None and needle in prediction["prediction"]
 
 
@@ -136,7 +137,7 @@ def test_prediction_leaves_the_global_random_state_alone():
     cfg = config()
     task = build_task(cfg.task)
     torch.manual_seed(123)
-    task.predict(cfg)
+    predict_grokking(cfg, task)
     after = torch.rand(1)
     torch.manual_seed(123)
     assert torch.equal(after, torch.rand(1))
