@@ -231,11 +231,7 @@ def detect(history: History, kind: str | None = None, config: DetectConfig | Non
     verdict = phase_verdict(t_train, t_val, between, learned, cfg)
     notes = _notes(steps, val, t_train, t_val, gen, lv)
     versus = versus_baseline(steps, val, baseline, cfg) if metric == "loss" and baseline else None
-    at_baseline = versus is not None and versus["below_step"] is None and (
-        verdict in ("grokking", "comprehension")  # possible with an absolute loss_threshold
-        or (verdict == "memorization" and versus["best_val_loss"] is not None
-            and versus["best_val_loss"] <= versus["val/loss"] * (1 + cfg.baseline_margin)))
-    if at_baseline:
+    if versus is not None and stopped_at_baseline(verdict, versus):
         verdict = "baseline"
         notes.append(f"val/loss fell to {versus['best_val_loss']:.4g} but never below {versus['level']:.4g} "
                      f"({1 - cfg.baseline_margin:g} x the trivial baseline {versus['val/loss']:.4g}, "
@@ -269,6 +265,17 @@ def detect(history: History, kind: str | None = None, config: DetectConfig | Non
         "baseline": versus,
         "config": dataclasses.asdict(cfg),
     }
+
+
+def stopped_at_baseline(verdict: str, versus: dict[str, Any]) -> bool:
+    """Whether validation loss came down to the trivial baseline and stayed there (never below it by the margin):
+    what a generalization verdict (possible with an absolute loss_threshold) or a memorization verdict whose val
+    loss reached the baseline's neighbourhood becomes `baseline`."""
+    if versus["below_step"] is not None:
+        return False
+    best, margin = versus["best_val_loss"], versus["margin"]
+    return verdict in ("grokking", "comprehension") or (
+        verdict == "memorization" and best is not None and best <= versus["val/loss"] * (1 + margin))
 
 
 def versus_baseline(steps: Sequence[Any], val: Sequence[Any], baseline: dict[str, Any],
