@@ -19,7 +19,8 @@ import torch
 from bench_single import groklab_loop, plain_loop
 from torch.profiler import ProfilerActivity, profile
 
-PRODUCTS = ("aten::mm", "aten::bmm", "aten::addmm", "aten::baddbmm", "aten::_scaled_dot_product_flash_attention_for_cpu")
+PRODUCTS = ("aten::mm", "aten::bmm", "aten::addmm", "aten::baddbmm",
+            "aten::_scaled_dot_product_flash_attention_for_cpu")
 OPTIMIZER = "Optimizer.step"  # torch.optim's record_function around step(): its CPU total is the update's time
 
 

@@ -56,6 +56,7 @@ class TaskConfig:
     phi: float = 18.0  # kg_*: inferred facts in training / ID atomic facts
     ood_frac: float = 0.05  # kg_*: OOD share of atomic facts (composition) or of entities per attribute (comparison)
     n_attributes: int = 20  # kg_comparison: attributes
+    features: str = "raw"  # mheight inputs: raw (P), minors (sorted log2 |minors|), ratios, or e.g. raw+minors
 
 
 @dataclass(frozen=True)

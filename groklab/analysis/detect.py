@@ -16,7 +16,11 @@ a 10x later generalization is the same phenomenon at a smaller scale; requiring 
 stops evaluation granularity (train at step 2, val at step 10) from counting. Set gap_ratio=None for Liu's
 exact rule. The metric follows the data: accuracy whenever it was measured (classification, and regression
 scored by nearest-template accuracy as in §02), else loss with the same rule (`loss_threshold`, else a drop
-to `loss_drop` x the first measured loss), so the m-height regression study gets verdicts too.
+to `loss_drop` x the first measured loss), so the m-height regression study gets verdicts too. When the run
+knows its trivial baseline (summary.json `baseline`, issue 17) the levels are `baseline_drop` x the baseline's
+loss on each split instead (0.5: R^2 >= 0.5 against the per-group mean; a random init's first loss says little
+about what the data allow), and a validation loss that comes down to the baseline but never below it by
+`baseline_margin` gets the verdict `baseline`, never a generalization verdict.
 """
 
 from __future__ import annotations
@@ -35,10 +39,10 @@ from groklab.errors import ConfigError
 from groklab.io import finite, last_finite
 from groklab.runs import History, Run, RunDir, load_run
 
-# `baseline`: a regression run whose validation loss fell (by the rules above) but never below its trivial
-# baseline (summary.json `baseline`: the training mean per group) by `baseline_margin`: it learnt the constant.
+# `baseline`: a regression run whose validation loss came down to its trivial baseline (summary.json `baseline`:
+# the training mean per group) but never below it by `baseline_margin`: on unseen data it learnt the constant.
 VERDICTS = ("comprehension", "grokking", "memorization", "confusion", "no learning", "baseline")
-DETECTION_VERSION = 1
+DETECTION_VERSION = 2  # 2: regression levels relative to the trivial baseline when known
 
 
 @dataclass(frozen=True)
@@ -55,21 +59,23 @@ class DetectConfig:
     min_gap_evals: int = 3  # val evaluations the ratio clause needs inside the gap
     min_acc_gain: float = 0.05  # confusion vs no learning: sustained train-acc gain over its first value
     loss_threshold: float | None = None  # regression: absolute loss level (train and val)
-    loss_drop: float = 0.1  # regression without loss_threshold: reached at loss <= loss_drop x first loss
-    loss_levels: tuple[float, ...] = (0.5, 0.1, 0.01, 0.001)  # regression: fractions of first loss tabulated
-    min_loss_drop: float = 0.1  # regression: no learning if train loss never falls below (1 - this) x first
+    loss_drop: float = 0.1  # regression without loss_threshold: reached at loss <= loss_drop x reference loss
+    loss_levels: tuple[float, ...] = (0.5, 0.1, 0.01, 0.001)  # regression: fractions of the reference tabulated
+    min_loss_drop: float = 0.1  # regression: no learning if train loss never falls below (1 - this) x ref.
     spike_factor: float = 10.0  # spike: train loss >= this x its recent minimum (§07)
     spike_window: int = 20  # evaluations the recent minimum looks back over
     spike_floor: float = 1e-6  # ignore spikes whose loss stays below this (float32 round-off)
     norm_window: int = 5  # evaluations either side of a spike searched for a weight-norm change
     norm_change: float = 0.05  # relative norm range that counts as a change
     baseline_margin: float = 0.1  # regression: val loss must fall below (1 - this) x the trivial baseline's
+    baseline_drop: float = 0.5  # regression with a baseline, no loss_threshold: levels at this x its loss
 
     def __post_init__(self) -> None:
         for name in ("patience", "spike_window", "min_gap_evals"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"detect {name} must be >= 1, got {getattr(self, name)}")
-        for name in ("mem_level", "gen_level", "phase_level", "loss_drop", "min_loss_drop", "min_acc_gain"):
+        for name in ("mem_level", "gen_level", "phase_level", "loss_drop", "min_loss_drop", "min_acc_gain",
+                     "baseline_drop"):
             if not 0 < getattr(self, name) <= 1:
                 raise ConfigError(f"detect {name} must be in (0, 1], got {getattr(self, name)}")
         if any(not 0 < v <= 1 for v in (*self.levels, *self.loss_levels)):
@@ -175,8 +181,10 @@ def _ratio(num: int | None, den: int | None) -> float | None:
     return round(num / den, 4) if num is not None and den else None
 
 
-def _levels(metric: str, history: History, cfg: DetectConfig) -> dict[str, Any]:
-    """Crossing levels: accuracy at/above fixed levels, or loss at/below absolute/relative levels."""
+def _levels(metric: str, history: History, cfg: DetectConfig,
+            baseline: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Crossing levels: accuracy at/above fixed levels, or loss at/below absolute levels or levels relative to
+    the trivial baseline's loss (else the first measured loss) on each split."""
     n = len(history.get("step") or [])
     if metric == "acc":
         train, val = history.get("train/acc") or [None] * n, history.get("val/acc") or [None] * n
@@ -186,13 +194,14 @@ def _levels(metric: str, history: History, cfg: DetectConfig) -> dict[str, Any]:
                 "learn": None if first is None else first + cfg.min_acc_gain,
                 "table": {str(lv): (lv, lv) for lv in cfg.levels}}
     train, val = history.get("train/loss") or [None] * n, history.get("val/loss") or [None] * n
-    ref_t, ref_v = _first(train), _first(val)
+    ref_t, ref_v = (baseline["train/loss"], baseline["val/loss"]) if baseline else (_first(train), _first(val))
+    drop = cfg.baseline_drop if baseline else cfg.loss_drop
 
     def rel(ref: float | None, frac: float) -> float:
         return -1.0 if ref is None else ref * frac  # -1: a loss can never be at/below it
 
     main = ((cfg.loss_threshold, cfg.loss_threshold) if cfg.loss_threshold is not None
-            else (rel(ref_t, cfg.loss_drop), rel(ref_v, cfg.loss_drop)))
+            else (rel(ref_t, drop), rel(ref_v, drop)))
     return {"keys": ("train/loss", "val/loss"), "cols": (train, val), "above": False, "mem": main,
             "phase": main, "learn": None if ref_t is None else ref_t * (1 - cfg.min_loss_drop),
             "table": {str(f): (rel(ref_t, f), rel(ref_v, f)) for f in cfg.loss_levels}}
@@ -207,7 +216,7 @@ def detect(history: History, kind: str | None = None, config: DetectConfig | Non
     kind = kind or infer_kind(history)
     metric = "acc" if has_accuracy(history) else "loss"
     steps = history.get("step") or []
-    lv = _levels(metric, history, cfg)
+    lv = _levels(metric, history, cfg, baseline)
     (k_train, k_val), (train, val), above = lv["keys"], lv["cols"], lv["above"]
 
     def cross(col: Sequence[Any], level: float | None) -> int | None:
@@ -222,7 +231,7 @@ def detect(history: History, kind: str | None = None, config: DetectConfig | Non
     verdict = phase_verdict(t_train, t_val, between, learned, cfg)
     notes = _notes(steps, val, t_train, t_val, gen, lv)
     versus = versus_baseline(steps, val, baseline, cfg) if metric == "loss" and baseline else None
-    if versus is not None and versus["below_step"] is None and verdict in ("grokking", "comprehension"):
+    if versus is not None and stopped_at_baseline(verdict, versus):
         verdict = "baseline"
         notes.append(f"val/loss fell to {versus['best_val_loss']:.4g} but never below {versus['level']:.4g} "
                      f"({1 - cfg.baseline_margin:g} x the trivial baseline {versus['val/loss']:.4g}, "
@@ -256,6 +265,17 @@ def detect(history: History, kind: str | None = None, config: DetectConfig | Non
         "baseline": versus,
         "config": dataclasses.asdict(cfg),
     }
+
+
+def stopped_at_baseline(verdict: str, versus: dict[str, Any]) -> bool:
+    """Whether validation loss came down to the trivial baseline and stayed there (never below it by the margin):
+    what a generalization verdict (possible with an absolute loss_threshold) or a memorization verdict whose val
+    loss reached the baseline's neighbourhood becomes `baseline`."""
+    if versus["below_step"] is not None:
+        return False
+    best, margin = versus["best_val_loss"], versus["margin"]
+    return verdict in ("grokking", "comprehension") or (
+        verdict == "memorization" and best is not None and best <= versus["val/loss"] * (1 + margin))
 
 
 def versus_baseline(steps: Sequence[Any], val: Sequence[Any], baseline: dict[str, Any],

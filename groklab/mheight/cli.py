@@ -12,6 +12,8 @@ import sys
 
 from groklab.errors import GroklabError
 
+METHODS = ("vertex", "lp", "exact")  # groklab.mheight.height.METHODS, spelled here to keep --help import-light
+
 
 def parse_matrix(text: str) -> list[list[float]]:
     """'a,b,c;d,e,f' -> [[a, b, c], [d, e, f]] (rows separated by ';', entries by ',')."""
@@ -41,7 +43,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                         value_range=args.range, seed=args.seed, method=args.method,
                         chunk_size=args.chunk_size)
     try:
-        meta = generate_dataset(args.out, spec, workers=args.workers, progress=not args.quiet)
+        meta = generate_dataset(args.out, spec, workers=args.workers, progress=not args.quiet, device=args.device)
     except KeyboardInterrupt:
         print(f"groklab: interrupted; finished chunks are kept in {args.out}.chunks/, re-run the same "
               "command to resume", file=sys.stderr)
@@ -84,7 +86,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--m", type=int, required=True)
     p.add_argument("--n", type=int, help="code length (checked against P)")
     p.add_argument("--k", type=int, help="dimension (checked against P)")
-    p.add_argument("--method", choices=("vertex", "lp"), default="vertex")
+    p.add_argument("--method", choices=METHODS, default="vertex",
+                   help="vertex (batched, default), lp (Roth's LPs on HiGHS) or exact (rational arithmetic)")
     p.set_defaults(func=cmd_height)
 
     g = sub.add_parser("generate", help="generate a data set of random P with exact labels")
@@ -95,7 +98,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--out", required=True, help="FILE.parquet or FILE.npz")
     g.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    g.add_argument("--method", choices=("vertex", "lp"), default="vertex")
+    g.add_argument("--method", choices=METHODS, default="vertex")
+    g.add_argument("--device", default="auto", help="auto (a CUDA GPU when torch sees one, else cpu) | cpu | cuda[:i]")
     g.add_argument("--chunk-size", type=int, default=500, help="rows per resumable chunk (part of the seed)")
     g.add_argument("--quiet", action="store_true", help="no progress output")
     g.set_defaults(func=cmd_generate)

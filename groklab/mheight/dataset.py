@@ -155,7 +155,32 @@ def load_dataset(path: str | os.PathLike) -> dict[str, np.ndarray]:
         raise
     except Exception as exc:
         raise GroklabError(f"cannot read data set {path}: {type(exc).__name__}: {exc}") from None
-    return make_table(cols["n"], cols["k"], cols["m"], P, cols["height"])
+    table = make_table(cols["n"], cols["k"], cols["m"], P, cols["height"])
+    check_table(table, path)
+    return table
+
+
+def check_table(table: dict[str, np.ndarray], path: str | os.PathLike) -> None:
+    """Refuse a data set whose rows cannot be what they claim, with one line naming the first bad row."""
+    n, k, m, P, h = (table[c] for c in ("n", "k", "m", "P", "height"))
+    if P.ndim != 3 or not len(n) == len(k) == len(m) == len(P) == len(h):
+        raise GroklabError(f"{path}: columns of different lengths or P not a stack of matrices (P {P.shape}, "
+                           f"{len(n)} rows)")
+
+    def first(bad: np.ndarray, what: str) -> None:
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise GroklabError(f"{path}: row {i} (n, k, m = {n[i]}, {k[i]}, {m[i]}) {what}")
+
+    first((k < 1) | (k >= n) | (m < 1) | (m >= n), "is no code: need 1 <= k < n and 1 <= m <= n-1")
+    K, R = P.shape[1:]
+    first((k > K) | (n - k > R), f"needs a k x (n-k) matrix but P is stored as {K} x {R}")
+    inside = (np.arange(K)[None, :, None] < k[:, None, None]) & (np.arange(R)[None, None, :] < (n - k)[:, None, None])
+    first(np.any((P != 0) & ~inside, axis=(1, 2)), f"has P entries outside its k x (n-k) block: P's shape does not "
+          f"match (n, k) ({LAYOUT})")
+    first(~np.all(np.isfinite(P), axis=(1, 2)), "has NaN or infinite entries in P")
+    first(np.isnan(h), "has a NaN height (a label must be a number; inf marks an infinite height)")
+    first(h <= 0, "has a height <= 0 (every m-height is >= 1, mheight.md §1)")
 
 
 def summarize(table: dict, groups: list[tuple[int, int, int]]) -> dict:

@@ -14,11 +14,11 @@ import numpy as np
 
 from groklab.errors import GroklabError
 from groklab.mheight.lp import lp_height
-from groklab.mheight.minors import maximal_minors
-from groklab.mheight.vertex import vertex_heights
+from groklab.mheight.minors import generator_minors
+from groklab.mheight.vertex import exact_vertex_height, generator_height, vertex_heights
 
-Method = Literal["vertex", "lp"]
-METHODS: tuple[str, ...] = ("vertex", "lp")
+Method = Literal["vertex", "lp", "exact"]
+METHODS: tuple[str, ...] = ("vertex", "lp", "exact")
 
 
 def check_nkm(n: int, k: int, m: int) -> None:
@@ -93,25 +93,30 @@ def codeword_height(c: object, m: int) -> float | np.ndarray:
     return float(h) if h.ndim == 0 else h
 
 
-def heights(P: object, m: int, *, method: Method = "vertex") -> np.ndarray:
+def heights(P: object, m: int, *, method: Method = "vertex", device: str | None = None) -> np.ndarray:
     """Exact m-heights of the codes [I | P_b] for a stack P of shape (B, k, n-k); inf where infinite.
 
-    ``method="vertex"`` (default) is the batched vertex enumeration (mheight.md §2.3);
-    ``method="lp"`` solves Roth's LPs on HiGHS (§2.1), an independent cross-check.
+    ``method="vertex"`` (default) is the batched dual-vertex enumeration (vertex.py; mheight.md §2.1, §2.3), on
+    ``device`` (None: numpy on the CPU; a torch device name: torch there). ``method="lp"`` solves Roth's LPs on
+    HiGHS (§2.1) and ``method="exact"`` enumerates the primal vertices in rational arithmetic (§2.3), one code
+    at a time: two independent cross-checks, thousands of times slower.
     """
     arr = as_P_batch(P)
     k, r = arr.shape[1], arr.shape[2]
     check_nkm(k + r, k, m)
-    G = generator_matrix(arr)
-    return generator_heights(G, m, method=method)
-
-
-def generator_heights(G: np.ndarray, m: int, *, method: Method = "vertex") -> np.ndarray:
-    """Exact m-heights for a stack of full-rank generator matrices G of shape (B, k, n)."""
     if method == "vertex":
-        return vertex_heights(G, m)
+        return vertex_heights(arr, m, device)
+    return np.array([_one(g, m, method) for g in generator_matrix(arr)], dtype=np.float64)
+
+
+def _one(G: np.ndarray, m: int, method: str) -> float:
+    """One code's height by the per-code methods."""
     if method == "lp":
-        return np.array([lp_height(g, m) for g in G], dtype=np.float64)
+        return lp_height(G, m)
+    if method == "exact":
+        return exact_vertex_height(G, m)
+    if method == "vertex":
+        return generator_height(G, m)
     raise GroklabError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
 
 
@@ -128,9 +133,9 @@ def height_of_generator(G: object, m: int, *, method: Method = "vertex") -> floa
     if arr.ndim != 2:
         raise GroklabError(f"G must be a 2-D k x n matrix, got shape {arr.shape}")
     check_nkm(arr.shape[1], arr.shape[0], m)
-    if not maximal_minors(arr[None])[1].any():  # exact: some k x k minor is nonzero
+    if not generator_minors(arr).any():  # exact: some k x k minor is nonzero
         raise GroklabError(f"G must have full row rank {arr.shape[0]}")
-    return float(generator_heights(arr[None], m, method=method)[0])
+    return _one(arr, m, method)
 
 
 def sampled_lower_bound(P: object, m: int, *, n_samples: int = 1000,
@@ -151,6 +156,6 @@ def sampled_lower_bound(P: object, m: int, *, n_samples: int = 1000,
 
 
 __all__ = [
-    "METHODS", "Method", "as_P", "as_P_batch", "check_nkm", "codeword_height", "generator_heights",
+    "METHODS", "Method", "as_P", "as_P_batch", "check_nkm", "codeword_height",
     "generator_matrix", "height", "height_of_generator", "heights", "sampled_lower_bound",
 ]

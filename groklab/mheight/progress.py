@@ -28,9 +28,9 @@ class Progress:
             except ImportError:
                 self.bar = None
 
-    def update(self, rows: int) -> None:
-        """One more chunk of ``rows`` labels computed."""
-        self.chunks += 1
+    def update(self, rows: int, chunks: int = 1) -> None:
+        """``chunks`` more chunks holding ``rows`` labels computed."""
+        self.chunks += chunks
         self.rows += rows
         self.new_rows += rows
         if not self.enabled:

@@ -1,19 +1,23 @@
-"""Exact m-heights by vertex enumeration, batched over many codes of the same (n, k) (mheight.md §2.3).
+"""Exact m-heights, batched over many codes of one (n, k): Roth's LPs (mheight.md §2.1) solved at the vertices of
+their duals, from the minors of the generator matrix alone.
 
-Why it is exact: when h is finite, every Roth LP (§2.1) has a pointed feasible polytope whose optimum is a
-vertex u with |u.g_t| = 1 on a basis I; that vertex's codeword s G_I^-1 G (s = +-1 on I) already has
-h_m = h_m(C). Every candidate is a real codeword, so none exceeds h, and the max over candidates is h.
-Infinity is decided first and exactly: h = inf iff some n-m columns contain no basis, i.e. a nonzero
-codeword of weight <= m exists (§1), from the exact zero pattern of the maximal minors (minors.py).
+Why it is exact. For an m-subset S and i in S, Roth's LP  max u.g_i  s.t. |u.g_j| <= 1 (j not in S)  has the dual
+min ||y||_1  s.t.  G_{S^c} y = g_i  (§2.1, "the same source has a dual form"), with the same value (strong
+duality). An LP with an optimum has a basic optimal solution: y supported on a basis I of G_{S^c} (split
+y = y+ - y-; columns g_j and -g_j are never both basic), where y_I = G_I^-1 g_i, and every basis gives a feasible
+y. By Cramer's rule ||G_I^-1 g_i||_1 = sum_{t in I} |det G_{I-t+i}| / |det G_I| =: U(I, i). Hence
 
-Two candidate sets, both containing an optimal vertex:
-* "full": every basis I and every sign vector s in {+1} x {+-1}^(k-1), C(n,k) 2^(k-1) codewords (§2.3);
-* "kkt": every basis I and target column i outside I with s = sign(G_I^-1 g_i). LP duality gives an
-  optimal basis whose dual multipliers G_I^-1 g_i = (lambda_t s_t) are >= 0, so s is forced wherever that
-  vector is nonzero; C(n,k)(n-k) codewords. Codes with any zero minor (integer P) use "full".
-Candidates are formed by Cramer's rule, (G_I^-1 g_j)_t = det(G_I, column t := g_j) / det(G_I), in units of
-|det G_I| (exact for integer P until the final division, §7.6), ordered by a sorting network, and h_m is
-read off the order statistics, all as numpy operations over the whole batch.
+    h_m(C) = max over i and T (|T| = m-1, i not in T) of  min over k-subsets I of [n] - T - {i} with det G_I != 0
+             of U(I, i),
+
+where S = T + {i}. An empty min (n-m columns without a basis) is +inf, which is exactly the h = inf test of §1
+(a nonzero codeword of weight <= m); it is decided on the exact zero pattern of the minors (minors.py). For
+m = n-k the inner set is a single basis and this is the closed form of §2.3. The optimum of the primal at the same
+basis is the vertex codeword s G_I^-1 G of §2.3, so the values agree with the vertex enumeration to rounding (the
+tests compare with it and with the LPs). Integer P: exact until the one final division (§7.6).
+
+Cost per code: C(n,k)(n-k) sums of k minors, then n C(n-1, m-1) C(n-m, k) min/max steps, all as array
+operations over a block of codes in a (minors, codes) layout, in numpy, or in torch on a GPU (``device``).
 """
 
 from __future__ import annotations
@@ -24,21 +28,127 @@ from itertools import product
 import numpy as np
 
 from groklab.errors import GroklabError
-from groklab.mheight.minors import combo_index, combos, exact_int_minors, maximal_minors, to_int_matrix
+from groklab.mheight.arrays import CPU, Arrays, Buffers
+from groklab.mheight.minors import (
+    combo_index,
+    combos,
+    exact_int_minors,
+    generator_minors,
+    square_minors_t,
+    systematic_index,
+    to_int_matrix,
+)
 
-_BUDGET = 1 << 17  # candidate magnitudes per temporary array (1 MB: stays in cache)
-_NETWORKS = {  # optimal sorting networks (checked by the 0-1 principle in the tests)
-    1: [], 2: [(0, 1)], 3: [(0, 2), (0, 1), (1, 2)], 4: [(0, 2), (1, 3), (0, 1), (2, 3), (1, 2)],
-    5: [(0, 3), (1, 4), (0, 2), (1, 3), (0, 1), (2, 4), (1, 2), (3, 4), (2, 3)],
-    6: [(0, 5), (1, 3), (2, 4), (1, 2), (3, 4), (0, 3), (2, 5), (0, 1), (2, 3), (4, 5), (1, 2), (3, 4)],
-}
+_BUDGET = 1 << 18  # float64 values per work array on the CPU (2 MB; the fastest of 2**14..2**19 on the dev CPU)
+_GPU_BUDGET = 1 << 26
 
 
-def network(r: int) -> list[tuple[int, int]]:
-    """Comparators sorting r wires ascending (odd-even transposition beyond the tabulated sizes)."""
-    if r in _NETWORKS:
-        return _NETWORKS[r]
-    return [(i, i + 1) for rnd in range(r) for i in range(rnd % 2, r - 1, 2)]
+@cache
+def dual_tables(n: int, k: int, m: int, systematic: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(num, den, pick). Row a*(n-k) + p of U is U(I_a, i) for the p-th column i outside basis I_a:
+    num[t, row] = the minor det G_{I_a - I_a[t] + i}, den[a] = det G_{I_a} (positions in the minor vector: P's
+    square minors when ``systematic``, else combos(n, k) order); pick[c, q] = the row of U(I, i) for the c-th
+    basis I inside [n] - T - {i}, q = (i, T) in lexicographic order. Built with column subsets as bitmasks."""
+    bases = combos(n, k)
+    r, bit = n - k, 1 << np.arange(n)
+    mask = bit[bases].sum(axis=1)  # (C,)
+    index = np.full(1 << n, -1, dtype=np.intp)
+    index[mask] = np.arange(len(bases))
+    slot = systematic_index(n, k) if systematic else np.arange(len(bases))
+    outside = np.array([[c for c in range(n) if not (a >> c) & 1] for a in mask.tolist()], dtype=np.intp)  # (C, r)
+    swapped = mask[:, None, None] - bit[bases][:, :, None] + bit[outside][:, None, :]  # (C, k, r): t out, i in
+    num = slot[index[swapped]].transpose(1, 0, 2).reshape(k, -1)
+    pick = []
+    for i in range(n):
+        T = bit[combos(n - 1, m - 1)]  # the (m-1)-subsets of the other columns: skip column i
+        T = np.where(bit[i] <= T, T << 1, T).sum(axis=1)
+        inside = ((1 << n) - 1) & ~(T | bit[i])  # (Q_i,) the n-m columns a basis may use
+        a = np.nonzero((mask[None, :] & ~inside[:, None]) == 0)[1].reshape(len(T), -1)  # bases inside, ascending
+        pick.append(a * r + np.argmax(outside[a] == i, axis=-1))  # row of U(I_a, i)
+    return num, slot, np.concatenate(pick).T.copy()
+
+
+def _max_min(M, n: int, k: int, m: int, systematic: bool, ar: Arrays, buf: Buffers):
+    """h per column of M = |minors| (rows, B): +inf where infinite, NaN never (an empty min reads as inf)."""
+    num, den, pick = (ar.table(a) for a in dual_tables(n, k, m, systematic))
+    xp, B, r = ar.xp, M.shape[1], n - k
+    S, tmp = buf("S", (num.shape[1], B)), buf("tmp", (num.shape[1], B))
+    ar.rows(M, num[0], out=S)
+    for t in range(1, k):
+        S += ar.rows(M, num[t], out=tmp)
+    U = xp.reshape(S, (-1, r, B))
+    with np.errstate(divide="ignore", invalid="ignore"):  # D_I = 0 gives inf, or NaN where S = 0 too
+        xp.divide(U, ar.rows(M, den, out=buf("D", (len(den), B)))[:, None, :], out=U)
+    low, tmp = buf("low", (pick.shape[1], B)), buf("tmp2", (pick.shape[1], B))
+    ar.rows(S, pick[0], out=low)
+    for c in range(1, len(pick)):
+        xp.fmin(low, ar.rows(S, pick[c], out=tmp), out=low)  # fmin skips NaN (0/0): a zero D_I is no basis
+    h = xp.amax(low, axis=0)
+    return xp.where(xp.isnan(h), xp.inf, h)
+
+
+@cache
+def _contain(n: int, k: int, m: int) -> np.ndarray:
+    """contain[a, J] = 1 if basis a lies inside the (n-m)-subset J of columns."""
+    bits = 1 << np.arange(n)
+    mask_i = bits[combos(n, k)].sum(axis=1)
+    mask_j = bits[combos(n, n - m)].sum(axis=1)
+    return ((mask_i[:, None] & ~mask_j[None, :]) == 0).astype(np.float32)
+
+
+def infinite_mask(nonzero: np.ndarray, n: int, k: int, m: int) -> np.ndarray:
+    """Exact h = inf test from the zero pattern of the maximal minors (B, C(n, k)) (mheight.md §1)."""
+    if n - m < k:
+        return np.ones(len(nonzero), dtype=bool)
+    counts = nonzero.astype(np.float32) @ _contain(n, k, m)
+    return np.any(counts == 0, axis=1)
+
+
+def _check_overflow(h: np.ndarray, nonzero: np.ndarray, n: int, k: int, m: int) -> None:
+    """An inf that the zero pattern does not explain is a ratio of minors beyond float64: refuse it."""
+    inf = np.flatnonzero(np.isinf(h))
+    if len(inf) and not infinite_mask(nonzero[inf], n, k, m).all():
+        raise GroklabError("a finite m-height exceeds the float64 range (1.8e308): P is too close to singular")
+
+
+def vertex_heights(P: np.ndarray, m: int, device: str | None = None) -> np.ndarray:
+    """Exact m-heights (inf where infinite) of the codes [I_k | P_b] for a stack P (B, k, n-k) of float64.
+
+    ``device`` None runs numpy on the CPU; a torch device name ("cuda", "cuda:1", "cpu") runs the same array code
+    in torch there (float64; the rare rows whose minors need exact integers are redone on the CPU)."""
+    B, k, r = P.shape
+    n = k + r
+    if n - m < k:  # every n-m columns lack a basis: a codeword of weight <= m always exists (§0)
+        return np.full(B, np.inf)
+    ar = CPU if device is None else Arrays(device)
+    buf = Buffers(ar)
+    widest = max(len(combos(n, k)) * r, dual_tables(n, k, m, True)[2].shape[1], len(combos(n, k)))
+    block = max(16, (_BUDGET if device is None else _GPU_BUDGET) // widest)
+    flat = np.ascontiguousarray(P.reshape(B, k * r).T)
+    out = np.empty(B)
+    for start in range(0, B, block):
+        Pt = ar.array(np.ascontiguousarray(flat[:, start:start + block]))
+        M = ar.xp.abs(square_minors_t(Pt, k, r, ar))
+        h = ar.numpy(_max_min(M, n, k, m, True, ar, buf))
+        if np.isinf(h).any():
+            den = ar.numpy(ar.rows(M, ar.table(systematic_index(n, k))))
+            _check_overflow(h, den.T != 0, n, k, m)
+        out[start:start + len(h)] = h
+    return out
+
+
+def generator_height(G: np.ndarray, m: int) -> float:
+    """Exact m-height of the code spanned by the rows of one k x n matrix G (any full-rank G, not only [I | P]);
+    its minors are computed with exact integers, so this is for single codes."""
+    k, n = G.shape
+    D = generator_minors(G)
+    if not D.any():
+        raise GroklabError(f"G must have full row rank {k}")
+    if n - m < k:
+        return float("inf")
+    h = _max_min(np.abs(D)[:, None], n, k, m, False, CPU, Buffers(CPU))
+    _check_overflow(h, (D != 0)[None], n, k, m)
+    return float(h[0])
 
 
 @cache
@@ -60,111 +170,16 @@ def _vertex_tables(n: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return idx, sgn, signs
 
 
-@cache
-def _contain(n: int, k: int, m: int) -> np.ndarray:
-    """contain[a, J] = 1 if basis a lies inside the (n-m)-subset J of columns."""
-    bits = 1 << np.arange(n)
-    mask_i = bits[combos(n, k)].sum(axis=1)
-    mask_j = bits[combos(n, n - m)].sum(axis=1)
-    return ((mask_i[:, None] & ~mask_j[None, :]) == 0).astype(np.float32)
-
-
-def infinite_mask(nonzero: np.ndarray, n: int, k: int, m: int) -> np.ndarray:
-    """Exact h = inf test from the zero pattern of the maximal minors (B, C(n, k)) (mheight.md §1)."""
-    if n - m < k:
-        return np.ones(len(nonzero), dtype=bool)
-    counts = nonzero.astype(np.float32) @ _contain(n, k, m)
-    return np.any(counts == 0, axis=1)
-
-
-def _heights_of(cols: list[np.ndarray], dI: np.ndarray, valid: np.ndarray, m: int, k: int) -> np.ndarray:
-    """h_m of candidates whose n-k outside magnitudes are ``cols`` and whose k basis entries are dI."""
-    r = len(cols)
-    for i, j in network(r):
-        lo = np.minimum(cols[i], cols[j])
-        np.maximum(cols[i], cols[j], out=cols[j])
-        cols[i] = lo
-    num = np.maximum(cols[-1], dI)
-    y_m = cols[r - 1 - m] if m < r else 0.0  # m-th largest outside value (0-indexed)
-    # once the k basis entries (all dI) are merged in, the m-th largest is y_m, dI, or y_(m-k)
-    y_mk = cols[r - 1 - (m - k)] if m >= k else np.inf
-    den = np.maximum(y_m, np.minimum(dI, y_mk))
-    ok = valid & (den > 0)
-    return np.where(ok, num / np.where(ok, den, 1.0), np.where(valid, np.inf, 0.0))
-
-
-def _numerators(D: np.ndarray, n: int, k: int) -> np.ndarray:
-    """N[t, j, a, b] = det(G_a with column t replaced by outside column j), signed for Cramer's rule."""
-    idx, sgn, _ = _vertex_tables(n, k)
-    Dt = D.T
-    both = np.concatenate([Dt, -Dt])  # gather the sign along with the value
-    return both[np.where(sgn < 0, idx + len(Dt), idx)]
-
-
-def _full_max(D: np.ndarray, nonzero: np.ndarray, n: int, k: int, m: int) -> np.ndarray:
-    """Max h_m over every basis and sign vector (B,)."""
-    signs = _vertex_tables(n, k)[2]
-    r = n - k
-    numer = _numerators(D, n, k)
-    Y = np.abs(signs @ numer.reshape(k, -1)).reshape(len(signs), r, *D.T.shape)
-    cand = _heights_of([Y[:, j] for j in range(r)], np.abs(D.T), nonzero.T[None], m, k)
-    return cand.max(axis=(0, 1))
-
-
-def _kkt_max(D: np.ndarray, nonzero: np.ndarray, n: int, k: int, m: int) -> np.ndarray:
-    """Max h_m over (basis, target column) with dual-forced signs; only valid when no minor is zero."""
-    numer = _numerators(D, n, k)
-    X = np.abs(np.einsum("tiab,tjab->ijab", np.sign(numer), numer))
-    cand = _heights_of([X[:, j] for j in range(n - k)], np.abs(D.T), nonzero.T[None], m, k)
-    return cand.max(axis=(0, 1))
-
-
-def _finite_heights(D: np.ndarray, nonzero: np.ndarray, n: int, k: int, m: int) -> np.ndarray:
-    """Max candidate height per code; "kkt" where no minor is zero (signs all forced), else "full"."""
-    best = np.empty(len(D))
-    generic = np.all(nonzero, axis=1)
-    if generic.any():
-        best[generic] = _kkt_max(D[generic], nonzero[generic], n, k, m)
-    rest = np.flatnonzero(~generic)
-    step = max(1, _BUDGET // (len(combos(n, k)) * (1 << (k - 1)) * (n - k)))
-    for s in range(0, len(rest), step):
-        part = rest[s:s + step]
-        best[part] = _full_max(D[part], nonzero[part], n, k, m)
-    return best
-
-
-def vertex_heights(G: np.ndarray, m: int) -> np.ndarray:
-    """Exact m-heights (inf where infinite) for a stack of full-rank generator matrices G (B, k, n)."""
-    G = np.ascontiguousarray(G, dtype=np.float64)
-    B, k, n = G.shape
-    per = len(combos(n, k)) * (n - k) ** 2
-    block = max(16, min(1024, _BUDGET // per))
-    out = np.empty(B)
-    for start in range(0, B, block):
-        g = G[start:start + block]
-        D, nonzero = maximal_minors(g)
-        if not np.all(np.any(nonzero, axis=1)):
-            raise GroklabError(f"a generator matrix has rank < k = {k}")
-        D = np.where(nonzero, D, 0.0)
-        h = np.full(len(g), np.inf)
-        fin = np.flatnonzero(~infinite_mask(nonzero, n, k, m))
-        if len(fin):
-            best = _finite_heights(D[fin], nonzero[fin], n, k, m)
-            for i in np.flatnonzero(~np.isfinite(best)):  # a float zero denominator: settle it exactly
-                best[i] = exact_vertex_height(g[fin[i]], m)
-            h[fin] = best
-        out[start:start + len(g)] = h
-    return out
-
-
 def exact_vertex_height(G: np.ndarray, m: int) -> float:
-    """The full vertex method in exact rational arithmetic: slow, a fallback and a test oracle.
+    """The primal vertex enumeration of mheight.md §2.3 in exact rational arithmetic, one code: every basis I and
+    sign vector s, h_m of the codeword s G_I^-1 G. Slow (C(n,k) 2^(k-1) codewords in Python integers); it is
+    the ``exact`` method and the independent reference the tests hold the batched method to.
 
     Returns the exact height rounded once to float, or inf.
     """
     G = np.asarray(G, dtype=np.float64)
     k, n = G.shape
-    D = exact_int_minors(to_int_matrix(G))
+    D = exact_int_minors(to_int_matrix(G)[0])
     nonzero = np.array([[d != 0 for d in D]])
     if not nonzero.any():
         raise GroklabError(f"the generator matrix has rank < k = {k}")

@@ -8,6 +8,7 @@ from groklab.config import ModelConfig
 from groklab.errors import ConfigError
 from groklab.models.concat import build_concat_mlp
 from groklab.models.gpt2 import GPT2_MODELS, build_gpt2, check_model_keys
+from groklab.models.heads import build_group_heads
 from groklab.models.image_mlp import build_image_mlp
 from groklab.models.linear import build_linear_student
 from groklab.models.mlp import OneHotMLP
@@ -22,6 +23,7 @@ MODELS += MHEIGHT_MODELS  # regression on vector inputs: the m-height expert and
 MODELS += GPT2_MODELS[1:]  # ResFormer, SVFormer, GPT-2 with memory tokens (issue 16; groklab.models.gpt2)
 MODELS += ("image_mlp",)  # Omnigrok / Humayun 2024 MNIST MLP (issue 13)
 MODELS += ("linear",)  # Levi 2023's linear student (issue 14)
+MODELS += ("group_heads",)  # m-height: a residual MLP with one head per (n, k, m) group (issue 17)
 
 
 def build_model(cfg: ModelConfig, task: TaskData) -> nn.Module:
@@ -36,6 +38,8 @@ def build_model(cfg: ModelConfig, task: TaskData) -> nn.Module:
         return build_linear_student(cfg, task)
     if cfg.name in MHEIGHT_MODELS:  # the regression branch: vector inputs, one output (mheight.md §4.6)
         return build_mheight_model(cfg, task)
+    if cfg.name == "group_heads":  # m-height, one head per (n, k, m) group (issue 17)
+        return build_group_heads(cfg, task)
     if cfg.act not in ("relu", "gelu") or not cfg.bias or cfg.init != "torch" or cfg.init_scale != 1:
         raise ConfigError(f"model.name={cfg.name} takes model.act=relu or gelu; model.bias, model.init and "
                           "model.init_scale apply to mlp_concat and liu_toy only")

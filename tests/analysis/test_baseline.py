@@ -67,6 +67,25 @@ def test_a_drop_to_the_baseline_is_not_generalization():
     assert classification["baseline"] is None  # accuracies are judged by accuracy
 
 
+def test_levels_are_relative_to_the_baseline_when_known():
+    """The m-height recipe's run (issue 17): train and val log2-MSE ~0.12 and ~0.15 against a group-mean baseline
+    of ~1.33 is far beyond the constant; relative to a random init's first loss (1.45) it would not be."""
+    base = {"kind": "group mean", "groups": 21, "train/loss": 1.33, "val/loss": 1.36}
+
+    def curves(start: float, train: float, val: float) -> dict[str, list]:
+        s = list(range(0, 4000, 100))
+        frac = [min(1.0, t / 2000) for t in s]
+        return {"step": s, "train/loss": [start * (1 - f) + train * f for f in frac],
+                "val/loss": [start * (1 - f) + val * f for f in frac]}
+
+    known = detect(curves(1.45, 0.119, 0.149), "regression", baseline=base)
+    assert known["verdict"] == "comprehension" and known["baseline"]["below_step"] is not None
+    assert known["phase"]["val"] == "val/loss <= 0.68"  # baseline_drop 0.5 x 1.36
+    assert detect(curves(1.45, 0.119, 0.149), "regression")["verdict"] == "memorization"  # 0.149 > 0.1 x 1.45
+    worse = detect(curves(30, 0.119, 5.0), "regression", baseline=base)  # overfits far above the constant
+    assert worse["verdict"] == "memorization" and worse["baseline"]["best_val_loss"] == 5.0
+
+
 def test_what_moved_at_a_spike():
     steps = list(range(10))
     h = {"step": steps, "train/loss": [1.0] * 10, "lr": [1e-4] * 4 + [1e-3] * 6,

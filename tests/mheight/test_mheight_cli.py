@@ -30,7 +30,7 @@ def test_register_adds_leaves_with_funcs() -> None:
         assert callable(parser.parse_args(argv).func)
 
 
-@pytest.mark.parametrize("method", ["vertex", "lp"])
+@pytest.mark.parametrize("method", ["vertex", "lp", "exact"])
 def test_height_command(method: str, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["mheight", "height", "--n", "5", "--k", "2", "--m", "2", "--P", COURSE_P, "--method", method]
     assert main(argv) == 0
@@ -52,6 +52,7 @@ def test_height_command_prints_inf(capsys: pytest.CaptureFixture[str]) -> None:
     ["height", "--n", "2", "--k", "2", "--m", "1", "--P", "1,2"],  # k >= n
     ["generate", "--groups", "9,4", "--out", "OUT"],
     ["generate", "--groups", "9,4,2", "--per-group", "0", "--out", "OUT"],
+    ["generate", "--groups", "9,4,2", "--device", "nosuchdevice", "--out", "OUT"],
     ["import", "A.pkl", "--out", "OUT"],  # no --trust-pickle
 ])
 def test_bad_input_exit_2_with_one_line(argv: list[str], tmp_path: Path,
@@ -68,7 +69,7 @@ def test_generate_and_import_commands(tmp_path: Path, capsys: pytest.CaptureFixt
     pytest.importorskip("pyarrow")
     out = tmp_path / "d.npz"
     argv = ["mheight", "generate", "--groups", "9,4,5;6,3,2", "--per-group", "12", "--dist", "integer",
-            "--seed", "5", "--out", str(out), "--workers", "1", "--chunk-size", "5"]
+            "--seed", "5", "--out", str(out), "--workers", "1", "--chunk-size", "5", "--device", "cpu"]
     assert main(argv) == 0
     assert "24 rows in 2 groups" in capsys.readouterr().out
     data = load_dataset(out)
@@ -92,3 +93,10 @@ def test_module_entry_point_subprocess() -> None:
     bad = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.startswith("groklab: error: m must be in 1..n-1") and bad.stderr.count("\n") == 1
+
+
+def test_cli_methods_are_the_library_methods() -> None:
+    from groklab.mheight.cli import METHODS
+    from groklab.mheight.height import METHODS as LIBRARY
+
+    assert METHODS == LIBRARY

@@ -10,7 +10,7 @@ import pytest
 
 from groklab.errors import GroklabError
 from groklab.mheight import GenerateSpec, generate_dataset, heights, load_dataset, parse_groups, unpad
-from groklab.mheight.generate import chunk_path
+from groklab.mheight.generate import part_path
 
 SPEC = GenerateSpec(groups=parse_groups("9,4,5;10,6,2;6,3,2"), per_group=45, dist="integer", seed=11,
                     chunk_size=20)
@@ -67,15 +67,17 @@ def test_resume_after_interruption(tmp_path: Path) -> None:
     out = tmp_path / "resumed.npz"
     assert generate_dataset(out, SPEC, progress=False, max_chunks=4) is None  # stopped early
     chunks = tmp_path / "resumed.npz.chunks"
-    saved = sorted(chunks.glob("*.npz"))
-    assert len(saved) == 4 and not out.exists()
-    damaged, kept = chunk_path(chunks, (9, 4, 5), 1), chunk_path(chunks, (9, 4, 5), 0)
-    damaged.write_bytes(damaged.read_bytes()[:100])  # a truncated chunk is recomputed
-    (chunks / ".9_4_5_000002.npz.abc.tmp").write_bytes(b"partial write")  # a torn temp file is ignored
+    saved = sorted(p.name for p in chunks.glob("*.npz"))  # one part per task: the 3 chunks of a group, then 1
+    assert saved == [part_path(chunks, (10, 6, 2), 0, 1).name, part_path(chunks, (9, 4, 5), 0, 3).name]
+    assert not out.exists()
+    damaged, kept = part_path(chunks, (9, 4, 5), 0, 3), part_path(chunks, (10, 6, 2), 0, 1)
+    damaged.write_bytes(damaged.read_bytes()[:100])  # a truncated part is recomputed
+    (chunks / ".9_4_5_000000_000003.npz.abc.tmp").write_bytes(b"partial write")  # a torn temp file is ignored
+    (chunks / "9_4_5_000001_000099.npz").write_bytes(b"junk")  # so is a part that does not fit the plan
     stamp = kept.stat().st_mtime_ns
-    generate_dataset(out, SPEC, progress=False, max_chunks=1)
-    assert kept.stat().st_mtime_ns == stamp  # finished chunks are not redone
-    assert np.load(damaged)["height"].shape == (20,)  # the one chunk computed was the damaged one
+    generate_dataset(out, SPEC, progress=False, max_chunks=3)
+    assert kept.stat().st_mtime_ns == stamp  # finished parts are not redone
+    assert np.load(damaged)["height"].shape == (45,)  # the first task recomputed the damaged part
     generate_dataset(out, SPEC, progress=False)
     _same(load_dataset(fresh), load_dataset(out))
     assert not chunks.exists()
@@ -112,3 +114,31 @@ def test_named_group_specs() -> None:
     assert len(parse_groups("n9")) == 9 and len(parse_groups("n10")) == 12
     assert all(m == n - k for n, k, m in parse_groups("hard"))
     assert parse_groups(" 9,4,2 ; 10,5,3 ") == ((9, 4, 2), (10, 5, 3))
+
+
+def test_device_path_gives_the_same_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GPU branch (one process, one batched call per group, torch arrays) run with torch on the CPU."""
+    pytest.importorskip("torch")
+    import groklab.mheight.generate as generate
+
+    generate_dataset(tmp_path / "numpy.npz", SPEC, progress=False, device="cpu")
+    monkeypatch.setattr(generate, "label_device", lambda name: "cpu")  # a torch device name: the device branch
+    generate_dataset(tmp_path / "torch.npz", SPEC, workers=2, progress=False, device="auto")
+    _same(load_dataset(tmp_path / "numpy.npz"), load_dataset(tmp_path / "torch.npz"))
+
+
+def test_unknown_device_is_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    with pytest.raises(GroklabError) as info:
+        generate_dataset(tmp_path / "x.npz", SPEC, progress=False, device="nosuchdevice:3")
+    assert "nosuchdevice:3" in str(info.value) and "\n" not in str(info.value)
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_tasks_batch_consecutive_chunks_of_a_group() -> None:
+    from groklab.mheight.generate import plan, tasks
+
+    work = tasks(plan(SPEC), 45)
+    assert [(g, [c for c, _ in chunks]) for g, chunks in work] == [
+        ((9, 4, 5), [0, 1, 2]), ((10, 6, 2), [0, 1, 2]), ((6, 3, 2), [0, 1, 2])]
+    assert [len(chunks) for _, chunks in tasks(plan(SPEC), 20)] == [1] * 9  # at least one chunk per task

@@ -10,6 +10,7 @@ import pytest
 
 from groklab.errors import GroklabError
 from groklab.mheight import (
+    COURSE_GROUPS,
     codeword_height,
     exact_vertex_height,
     generator_matrix,
@@ -17,10 +18,8 @@ from groklab.mheight import (
     height_of_generator,
     heights,
     sampled_lower_bound,
-    vertex,
 )
-from groklab.mheight.minors import combos, maximal_minors
-from groklab.mheight.vertex import network
+from groklab.mheight.minors import combos, minor_index, square_minors, systematic_index
 
 COURSE_P = [[0.4759809, 0.9938236, 0.819425], [-0.8960798, -0.7442706, 0.3345122]]
 EXACT_COURSE_H = 1.9242385746669923  # exact for the 7-digit P; the evaluator prints 1.9242387 (6.5e-8 rel.)
@@ -37,14 +36,14 @@ VECTORS = [  # (G, m, h) from mheight.md §3
 ]
 
 
-@pytest.mark.parametrize("method", ["vertex", "lp"])
+@pytest.mark.parametrize("method", ["vertex", "lp", "exact"])
 def test_course_evaluator_example(method: str) -> None:
     h = height(COURSE_P, 2, method=method, n=5, k=2)
     assert h == pytest.approx(1.9242387, rel=1e-7)
     assert h == pytest.approx(EXACT_COURSE_H, rel=1e-12)
 
 
-@pytest.mark.parametrize("method", ["vertex", "lp"])
+@pytest.mark.parametrize("method", ["vertex", "lp", "exact"])
 @pytest.mark.parametrize(("G", "m", "h"), VECTORS)
 def test_hand_checkable_vectors(G: list, m: int, h: float, method: str) -> None:
     got = height_of_generator(G, m, method=method)
@@ -94,51 +93,85 @@ def test_exactly_singular_minor_with_fractional_entries() -> None:
     assert h == pytest.approx(exact_vertex_height(generator_matrix(P), 3), rel=1e-9)
 
 
-def test_minors_match_numpy_det() -> None:
+def test_square_minors_match_numpy_det() -> None:
     rng = np.random.default_rng(1)
-    G = generator_matrix(rng.uniform(-3, 3, size=(4, 3, 4)))
-    D, nonzero = maximal_minors(G)
+    P = rng.uniform(-3, 3, size=(4, 3, 4))
+    P[0, 1] = 2 * P[0, 0]  # a singular 2 x 2 and 3 x 3 minors with non-integer entries: exact zeros
+    got = square_minors(P)
+    for s in range(1, 4):
+        for R in itertools.combinations(range(3), s):
+            for F in itertools.combinations(range(4), s):
+                want = np.linalg.det(P[:, list(R)][:, :, list(F)])
+                col = got[:, minor_index(3, 4, R, F)]
+                assert np.allclose(col, want, atol=1e-9)
+                assert np.array_equal(col == 0, np.abs(want) < 1e-12)
+    assert np.all(got[:, 0] == 1) and np.any(got[0] == 0)
+
+
+def test_systematic_minors_are_the_maximal_minors_of_G() -> None:
+    P = np.random.default_rng(2).uniform(-5, 5, size=(3, 3, 4))
+    G = generator_matrix(P)
     want = np.array([[np.linalg.det(g[:, list(c)]) for c in combos(7, 3)] for g in G])
-    assert np.allclose(D, want, atol=1e-9)
-    assert np.array_equal(nonzero, np.abs(want) > 1e-12)
+    assert np.allclose(np.abs(square_minors(P)[:, systematic_index(7, 3)]), np.abs(want), rtol=1e-12)
 
 
-def test_sorting_networks_by_zero_one_principle() -> None:
-    for r in range(1, 9):
-        for bits in itertools.product((0, 1), repeat=r):
-            v = list(bits)
-            for i, j in network(r):
-                v[i], v[j] = min(v[i], v[j]), max(v[i], v[j])
-            assert v == sorted(v)
+def _course_cases() -> list:
+    return [pytest.param(n, k, m, id=f"{n}-{k}-{m}") for n, k, m in COURSE_GROUPS]
 
 
-@pytest.mark.parametrize(("n", "k"), [(6, 2), (6, 3), (7, 3), (7, 4), (9, 4), (10, 6)])
-def test_batched_float_equals_rational_oracle(n: int, k: int) -> None:
+@pytest.mark.parametrize(("n", "k", "m"), _course_cases())
+def test_batched_equals_exact_per_code_method_on_course_groups(n: int, k: int, m: int) -> None:
+    """The batched dual-vertex heights against the primal vertex enumeration in rational arithmetic, one code at
+    a time: continuous P (to 1e-9), and integer P with zeros and singular minors (bit for bit, inf included)."""
+    rng = np.random.default_rng(100 * n + 10 * k + m)
+    P_real = rng.uniform(-100, 100, size=(2, k, n - k))
+    P_int = rng.integers(-100, 100, size=(3, k, n - k), endpoint=True).astype(float)
+    P_int[0, 0, 0] = 0.0  # row 0 of [I|P] has weight <= n-k: inf for m = n-k
+    P_int[1, :2, :2] = [[3.0, 6.0], [-5.0, -10.0]]  # a singular 2 x 2 minor
+    for P in (P_real, P_int):
+        got = heights(P, m)
+        want = np.array([exact_vertex_height(g, m) for g in generator_matrix(P)])
+        assert np.array_equal(np.isinf(got), np.isinf(want))
+        fin = np.isfinite(want)
+        assert np.allclose(got[fin], want[fin], rtol=1e-9, atol=0)
+        if P is P_int:
+            assert np.array_equal(got, want)  # integer data is exact up to the one final division (§7.6)
+            assert np.isinf(got[0]) == (m == n - k)
+
+
+@pytest.mark.parametrize(("n", "k"), [(6, 2), (6, 3), (7, 3), (7, 4)])
+def test_batched_equals_exact_on_small_codes_every_m(n: int, k: int) -> None:
     rng = np.random.default_rng(n * 10 + k)
-    count = 2 if n >= 9 else 5  # the rational oracle is slow on the big codes
-    P_int = rng.integers(-3, 4, size=(count, k, n - k)).astype(float)  # zeros and ties: every code path
-    P_real = rng.uniform(-100, 100, size=(count, k, n - k))
+    P_int = rng.integers(-3, 4, size=(5, k, n - k)).astype(float)  # zeros and ties: every code path
+    P_real = rng.uniform(-100, 100, size=(5, k, n - k))
     for P in (P_int, P_real):
         G = generator_matrix(P)
-        for m in range(1, n - k + 2):
+        for m in range(1, n):
             got = heights(P, m)
             want = np.array([exact_vertex_height(g, m) for g in G])
             assert np.array_equal(np.isinf(got), np.isinf(want))
             fin = np.isfinite(want)
             assert np.allclose(got[fin], want[fin], rtol=1e-9, atol=0)
-            if P is P_int:  # integer data is exact up to the one final division (mheight.md §7.6)
-                assert np.array_equal(got, want)
 
 
-@pytest.mark.parametrize(("n", "k"), [(5, 2), (9, 4), (9, 6), (10, 5)])
-def test_dual_forced_signs_match_all_signs(n: int, k: int) -> None:
-    """The "kkt" candidate set (one sign vector per basis and target) loses no maximum on generic codes."""
-    P = np.random.default_rng(n + k).uniform(-100, 100, size=(8, k, n - k))
-    D, nonzero = maximal_minors(generator_matrix(P))
-    assert nonzero.all()
-    for m in range(1, n - k + 1):
-        kkt, full = vertex._kkt_max(D, nonzero, n, k, m), vertex._full_max(D, nonzero, n, k, m)
-        assert np.allclose(kkt, full, rtol=1e-12)
+@pytest.mark.parametrize(("n", "k", "m"), [(9, 4, 5), (10, 5, 3), (10, 6, 2), (5, 2, 2)])
+def test_torch_path_equals_numpy_path(n: int, k: int, m: int) -> None:
+    """The same array code on torch (the GPU path, run here on the CPU) gives the same bits as numpy."""
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(n + k + m)
+    P = np.concatenate([rng.uniform(-100, 100, size=(40, k, n - k)),
+                        rng.integers(-3, 4, size=(40, k, n - k)).astype(float)])
+    P[-1, :2, :2] = [[0.5, 1.5], [1.0, 3.0]]  # fractional and singular: the exact-integer redo path
+    assert np.array_equal(heights(P, m, device="cpu"), heights(P, m))
+
+
+def test_method_exact_and_generator_path() -> None:
+    assert height(COURSE_P, 2, method="exact") == pytest.approx(EXACT_COURSE_H, rel=1e-15)
+    G = [[2.0, 0.0, 1.0, 3.0, -1.0], [1.0, 1.0, 0.0, 2.0, 2.0]]  # not of the form [I | P]
+    for m in (1, 2, 3):
+        want = exact_vertex_height(np.array(G), m)
+        assert height_of_generator(G, m) == pytest.approx(want, rel=1e-12)
+        assert height_of_generator(G, m, method="exact") == want
 
 
 def test_height_properties_and_sampled_bound() -> None:

@@ -81,3 +81,26 @@ def test_regression_models_need_vector_inputs():
     modular = build_task(TaskConfig(op="x+y", p=7))
     with pytest.raises(ConfigError, match="vector-input regression task"):
         build_model(ModelConfig(name="moe"), modular)
+
+
+def test_group_heads_members_train_together_as_alone(small_file):
+    """A sweep of the `mheight` recipe (group_heads on minors+ratios) is vectorised: its members' histories and
+    weights are those of the runs trained one at a time (float64)."""
+    from groklab.api import resolve
+    from groklab.engine import MemorySink, train, train_many, unsupported
+
+    tiny = {"task.data": str(small_file), "task.groups": "9,4,2;9,4,5;10,5,3", "task.per_group": 40,
+            "task.val_per_group": 20, "model.d_model": 16, "model.d_mlp": 16, "model.n_layers": 1,
+            "train.batch_size": "32", "train.steps": 20, "train.eval_every": 10, "train.device": "cpu",
+            "train.dtype": "float64", "train.loss_dtype": "float64"}
+    cfgs = [resolve("mheight", tiny | {"seed": s}) for s in (0, 1)]
+    assert all(unsupported(c) is None for c in cfgs)
+    sinks = [MemorySink() for _ in cfgs]
+    train_many(cfgs, sinks)
+    for cfg, sink in zip(cfgs, sinks, strict=True):
+        ref = MemorySink()
+        train(cfg, ref)
+        assert [r["step"] for r in ref.rows] == [r["step"] for r in sink.rows]
+        assert sink.rows[-1]["val/loss"] == pytest.approx(ref.rows[-1]["val/loss"], rel=1e-9)
+        for k, v in ref.latest["model"].items():
+            torch.testing.assert_close(sink.latest["model"][k], v, rtol=1e-9, atol=0.0)

@@ -10,7 +10,7 @@ from groklab.cli import main
 from groklab.presets import get
 
 TINY = {"task.groups": "9,4,2;9,4,5;10,5,3", "task.per_group": 60, "task.val_per_group": 20,
-        "model.d_model": 32, "model.d_mlp": 32, "model.n_layers": 2, "model.n_experts": 3,
+        "task.features": "raw", "model.d_model": 32, "model.d_mlp": 32, "model.n_layers": 2, "model.n_experts": 3,
         "train.batch_size": "64", "train.steps": 300, "train.eval_every": 50, "train.checkpoint_every": 300,
         "train.log_checkpoints": 3, "train.device": "cpu", "optim.lr": 3e-3}
 
@@ -18,7 +18,7 @@ TINY = {"task.groups": "9,4,2;9,4,5;10,5,3", "task.per_group": 60, "task.val_per
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, small_file):
     out = tmp_path_factory.mktemp("runs")
-    return groklab.run("mheight", {**TINY, "task.data": str(small_file)}, out=out)
+    return groklab.run("mheight", {**TINY, "task.data": str(small_file), "model.name": "moe"}, out=out)
 
 
 def test_run_learns_and_is_diagnosed(tiny_run):
@@ -94,7 +94,9 @@ def test_presets_registered_with_paper_scale():
         validate(apply_overrides(preset.config, dict(o.split("=", 1) for o in preset.paper_scale)))
     grok = get("mheight_grokking").config
     assert grok.optim.name == "adamw" and grok.optim.weight_decay == 0.01 and "layer_norms" in grok.train.probes
-    assert get("mheight").config.model.name == "moe" and "mheight_groups" in get("mheight").config.train.probes
+    new = get("mheight").config
+    assert new.model.name == "group_heads" and new.task.features == "minors+ratios"
+    assert "mheight_groups" in new.train.probes
 
 
 def test_an_mheight_run_carries_its_group_mean_baseline(tiny_run):
