@@ -57,7 +57,11 @@ def verdict_line(det: dict[str, Any]) -> str:
             f"{crit.get('val')} held from step {_fmt(det.get('generalization_step'))}"]
     if det.get("delay_ratio"):
         held[-1] += f" ({det['delay_ratio']:.3g}x later)"
-    line = f"verdict  {det.get('verdict')}  ({'; '.join(parts)})\n         " + "; ".join(held)
+    line = f"verdict  {det.get('verdict')}  ({'; '.join(parts)})"
+    if all(crit.get(k) == phase.get(k) for k in ("train", "val")):  # regression: one level for both
+        line = f"verdict  {det.get('verdict')}  ({'; '.join(held)})"
+    else:
+        line += "\n         " + "; ".join(held)
     return line + "".join(f"\nnote     {n}" for n in det.get("notes") or [])
 
 

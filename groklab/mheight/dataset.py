@@ -151,11 +151,17 @@ def load_dataset(path: str | os.PathLike) -> dict[str, np.ndarray]:
             with np.load(path, allow_pickle=False) as z:
                 cols = {c: z[c] for c in ("n", "k", "m", "height")}
                 P = z["P"]
+        for c in ("n", "k", "m"):  # integer columns, never truncated silently (9.5 is no code length)
+            col = np.asarray(cols[c])
+            whole = col.dtype.kind in "iu" or (
+                col.dtype.kind == "f" and bool(np.all(np.isfinite(col) & (col == np.round(col)))))
+            if not whole:
+                raise GroklabError(f"{path}: column {c} must hold integers (got {col.dtype})")
+        table = make_table(cols["n"], cols["k"], cols["m"], P, cols["height"])
     except GroklabError:
         raise
     except Exception as exc:
         raise GroklabError(f"cannot read data set {path}: {type(exc).__name__}: {exc}") from None
-    table = make_table(cols["n"], cols["k"], cols["m"], P, cols["height"])
     check_table(table, path)
     return table
 

@@ -54,13 +54,15 @@ def sorted_log_minors(P: np.ndarray, n: np.ndarray, k: np.ndarray, scale: float)
 
 def sorted_log_ratios(P: np.ndarray, n: np.ndarray, k: np.ndarray, block: int = 4096) -> np.ndarray:
     """Features (N, RATIO_TOP + RATIO_QUANTILES) for zero-padded P (N, K, R) with per-row n, k (module docstring).
-    A ratio over a basis whose minor is exactly zero (integer P) reads as -FLOOR = 60, a zero one as FLOOR."""
-    out = np.empty((len(P), RATIO_TOP + RATIO_QUANTILES), dtype=np.float32)
+    A ratio over a basis whose minor is exactly zero (integer P) reads as -FLOOR = 60, a zero one as FLOOR; a code
+    with fewer than RATIO_TOP ratios has FILL in the slots left over."""
+    out = np.full((len(P), RATIO_TOP + RATIO_QUANTILES), FILL, dtype=np.float32)
     for nn, kk in sorted({(int(a), int(b)) for a, b in zip(n, k, strict=True)}):
         rows = np.flatnonzero((n == nn) & (k == kk))
         r = nn - kk
         num, den, _ = dual_tables(nn, kk, r, True)
         count = num.shape[1]
+        top = min(count, RATIO_TOP)  # a small code has fewer ratios than slots: the rest keep FILL
         pick = np.round(np.linspace(0, count - 1, RATIO_QUANTILES)).astype(int)
         for start in range(0, len(rows), block):
             part = rows[start:start + block]
@@ -74,6 +76,6 @@ def sorted_log_ratios(P: np.ndarray, n: np.ndarray, k: np.ndarray, block: int = 
             U = np.ascontiguousarray(U.reshape(count, len(part)).T, dtype=np.float32)  # float32 sorts ~3x faster
             np.nan_to_num(U, copy=False, nan=-FLOOR, posinf=-FLOOR, neginf=FLOOR)  # never inf or NaN
             U.sort(axis=1)
-            out[part, :RATIO_TOP] = U[:, :-RATIO_TOP - 1:-1]
+            out[part, :top] = U[:, ::-1][:, :top]
             out[part, RATIO_TOP:] = U[:, count - 1 - pick]
     return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from groklab.analysis.detect import DetectConfig, detect, infer_kind
+from groklab.analysis.detect import DetectConfig, detect_loaded
 from groklab.errors import GroklabError
 from groklab.io import finite, last_finite
 from groklab.runs import Run
@@ -40,9 +40,10 @@ def last_step(run: Run) -> int:
 
 
 def detection(run: Run, config: DetectConfig | None = None) -> dict[str, Any]:
-    """The detector on the run's history with the preset's settings (computed, never read from summary.json, so
-    a verdict stored under other settings cannot leak in)."""
-    return detect(run.history, infer_kind(run.history, run.summary), config)
+    """The detector on the run's history with the preset's settings and what its summary knows (the kind, a
+    regression run's trivial baseline): computed, never read from summary.json, so a verdict stored under other
+    settings cannot leak in."""
+    return detect_loaded(run, config)
 
 
 def need(runs: Any, *names: str) -> None:

@@ -51,7 +51,8 @@ def speedup(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None, fac
 check = functools.partial(speedup, factor=3.0)
 # Grokfast-MA at CI scale (one layer, the paper's MA recipe): measured val acc 0.95 at step 2,250 (train acc 0.99
 # at 2,250 too), while the shared run without the filter is at 0.05 after 3,000 steps; so at this scale MA is only
-# shown to be sooner (>= 1.3x), not Table 3's 50x, which needs the 2-layer net and the 40k-step baseline.
+# shown to be sooner (>= 1.33x measured, >= 1.2x asserted), not Table 3's 50x, which needs the 2-layer net and
+# the 40k-step baseline.
 MA_CI = CI | {"train.steps": 2600, "train.checkpoint_every": 2600, "train.eval_every": 50}
 
 PAPER = "Lee et al. 2024, Grokfast: Accelerated grokking by amplifying slow gradients (arXiv 2405.20233)"
@@ -89,5 +90,5 @@ MA = Preset(
     arms={"ci": (Arm("filter", MA_CI), Arm("no_filter", NO_FILTER)),
           "paper": (Arm("filter"), Arm("no_filter", dict(PRESET.arms["paper"][1].overrides) | {
               "name": "grokfast2024", "optim.grokfast_lamb": 2.0}))},
-    check=functools.partial(speedup, factor=1.0),
+    check=functools.partial(speedup, factor=1.2),  # measured >= 1.33x (a lower bound); a tie fails
 )

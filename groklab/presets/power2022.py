@@ -13,7 +13,7 @@ from typing import Any
 
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
 from groklab.presets.base import Arm, Check, Preset, conclude
-from groklab.presets.evidence import first_at, fmt, last, last_step, need
+from groklab.presets.evidence import first_at, fmt, last_step, need, status_ok, values
 from groklab.runs import Run
 
 # CI scale: Power's post-LN transformer cut to one layer of d_model 64 on (a + b) mod 41, half the pairs, full
@@ -35,7 +35,8 @@ def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Ch
     ratio = val99 / train99 if train99 and val99 else None
     return conclude(
         "val acc reaches 0.99 at least 3x later than train acc (delayed generalization)",
-        [(train99 is not None, f"train acc 0.99 at step {fmt(train99)}"),
+        [status_ok(run, "run"),
+         (train99 is not None, f"train acc 0.99 at step {fmt(train99)}"),
          (val99 is not None, f"val acc 0.99 at step {fmt(val99)}"),
          (ratio is not None and ratio >= 3, f"{fmt(ratio)}x later (needs >= 3)")],
         {"train99": train99, "val99": val99, "ratio": ratio})
@@ -66,23 +67,25 @@ FIG1_SMALL = {"task.p": 41, "model.n_layers": 1, "model.d_model": 64, "model.d_m
 
 def fig1_check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Check:
     """Fig. 1: train acc 0.99 before step 1,000; val acc 0.99 only >= 100x later (the paper: ~1e6 steps), or, on
-    a budget too short for that, not at all, with the budget >= 5x the fit step and val acc <= 0.5 at its end."""
+    a budget too short for that, not at all, with the budget >= 5x the fit step and val acc <= 0.2 throughout
+    (chance is 1/p: 0.024 at p 41; measured <= 0.05)."""
     need(runs, "run")
     run = runs["run"]
     train99, val99 = first_at(run, "train/acc", 0.99), first_at(run, "val/acc", 0.99)
-    budget, final = last_step(run), last(run, "val/acc")
+    budget, peak = last_step(run), max(values(run, "val/acc"), default=None)
     if val99 is not None:
         late = (train99 is not None and val99 >= 100 * train99, f"val acc 0.99 at step {fmt(val99)} "
                 f"({fmt(val99 / train99 if train99 else None)}x later; needs >= 100x)")
     else:
-        late = (train99 is not None and budget >= 5 * train99 and (final or 0) <= 0.5,
+        late = (train99 is not None and budget >= 5 * train99 and peak is not None and peak <= 0.2,
                 f"val acc never 0.99 in {fmt(budget)} steps ({fmt(budget / train99 if train99 else None)}x the fit), "
-                f"final {fmt(final)}")
+                f"at most {fmt(peak)}")
     return conclude(
         "without weight decay train acc reaches 0.99 before step 1,000 and val acc stays low for orders of magnitude "
         "longer (the paper: ~1e6 steps)",
-        [(train99 is not None and train99 < 1000, f"train acc 0.99 at step {fmt(train99)}"), late],
-        {"train99": train99, "val99": val99, "steps": budget, "final_val_acc": final})
+        [status_ok(run, "run"), (train99 is not None and train99 < 1000, f"train acc 0.99 at step {fmt(train99)}"),
+         late],
+        {"train99": train99, "val99": val99, "steps": budget, "max_val_acc": peak})
 
 
 # Figure 1 (the famous curve): plain Adam, no weight decay, 1e6 updates. GPU scale: train acc ~1 before 1e3

@@ -54,9 +54,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_writeup(args: argparse.Namespace) -> int:
     from groklab.analysis.writeup import write_writeup
+    from groklab.runs import RunDir
     from groklab.suite.status import members
 
-    paths = [m.run_dir for folder in args.paths for m in members(folder) if (m.run_dir / "config.json").is_file()]
+    paths = [m.run_dir for folder in args.paths for m in members(folder) if RunDir(m.run_dir).exists()]
     if not paths:
         raise GroklabError(f"{' '.join(map(str, args.paths))}: no finished or running run folders to write up")
     md, html = write_writeup(paths, args.out)

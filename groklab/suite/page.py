@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from groklab.analysis.detect import detect, infer_kind
+from groklab.analysis.detect import detect_loaded
 from groklab.analysis.plots import figure_png, papers_figure, save_figure, thumbnail_figure
 from groklab.analysis.report import CSS, data_uri
 from groklab.analysis.tables import DASH, fmt_delay, fmt_metric, fmt_step, md_cell, md_table
@@ -65,7 +65,7 @@ def main_facts(entry: Entry) -> dict[str, Any]:
     run = entry.runs.get(arm) if arm is not None else None
     if run is None:
         return {"arm": arm}
-    det = detect(run.history, infer_kind(run.history, run.summary), entry.preset.detector())
+    det = detect_loaded(run, entry.preset.detector())
     metric = det["metric"]
     return {"arm": arm, "steps": run.summary.get("steps"), "total_steps": run.summary.get("total_steps"),
             "metric": metric, "train": last_finite(run.history.get(f"train/{metric}")),

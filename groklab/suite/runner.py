@@ -146,7 +146,7 @@ def train_slurm(entries: list[Entry], sweep: Sweep, command: str, slurm: dict[st
 def gather(entry: Entry, scale: str, runs_dir: Path, progress: bool) -> None:
     """Load the arms' runs and run the preset's study when every arm has finished (else they stay pending)."""
     paths = {arm: runs_dir / cfg.run_name for arm, cfg in entry.configs.items()}
-    entry.runs = {arm: load_run(p) for arm, p in paths.items() if (p / "config.json").is_file()}
+    entry.runs = {arm: load_run(p) for arm, p in paths.items() if RunDir(p).exists()}
     study = entry.preset.study
     if study is None or len(entry.runs) < len(paths) or not all(finished_ok(r) for r in entry.runs.values()):
         return
@@ -202,6 +202,10 @@ def run_suite(scale: str = "ci", only: list[str] | None = None, executor: str = 
     files."""
     if executor not in EXECUTORS:
         raise GroklabError(f"--executor {executor!r}: expected local or slurm")
+    if executor == "slurm":
+        from groklab.sweep.slurm import check_available
+
+        check_available({k: v for k, v in (slurm or {}).items() if k in ("cluster", "chunk_size")})
     start, cpu = time.monotonic(), time.process_time()
     out, entries = plan(scale, only, out)
     runs_dir = out / "runs"

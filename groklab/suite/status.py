@@ -47,7 +47,8 @@ def members(folder: Path) -> list[Member]:
     if not folder.is_dir():
         raise GroklabError(f"{folder}: no such folder")
     out: dict[Path, Member] = {}
-    for sweep_dir, record in sweep_records(folder):
+    records = sweep_records(folder)
+    for sweep_dir, record in records:
         ids = [m["job_id"] for m in record["members"] if m.get("job_id")]
         states = job_states(sweep_dir, record.get("cluster", "slurm"), ids) if ids else {}
         for m in record["members"]:
@@ -58,7 +59,7 @@ def members(folder: Path) -> list[Member]:
     if not (folder / "sweep.json").is_file():
         for path in find_runs(folder):
             out.setdefault(path.resolve(), Member(path, os.path.relpath(path, folder)))
-    if not out:
+    if not out and not records:  # a sweep.json with no members (a suite of unchecked presets) is 0 members
         raise GroklabError(f"{folder}: no sweep.json and no run folders (config.json + metrics.jsonl) found")
     return list(out.values())
 
@@ -92,4 +93,4 @@ def status_lines(folder: Path) -> list[str]:
     pairs = [line(m) for m in members(folder)]
     counts = Counter(status for status, _ in pairs)
     total = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
-    return [text for _, text in pairs] + [f"{len(pairs)} members: {total}"]
+    return [text for _, text in pairs] + [f"{len(pairs)} members" + (f": {total}" if total else "")]

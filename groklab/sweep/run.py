@@ -31,6 +31,10 @@ def run_sweep(preset: str | None, items: list[str], out: Path | str = "runs", ex
     check_writable(sweep.out)
     ready = [prepare(c, sweep.out, resume=resume, task=t) for c, t in zip(sweep.configs, sweep.tasks, strict=True)]
     todo = [i for i, p in enumerate(ready) if not p.done]  # every refusal happens here, before anything is written
+    if todo and executor == "slurm":
+        from groklab.sweep.slurm import check_available
+
+        check_available(slurm)
     command = command or "groklab sweep " + " ".join(shlex.quote(a) for a in [*([preset] if preset else []), *items])
     write_record(sweep, command, executor, vectorize)
     if len(todo) < len(sweep.members):

@@ -10,6 +10,7 @@ only here; `cluster="local"` runs the same array on this machine (what the tests
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +60,9 @@ def chunks(cfgs: list[RunConfig], tasks: list[TaskData], size: int, vectorize: b
     return [g[i : i + size] for g in groups.values() for i in range(0, len(g), size)]
 
 
-def submit(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, sweep_dir: Path, vectorize: bool, command: str,
-           chunk_size: int = 64, timeout_min: int = 240, partition: str | None = None, gpus_per_task: int = 0,
-           cpus_per_task: int = 4, wait: bool = False, cluster: str = "slurm") -> list[Any]:
-    """Submit the members as a job array; with `wait`, block until it ends and raise if a task failed."""
+def make_executor(folder: Path, cluster: str = "slurm", chunk_size: int = 64) -> Any:
+    """submitit's executor for `cluster`, or one line saying why there is none (no submitit, no srun here, a bad
+    chunk size). Creates no file: callers run it before they write anything (`check_available`)."""
     try:
         import submitit
     except ModuleNotFoundError:
@@ -70,9 +70,23 @@ def submit(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, sweep_dir: P
     if chunk_size < 1:
         raise GroklabError(f"--chunk-size must be >= 1 (got {chunk_size})")
     try:
-        executor = submitit.AutoExecutor(folder=sweep_dir / "submitit" / "%j", cluster=cluster)
+        return submitit.AutoExecutor(folder=folder, cluster=cluster)
     except RuntimeError as e:  # submitit's "Could not detect srun": not on a SLURM cluster
         raise GroklabError(f"--executor slurm: {e} (submit from the cluster, or use --executor local)") from None
+
+
+def check_available(options: dict[str, Any] | None) -> None:
+    """Refuse `--executor slurm` where it cannot submit, before a sweep or suite writes its record."""
+    options = options or {}
+    make_executor(Path(tempfile.gettempdir()) / "groklab-slurm-check", options.get("cluster", "slurm"),
+                  options.get("chunk_size", 64))
+
+
+def submit(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, sweep_dir: Path, vectorize: bool, command: str,
+           chunk_size: int = 64, timeout_min: int = 240, partition: str | None = None, gpus_per_task: int = 0,
+           cpus_per_task: int = 4, wait: bool = False, cluster: str = "slurm") -> list[Any]:
+    """Submit the members as a job array; with `wait`, block until it ends and raise if a task failed."""
+    executor = make_executor(sweep_dir / "submitit" / "%j", cluster, chunk_size)
     params: dict[str, Any] = {"name": f"groklab-{sweep_dir.name}", "timeout_min": timeout_min,
                               "cpus_per_task": cpus_per_task, "slurm_array_parallelism": 256}
     if gpus_per_task:

@@ -150,7 +150,12 @@ def _load(path: str, mtime_ns: int, size: int) -> tuple[dict[str, np.ndarray], f
     scale = DEFAULT_RANGE
     side = sidecar_path(Path(path))
     if side.is_file():
-        scale = float(json.loads(side.read_text()).get("range") or DEFAULT_RANGE)
+        try:
+            info = json.loads(side.read_text())
+            scale = float(info.get("range") or DEFAULT_RANGE)
+        except (ValueError, AttributeError, TypeError):
+            raise GroklabError(f"{side}: damaged sidecar (not a JSON object with a numeric 'range'); delete it or "
+                               "write it again with groklab mheight generate") from None
     return table, scale
 
 

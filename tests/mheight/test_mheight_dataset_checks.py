@@ -74,3 +74,29 @@ def test_a_group_without_finite_labels(tmp_path: Path) -> None:
         build_task(TaskConfig(name="mheight", data=str(path), groups="9,4,2;9,4,5", per_group=3, val_per_group=1))
     assert "group 9,4,5 has no finite labels" in str(info.value) and "all 6 heights are inf" in str(info.value)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(("n", "needle"), [(np.array(["9"] * 6), "column n must hold integers"),
+                                           (np.array([9.5] * 6), "column n must hold integers")])
+def test_code_lengths_must_be_integers(tmp_path: Path, n: np.ndarray, needle: str) -> None:
+    _, k, m, P, h = _good()
+    np.savez(tmp_path / "bad.npz", n=n, k=np.array(k), m=np.array(m), P=P, height=h)
+    with pytest.raises(GroklabError, match=needle):
+        load_dataset(tmp_path / "bad.npz")
+
+
+def test_a_damaged_sidecar_is_one_line(tmp_path: Path) -> None:
+    path = _write(tmp_path / "ok.npz", *_good())
+    Path(str(path) + ".json").write_text("[1, 2]")
+    with pytest.raises(GroklabError, match="damaged sidecar"):
+        build_task(TaskConfig(name="mheight", op="mheight", p=None, data=str(path), groups="9,4,2", per_group=4,
+                              val_per_group=2))
+
+
+def test_small_codes_have_features(tmp_path: Path) -> None:
+    """(4, 2, 2) has fewer Cramer ratios than the feature's top slots: the rest are FILL, no crash."""
+    from groklab.mheight.features import FILL, RATIO_TOP, sorted_log_ratios
+
+    P = np.random.default_rng(1).uniform(-1, 1, size=(5, 2, 2))
+    out = sorted_log_ratios(P, np.full(5, 4), np.full(5, 2))
+    assert np.isfinite(out).all() and (out[:, :RATIO_TOP] == FILL).any(axis=1).all()

@@ -161,3 +161,20 @@ def test_levi_check_rule():
     assert result.figures["lam05_wd0"] == {"lambda": 0.5, "measured": 100, "predicted": 97, "best_val": 1.0}
     run.summary["prediction"] = {"predicted_grokking_step": 150}
     assert "lam05_wd0: val acc 0.95 at step 100, predicted 150" in check({"lam05_wd0": run}).detail
+
+
+def test_a_check_sees_the_runs_baseline():
+    """mheight_grokking's claim (grokking at wd 0.01 and 0.03) on the users' artefact: the validation loss drops
+    late, but only to the per-group mean's level. With summary.json's baseline the check must not pass."""
+    preset = get("mheight_grokking")
+    configs = preset.configs("paper")
+    steps = range(0, 10_001, 100)
+    rows = [{"step": s, "train/loss": 20.0 if s < 1000 else 0.05, "val/loss": 20.0 if s < 5000 else 1.36}
+            for s in steps]
+    runs = {arm: fake_run(cfg, rows) for arm, cfg in configs.items()}
+    runs["wd0.1"] = fake_run(configs["wd0.1"], [{**r, "val/loss": 20.0} for r in rows])
+    assert preset.check(runs, {}).passed  # without a baseline: a late drop is grokking
+    for run in runs.values():
+        run.summary["baseline"] = {"kind": "group mean", "groups": 21, "train/loss": 1.33, "val/loss": 1.35}
+    result = preset.check(runs, {})
+    assert not result.passed and "wd 0.01: baseline" in result.detail
