@@ -151,3 +151,6 @@ def test_slurm_without_a_cluster_is_one_line(tmp_path, capsys):
     assert main(["suite", "--only", "gromov2023", "--executor", "slurm", "--out", str(tmp_path / "s"), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("groklab: error: --executor slurm: ") and "srun" in err[0], err
+    assert not (tmp_path / "s").exists()  # refused before a sweep.json with pending rows is written
+    assert main(["sweep", "gromov2023", "seed=0,1", "--executor", "slurm", "--out", str(tmp_path / "w")]) == 2
+    assert "srun" in capsys.readouterr().err and not (tmp_path / "w").exists()
