@@ -9,6 +9,7 @@ is not used). submitit's local cluster (`cluster="local"`, the tests without SLU
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
@@ -98,13 +99,22 @@ def log_paths(sweep_dir: Path, job_id: str) -> tuple[Path, Path]:
     return folder / f"{job_id}_0_log.out", folder / f"{job_id}_0_log.err"
 
 
+EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w]*\.)*([A-Za-z_]\w*(?:Error|Exception|Interrupt|Exit)): ")
+SLURM_END = re.compile(r"\*\*\* (?:JOB|STEP) \S+ ON \S+ (CANCELLED AT \S+(?: DUE TO [A-Z ]+)?)")
+
+
 def last_error(path: Path) -> str:
-    """The last line of a task's stderr that names an error (the exception that ended it), or ""."""
+    """Why a task ended, from its stderr: the exception that ended it (a traceback's last line, the class without
+    its module), else slurmstepd's "CANCELLED ... DUE TO TIME LIMIT" line, else the last `error:` line; or ""."""
     if not path.is_file():
         return ""
     lines = [x.strip() for x in path.read_text(errors="replace").splitlines() if x.strip()]
-    named = [x for x in lines if "Error" in x or "error:" in x or "Exception" in x or "CANCELLED" in x]
-    return (named or [""])[-1][:300]
+    for pattern, shorten in ((EXCEPTION, True), (SLURM_END, False)):
+        found = [(x, m) for x in lines if (m := pattern.search(x))]
+        if found:
+            x, m = found[-1]
+            return (m.group(1) + x[m.end(1):] if shorten else m.group(1).strip())[:300]
+    return next((x[:300] for x in reversed(lines) if "error" in x.lower()), "")
 
 
 def wait_slurm(sweep_dir: Path, job_ids: list[str], poll_s: float = 2.0) -> dict[str, JobState]:

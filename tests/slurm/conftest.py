@@ -1,6 +1,7 @@
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -44,13 +45,15 @@ def slurm_cluster(tmp_path_factory):
         stop(folder)
 
 
-@pytest.fixture
-def one_thread():
-    """The local reference runs with one torch thread, as each array task does (--cpus-per-task 1)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def here(*args: str) -> None:
+    """`groklab ARGS` on this machine, in a fresh process with one torch thread, as each array task has
+    (--cpus-per-task 1): the reference the SLURM run folders must equal. A fresh process, because the pytest
+    process is not one: float rounding in torch's CPU kernels can depend on how its tensors happened to be
+    allocated, and that depends on what the process did before."""
+    groklab = str(Path(sys.executable).with_name("groklab"))
+    proc = subprocess.run([groklab, *args, "--quiet"], capture_output=True, text=True, timeout=600,
+                          env=os.environ | {"OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def slurm(*args: str) -> str:
