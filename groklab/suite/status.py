@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,7 +123,10 @@ def job_text(member: Member) -> str:
     """`job 123_4 RUNNING 0:41`; a task SLURM no longer lists (and no accounting remembers) says so."""
     if not member.job_id:
         return ""
-    return f"job {member.job_id} {member.job if member.job is not None else 'ended (no longer listed)'}"
+    if member.job is None:
+        gone = "ended (no longer listed)" if shutil.which("squeue") else "state unknown (no squeue here)"
+        return f"job {member.job_id} {gone}"
+    return f"job {member.job_id} {member.job}"
 
 
 def line(member: Member) -> tuple[str, str]:

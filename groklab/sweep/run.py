@@ -49,6 +49,6 @@ def run_sweep(preset: str | None, items: list[str], out: Path | str = "runs", ex
         submit(cfgs, tasks, sweep.out, sweep.path, vectorize, command, slurm)
     elif cfgs:
         execute_members(cfgs, tasks, sweep.out, vectorize, command, progress, sweep.path)
-    if finished(refresh(sweep.path)):
-        write_summary(sweep.path)
+    if finished(refresh(sweep.path)) and not (executor == "slurm" and (sweep.path / "summary.md").is_file()):
+        write_summary(sweep.path)  # (the last array task wrote it already)
     return sweep.path

@@ -122,7 +122,16 @@ def read(path: Path) -> str:
 
 
 def stop(folder: Path, timeout: float = 30) -> None:
-    """End the daemons that `start` started in `folder` (by the pids they wrote), and wait until they are gone."""
+    """Cancel this cluster's jobs (their processes would outlive slurmd), then end the daemons that `start`
+    started in `folder`, by the pids they wrote, and wait until they are gone."""
+    env = os.environ | {"SLURM_CONF": str(Path(folder).resolve() / "slurm.conf")}
+    if shutil.which("scancel") and (Path(folder) / "slurm.conf").is_file():
+        subprocess.run(["scancel", f"--user={os.getuid()}"], env=env, capture_output=True, timeout=60)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and subprocess.run(
+                ["squeue", "--noheader", "--states=RUNNING,COMPLETING,CONFIGURING"], env=env, capture_output=True,
+                text=True, timeout=60).stdout.strip():
+            time.sleep(0.5)
     for name in DAEMONS:
         pidfile = Path(folder) / f"{name}.pid"
         try:
