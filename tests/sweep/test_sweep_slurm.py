@@ -39,14 +39,14 @@ def test_preempted_array_task_is_requeued_and_resumes_from_its_checkpoint(tmp_pa
     (member,) = json.loads((path / "sweep.json").read_text())["members"]
     run = tmp_path / member["run"]
     (controller,) = [int(p.name) for p in (path / "submitit").iterdir() if p.name.isdigit()]  # local job id = pid
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # generous: the machine may be shared
     while not ((run / "checkpoints" / "latest.pt").exists() and len(read_lines(run / "metrics.jsonl")) >= 12):
-        assert time.monotonic() < deadline, "the array task made no checkpoint in 120 s"
+        assert time.monotonic() < deadline, "the array task made no checkpoint in 300 s"
         time.sleep(0.05)
     (task,) = map(int, Path(f"/proc/{controller}/task/{controller}/children").read_text().split())
     os.kill(task, LocalJobEnvironment._usr_sig())
     while json.loads((run / "summary.json").read_text())["status"] != "completed":
-        assert time.monotonic() < deadline + 120, "the requeued task did not finish in 120 s"
+        assert time.monotonic() < deadline + 300, "the requeued task did not finish in 300 s"
         time.sleep(0.2)
     steps = [json.loads(line)["step"] for line in read_lines(run / "metrics.jsonl")]
     assert steps == sorted(set(steps)) and steps[-1] == 2000
