@@ -381,10 +381,11 @@ def finish(run: RunDir, status: str, steps: int | None, error: str | None) -> di
 @contextlib.contextmanager
 def recording(runs: list[RunDir]) -> Iterator[None]:
     """Whatever ends a training early is recorded in every run's summary.json: a Ctrl-C or SIGTERM as
-    `interrupted` (resume with --resume), any other error as `failed` with its message; never left `running`."""
+    `interrupted` (resume with --resume), and so is a signal handler's exit (submitit's on a SLURM time limit or
+    preemption, after it requeued the task); any other error as `failed` with its message; never left `running`."""
     try:
         yield
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         for run in runs:
             finish(run, "interrupted", None, "interrupted (resume with --resume)")
         raise
