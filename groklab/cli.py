@@ -50,19 +50,52 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 def verdict_line(det: dict[str, Any]) -> str:
     """The detector's verdict in words that cannot contradict the `first at` table printed above it: the table
     gives the first evaluation at a level, the verdict the first step from which a level *held* (for
-    `patience` evaluations), and says so where the two differ."""
+    `patience` evaluations); `held_notes` says in words where the two differ."""
     crit, phase = det.get("criteria") or {}, det.get("phase") or {}
-    parts = [f"{phase.get(k)} held from step {_fmt(phase.get(f'{k}_step'))}" for k in ("train", "val")]
-    held = [f"{crit.get('train')} held from step {_fmt(det.get('memorization_step'))}",
-            f"{crit.get('val')} held from step {_fmt(det.get('generalization_step'))}"]
+
+    def held(text: Any, step: Any) -> str:
+        return f"{text} {'never held' if step is None else f'held from step {_fmt(step)}'}"
+
+    parts = [held(phase.get(k), phase.get(f"{k}_step")) for k in ("train", "val")]
+    levels = [held(crit.get("train"), det.get("memorization_step")),
+              held(crit.get("val"), det.get("generalization_step"))]
     if det.get("delay_ratio"):
-        held[-1] += f" ({det['delay_ratio']:.3g}x later)"
+        levels[-1] += f" ({det['delay_ratio']:.3g}x later)"
     line = f"verdict  {det.get('verdict')}  ({'; '.join(parts)})"
     if all(crit.get(k) == phase.get(k) for k in ("train", "val")):  # regression: one level for both
-        line = f"verdict  {det.get('verdict')}  ({'; '.join(held)})"
+        line = f"verdict  {det.get('verdict')}  ({'; '.join(levels)})"
     else:
-        line += "\n         " + "; ".join(held)
+        line += "\n         " + "; ".join(levels)
     return line + "".join(f"\nnote     {n}" for n in det.get("notes") or [])
+
+
+def held_notes(summary: dict[str, Any], det: dict[str, Any]) -> list[str]:
+    """Where summary.json's first crossing (`first at`: one evaluation at the level) and the detector's sustained
+    one (`held from`: the first of `patience` evaluations in a row at it) differ, the difference in words."""
+    patience = (det.get("config") or {}).get("patience", 3)
+    out = []
+    for key, step_key, level_key in (("train/acc", "memorization_step", "mem_level"),
+                                     ("val/acc", "generalization_step", "gen_level")):
+        level = (det.get("config") or {}).get(level_key)
+        first = ((summary.get("thresholds") or {}).get(key) or {}).get(str(level))
+        held = det.get(step_key)
+        if det.get("metric") != "acc" or first is None or first == held:
+            continue
+        then = (f"stayed there only from step {_fmt(held)}" if held is not None else
+                f"did not stay there for {patience} evaluations in a row before the run ended")
+        out.append(f"{key} first reached {level} at step {_fmt(first)} but {then}; the verdict counts a level "
+                   f"from the first of {patience} evaluations in a row at it, so one lucky evaluation does not count")
+    return out
+
+
+def status_line(s: dict[str, Any]) -> str:
+    """`completed  (4,300 of at most 10,000 steps: stopped once val/acc>=0.99 had held for 5 evaluations, ...)`"""
+    stopped = s.get("stopped")
+    if not stopped:
+        return f"status   {s.get('status')}  ({_fmt(s.get('steps'))}/{_fmt(s.get('total_steps'))} steps)"
+    return (f"status   {s.get('status')}  ({_fmt(s.get('steps'))} of at most {_fmt(s.get('total_steps'))} steps: "
+            f"stopped once {stopped['when']} had held for {stopped['after']} evaluations, from step "
+            f"{_fmt(stopped['from_step'])})")
 
 
 def print_summary(path: Path) -> None:
@@ -71,16 +104,18 @@ def print_summary(path: Path) -> None:
     run = load_run(path)
     s = run.summary
     print(f"run      {path}")
-    print(f"status   {s.get('status')}  ({_fmt(s.get('steps'))}/{_fmt(s.get('total_steps'))} steps)")
+    print(status_line(s))
     if s.get("error"):
         print(f"error    {s['error']}")
     final = s.get("final") or {}
     keys = [k for k in ("train/loss", "val/loss", "train/acc", "val/acc", "params/norm") if k in final]
     print("final    " + "  ".join(f"{k}={_fmt(final[k])}" for k in keys))
     for key, crossings in (s.get("thresholds") or {}).items():
-        print(f"{key:<9}first at " + "  ".join(f">={t}: step {_fmt(v)}" for t, v in crossings.items()))
+        print(f"{key:<9} first at " + "  ".join(f">={t}: step {_fmt(v)}" for t, v in crossings.items()))
     if s.get("detection"):
         print(verdict_line(s["detection"]))
+        for note in held_notes(s, s["detection"]):
+            print(f"note     {note}")
 
 
 def cmd_presets(args: argparse.Namespace) -> int:

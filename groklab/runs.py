@@ -364,14 +364,17 @@ def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool
     run.trackers = open_trackers(cfg.train.log, run.path, cfg.to_dict())
 
 
-def finish(run: RunDir, status: str, steps: int | None, error: str | None) -> dict[str, Any]:
+def finish(run: RunDir, status: str, steps: int | None, error: str | None,
+           stopped: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Record how a training ended in summary.json: status, steps, the last evaluation, the error, the first
+    crossings, and `stopped` (train.stop_when ended it before train.steps: the rule and the steps it held over)."""
     for tracker in run.trackers:
         tracker.close()
     run.trackers = []
     rows = run.rows(warn=False)
     summary = run.summary()
     fields: dict[str, Any] = {"status": status, "steps": steps if steps is not None else summary.get("steps", 0),
-                              "final": rows[-1] if rows else None, "error": error}
+                              "final": rows[-1] if rows else None, "error": error, "stopped": stopped}
     if any("train/acc" in r for r in rows):  # classification, or regression scored by accuracy
         fields["thresholds"] = {k: first_crossings(rows, k) for k in ("train/acc", "val/acc")}
     run.write_summary(**fields)
@@ -410,7 +413,7 @@ def execute(cfg: RunConfig, out: Path | str = "runs", resume: bool | Path = Fals
         start(run, cfg, prepared.task, command or " ".join(sys.argv), force=force)
         with recording([run]):
             outcome = train_one(cfg, run, progress=progress, task=prepared.task)
-        finish(run, outcome.status, outcome.steps, outcome.error)
+        finish(run, outcome.status, outcome.steps, outcome.error, outcome.stopped)
     return run.path, False
 
 

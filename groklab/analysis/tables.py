@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from groklab.analysis.compare import differing_keys, fmt_value, seed_groups, short_keys, spread
+from groklab.analysis.spikes import describe_moved
 from groklab.config import flatten
 from groklab.io import last_finite
 from groklab.runs import Run
@@ -65,9 +66,10 @@ def run_notes(item: Analysed, with_error: bool = True) -> str:
         notes.append("no summary.json")
     if summary.get("error") and with_error:
         notes.append(f"error: {error_line(summary['error'])}")
-    if det.get("n_spikes"):
-        with_norm = det["n_spikes_with_norm_change"]
-        notes.append(f"{det['n_spikes']} loss spike(s), {with_norm} with a norm change")
+    spikes = det.get("spikes") or []
+    notes += [f"loss spike at step {fmt_step(s['step'])}: {describe_moved(s.get('moved') or {})}" for s in spikes[:3]]
+    if len(spikes) > 3:
+        notes.append(f"{len(spikes) - 3} more loss spike{'s' if len(spikes) > 4 else ''}")
     notes.extend(det.get("notes", []))
     return "; ".join(notes)
 
