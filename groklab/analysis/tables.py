@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from groklab.analysis.compare import differing_keys, fmt_value, seed_groups, short_keys, spread
+from groklab.analysis.compare import run_labels, seed_groups, spread
 from groklab.analysis.spikes import describe_moved
-from groklab.config import flatten
 from groklab.io import last_finite
 from groklab.runs import Run
 
@@ -29,6 +28,11 @@ class Analysed:
 
     run: Run
     detection: dict[str, Any]
+
+
+def plural(n: int, noun: str) -> str:
+    """'1 run', '3 runs'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def fmt_step(step: float | None) -> str:
@@ -115,14 +119,10 @@ def group_rows(items: Sequence[Analysed]) -> list[dict[str, str]]:
     """One row per seed group (equal apart from seed / split seed), labelled by what differs between them."""
     groups = seed_groups([it.run.config for it in items])
     reps = [items[g[0]].run.config for g in groups]
-    keys = differing_keys(reps)
-    short = short_keys(keys, [k for rep in reps for k in flatten(rep)])
+    labels = run_labels(reps, [items[g[0]].run.name for g in groups])
     rows = []
-    for members, rep in zip(groups, reps, strict=True):
+    for members, label in zip(groups, labels, strict=True):
         dets = [items[i].detection for i in members]
-        flat = flatten(rep)
-        label = ", ".join(f"{short[k]}={fmt_value(flat.get(k, DASH))}" for k in keys)
-        label = label or items[members[0]].run.name
         verdicts = Counter(d.get("verdict", DASH) for d in dets)
         rows.append({
             "group": label,
@@ -167,7 +167,7 @@ DEFINITIONS = (
 
 def markdown_report(items: Sequence[Analysed], title: str) -> str:
     """report.md: the status table, the seed-group table when there are repeats, and the definitions."""
-    parts = [f"# {md_cell(title)}", "", f"{len(items)} runs.", "", "## Runs", "",
+    parts = [f"# {md_cell(title)}", "", f"{plural(len(items), 'run')}.", "", "## Runs", "",
              md_table(RUN_COLUMNS, [run_row(it) for it in items]), ""]
     if has_repeats(items):
         parts += ["## Seed groups", "", md_table(GROUP_COLUMNS, group_rows(items)), ""]
