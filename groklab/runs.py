@@ -10,6 +10,7 @@ the checkpoint's step (they are recomputed identically) and refuses when it cann
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import re
@@ -263,10 +264,16 @@ def environment(device: torch.device, task: TaskData | None = None) -> dict[str,
     }
 
 
+RECORD_CHARS = 1_000  # a task metadata value longer than this as JSON is data, not a record
+
+
 def task_record(task: TaskData) -> dict[str, Any]:
-    """What the run's data was, for the record: sizes of every split and the task's compact metadata (long
-    per-row lists are left out)."""
-    meta = {k: v for k, v in task.meta.items() if not (isinstance(v, list | dict) and len(v) > 64)}
+    """What the run's data was, for the record: sizes of every split and the task's compact metadata. Lists and
+    dicts of more than 64 entries (per-row group lists) and values longer than RECORD_CHARS as JSON (per-group
+    feature scalings of the m-height task) are left out: they are recomputed from the config, and would make
+    env.json and summary.json 100 KB instead of a few."""
+    meta = {k: v for k, v in task.meta.items() if not (isinstance(v, list | dict) and len(v) > 64)
+            and len(json.dumps(v, default=str)) <= RECORD_CHARS}
     sizes = {"train": task.n_train, "val": len(task.x_val), **{k: len(x) for k, (x, _) in task.evals.items()}}
     return {"kind": task.kind, "sizes": sizes, **meta}
 

@@ -177,8 +177,7 @@ def train_many(cfgs: Sequence[RunConfig], sinks: Sequence[Sink] | None = None, p
             with matmul_precision(cfg0.train), sdpa_kernel([SDPBackend.MATH]):  # vmap has no rule for fused SDPA
                 group = Group([cfgs[i] for i in chunk], [tasks[i] for i in chunk], device,
                               [states[i] for i in chunk], start)
-                bar = Progress(cfg0.train.steps, start, progress, label=f"{len(chunk)} members" if len(chunk) > 1
-                               else "")
+                bar = Progress(cfg0.train.steps, start, progress)
                 run_loop(group, [members[i] for i in chunk], start, Schedule.of(cfg0.train), bar)
     return [m.outcome for m in members]  # type: ignore[misc]
 

@@ -299,12 +299,12 @@ class Progress:
     """A tqdm bar on a terminal; otherwise a line at every 10% of the run. With several members it shows their
     median and how many are still training."""
 
-    def __init__(self, total: int, start: int, enabled: bool, label: str = "") -> None:
-        self.total, self.bar, self.enabled, self.next_line, self.label = total, None, enabled, start, label
+    def __init__(self, total: int, start: int, enabled: bool) -> None:
+        self.total, self.bar, self.enabled, self.next_line = total, None, enabled, start
         if enabled and sys.stderr.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, initial=start, unit="step", dynamic_ncols=True, desc=label or None)
+            self.bar = tqdm(total=total, initial=start, unit="step", dynamic_ncols=True)
 
     def update(self, step: int, rows: Sequence[dict[str, Any]], alive: int) -> None:
         if not self.enabled:
@@ -314,8 +314,7 @@ class Progress:
             self.bar.update(step - self.bar.n)
             self.bar.set_postfix_str(text)
         elif step >= self.next_line:
-            print(f"{self.label + ' ' if self.label else ''}step {step}/{self.total} {text}", file=sys.stderr,
-                  flush=True)
+            print(f"step {step}/{self.total} {text}", file=sys.stderr, flush=True)
             self.next_line = step + max(1, self.total // 10)
 
     def close(self) -> None:
@@ -330,5 +329,6 @@ def _describe(rows: Sequence[dict[str, Any]], alive: int) -> str:
         if values:
             parts.append(f"{key}={float(np.median(values)):.4g}")
     if len(rows) > 1:
-        parts.insert(0, f"{alive} members (median)")
+        parts.insert(0, f"median of {alive} members:" if alive == len(rows) else
+                     f"median of {len(rows)} members ({alive} still training):")
     return " ".join(parts)

@@ -137,3 +137,12 @@ def test_the_run_folder_records_why_it_stopped(tiny, tmp_path, capsys):
     assert main(["show", str(path)]) == 0
     out = capsys.readouterr().out
     assert "3 of at most 200 steps" in out and "stopped once params/norm>=0 had held for 4 evaluations" in out
+
+
+def test_the_progress_line_of_a_group_names_its_members_once(tiny, capsys):
+    """'step 0/40 median of 3 members: train/loss=...' (not '3 members step 0/40 3 members (median)')."""
+    cfgs = [cfg_of(tiny, seed=str(s)) for s in range(3)]
+    train_many(cfgs, progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("step 0/40 median of 3 members: train/loss=")
+    assert all(line.count("members") == 1 for line in lines)
