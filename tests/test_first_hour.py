@@ -126,3 +126,27 @@ def test_help_describes_every_argument(capsys, argv, needles):
     text = " ".join(capsys.readouterr().out.split())
     for needle in needles:
         assert needle in text, needle
+
+
+@pytest.mark.slow
+def test_the_default_preset_stops_once_settled_and_its_outputs_agree(tmp_path, capsys):
+    """power2022 at CI size (x+y mod 41, one layer: val acc 0.99 near step 900, seconds of CPU) with the preset's
+    own stop rule: the run ends soon after val acc 0.99 has held, and summary.json, `show` and `detect` report the
+    same steps and verdict."""
+    from groklab.presets.power2022 import SMALL
+
+    items = [f"{k}={v}" for k, v in SMALL.items() if k != "train.steps"] + ["train.steps=4000"]
+    assert main(["run", *items, "--out", str(tmp_path), "--quiet"]) == 0
+    show = capsys.readouterr().out
+    folder = next(tmp_path.iterdir())
+    summary = json.loads((folder / "summary.json").read_text())
+    det, stopped = summary["detection"], summary["stopped"]
+    assert summary["status"] == "completed" and stopped["when"] == "val/acc>=0.99" and stopped["after"] == 5
+    assert summary["steps"] == stopped["step"] < 4000 and det["last_step"] == summary["steps"]
+    assert det["verdict"] == "grokking" and det["generalization_step"] <= stopped["from_step"]
+    assert summary["thresholds"]["val/acc"]["0.99"] <= det["generalization_step"]
+    assert f"val/acc >= 0.99 held from step {det['generalization_step']:,}" in show and "never held" not in show
+    assert "stopped once val/acc>=0.99 had held for 5 evaluations" in show
+    assert main(["detect", str(folder)]) == 0
+    line = capsys.readouterr().out.splitlines()[0].split()
+    assert line[1] == "grokking" and line[line.index("gen") + 1] == f"{det['generalization_step']:,}"
