@@ -40,6 +40,15 @@ def fmt_step(step: float | None) -> str:
     return DASH if step is None else f"{round(step):,}"
 
 
+def fmt_steps(summary: dict[str, Any], fallback: int | None = None) -> str:
+    """A run's steps against its budget: '4,000 / 4,000', or '3,800 (stopped, settled; at most 10,000)' for a run that
+    `train.stop_when` ended early, so a settled run does not read as an unfinished one."""
+    steps, total = summary.get("steps", fallback), summary.get("total_steps")
+    if summary.get("stopped") and total is not None:
+        return f"{fmt_step(steps)} (stopped, settled; at most {fmt_step(total)})"
+    return fmt_step(steps) + (f" / {fmt_step(total)}" if total is not None else "")
+
+
 def fmt_metric(value: float | None, metric: str) -> str:
     """Accuracy as a percentage, loss with 3 significant digits (runs without accuracy report loss)."""
     if value is None:
@@ -82,11 +91,10 @@ def run_row(item: Analysed) -> dict[str, str]:
     """One status-table row of display strings."""
     run, det = item.run, item.detection
     metric = det.get("metric", "acc")
-    steps, total = run.summary.get("steps", det.get("last_step")), run.summary.get("total_steps")
     return {
         "run": run.name,
         "status": str(run.summary.get("status", "unknown")),
-        "steps": fmt_step(steps) + (f" / {fmt_step(total)}" if total is not None else ""),
+        "steps": fmt_steps(run.summary, det.get("last_step")),
         "final train": fmt_metric(last_finite(run.history.get(f"train/{metric}")), metric),
         "final val": fmt_metric(last_finite(run.history.get(f"val/{metric}")), metric),
         "verdict": det.get("verdict", DASH),

@@ -148,6 +148,9 @@ def result_row(item: Item) -> list[str]:
     value, step = best(item)
     summary = run.summary
     steps = num(summary.get("steps")) + (f" of {num(summary['total_steps'])}" if summary.get("total_steps") else "")
+    if summary.get("stopped") and summary.get("total_steps"):  # train.stop_when ended it once its rule had held
+        steps = f"{num(summary.get('steps'))} (stopped: {code(summary['stopped'].get('when'))} held; at most " \
+                f"{num(summary['total_steps'])})"
     delay = (f"{num(det['delay_steps'])} (×{num(det['delay_ratio'])})" if item.stored and det.get("delay_steps")
              is not None else "—")
     return [code(run.name), code(summary.get("status", "unknown")), steps,

@@ -146,3 +146,11 @@ def test_the_progress_line_of_a_group_names_its_members_once(tiny, capsys):
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].startswith("step 0/40 median of 3 members: train/loss=")
     assert all(line.count("members") == 1 for line in lines)
+
+
+def test_tables_say_a_stopped_run_is_settled_not_unfinished():
+    from groklab.analysis.tables import fmt_steps
+
+    assert fmt_steps({"steps": 4000, "total_steps": 4000}) == "4,000 / 4,000"
+    stopped = {"steps": 3800, "total_steps": 10000, "stopped": {"when": "val/acc>=0.99", "after": 5}}
+    assert fmt_steps(stopped) == "3,800 (stopped, settled; at most 10,000)"
