@@ -168,7 +168,7 @@ def _record(trainer: Trainer, live: list[Member], step: int, schedule: Schedule,
             m.best = {"metric": metric, "step": step, "value": row[metric]}
             m.sink.save_best(trainer.state(i, step, elapsed, latest=False), m.best)
         latest = (schedule.saves_latest(step) or stopped is not None) and step > 0  # a stopped run's last state
-        keep = schedule.keeps(step) or stopped is not None
+        keep = schedule.keeps(step) or (stopped is not None and bool(schedule.kept))  # its last model, as at the end
         if latest or keep:
             state = trainer.state(i, step, elapsed, latest=latest)
             if latest:

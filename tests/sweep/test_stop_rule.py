@@ -5,6 +5,7 @@ import copy
 import json
 
 import pytest
+import torch
 
 from groklab.cli import main
 from groklab.config import RunConfig, apply_overrides, stop_conditions, validate
@@ -134,6 +135,8 @@ def test_the_run_folder_records_why_it_stopped(tiny, tmp_path, capsys):
     assert run.summary["status"] == "completed" and run.summary["steps"] == 3
     assert run.summary["stopped"] == {"when": "params/norm>=0", "after": 4, "from_step": 0, "step": 3}
     assert json.loads((path / "config.json").read_text())["train"]["stop_when"] == "params/norm>=0"
+    assert (path / "checkpoints" / "step_3.pt").is_file()  # its last model, as a run that ends keeps it
+    assert torch.load(path / "checkpoints" / "latest.pt", weights_only=True)["step"] == 3
     assert main(["show", str(path)]) == 0
     out = capsys.readouterr().out
     assert "3 of at most 200 steps" in out and "stopped once params/norm>=0 had held for 4 evaluations" in out
