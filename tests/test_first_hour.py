@@ -97,7 +97,7 @@ def test_show_says_when_a_level_was_reached_and_when_it_held(tmp_path, capsys):
 def test_presets_list_what_distinguishes_them_and_their_keys(capsys):
     assert main(["presets"]) == 0
     out = capsys.readouterr().out
-    blocks = {b.split()[0]: b for b in re.split(r"\n(?=\S)", out) if b.strip()}
+    blocks = {b.split()[0]: " ".join(b.split()) for b in re.split(r"\n(?=\S)", out) if b.strip()}  # unwrapped
     assert blocks["power2022"] != blocks["power2022_fig1"].replace("power2022_fig1", "power2022")
     assert "adamw lr 0.001 wd 1" in blocks["power2022"] and "adam lr 0.001 wd 0" in blocks["power2022_fig1"]
     assert "reproduces: Fig. 1" in blocks["power2022_fig1"]
