@@ -1,7 +1,6 @@
 """`train.stop_when` / `train.stop_after`: a run ends once its outcome is settled, identically in both engines and
 after a resume."""
 
-import copy
 import json
 
 import pytest
@@ -13,6 +12,8 @@ from groklab.engine import MemorySink, train, train_many
 from groklab.engine.common import StopRule
 from groklab.errors import ConfigError
 from groklab.runs import execute, load_run
+
+from .test_vectorized import KeepAt, Resume, replay_members
 
 F64 = {"train.dtype": "float64", "train.loss_dtype": "float64", "train.steps": "40", "train.eval_every": "2",
        "train.checkpoint_every": "10"}
@@ -82,34 +83,9 @@ def test_members_stop_as_their_plain_runs_do(tiny):
         level = full.rows[len(full.rows) // 2]["train/loss"]
         rule = {"train.stop_when": f"train/loss<={level!r}", "train.stop_after": after} if after else {}
         cfgs.append(cfg_of(tiny, **extra, **rule))
-    sinks = [MemorySink() for _ in cfgs]
-    outcomes = train_many(cfgs, sinks)
-    for cfg, sink, outcome in zip(cfgs, sinks, outcomes, strict=True):
-        ref = MemorySink()
-        expected = train(cfg, ref)
-        assert (outcome.status, outcome.steps, outcome.stopped) == (expected.status, expected.steps, expected.stopped)
-        assert [r["step"] for r in sink.rows] == [r["step"] for r in ref.rows]
-        for a, b in zip(ref.rows, sink.rows, strict=True):
-            assert {k: v for k, v in a.items() if k != "time"} == pytest.approx(
-                {k: v for k, v in b.items() if k != "time"}, rel=1e-10)
+    outcomes = replay_members(cfgs, 1e-10)
     assert [o.stopped is not None for o in outcomes] == [True, True, False]
     assert outcomes[0].steps < 40 and outcomes[1].steps < 40 and outcomes[2].steps == 40
-
-
-class KeepAt(MemorySink):
-    def save(self, state, step, latest, keep):
-        super().save(state, step, latest, keep)
-        if latest and step == 10:
-            self.at10 = copy.deepcopy(state)
-
-
-class Resume(MemorySink):
-    def __init__(self, state):
-        super().__init__()
-        self.state = state
-
-    def load_latest(self):
-        return self.state
 
 
 @pytest.mark.parametrize("many", [False, True])
