@@ -62,5 +62,5 @@ def _train_locked(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, comma
                     print(f"sweep: training {len(todo)} members together (vectorised)", file=sys.stderr, flush=True)
                 outcomes = train_many([c for c, _, _ in todo], runs, progress=progress, tasks=[t for _, t, _ in todo])
         for (cfg, _, run), outcome in zip(todo, outcomes, strict=True):
-            finish(run, outcome.status, outcome.steps, outcome.error)
+            finish(run, outcome.status, outcome.steps, outcome.error, outcome.stopped)
             detect_after_training(run.path, detector_for(cfg))
