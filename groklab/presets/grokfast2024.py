@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
-from groklab.presets.base import Arm, Check, Preset, conclude
-from groklab.presets.evidence import first_at, fmt, last_step, need
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.presets.evidence import fmt, held_from, last_step, need, status_ok
 from groklab.runs import Run
 
 # CI scale: the paper's recipe with the decoder cut to one layer (a third of the cost). Measured: with the EMA
@@ -29,23 +29,33 @@ NO_FILTER = CI | {"name": "grokfast2024", "optim.grokfast": "none", "optim.grokf
                   "train.eval_every": 100}
 
 
-def speedup(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None, factor: float = 3.0) -> Check:
-    """Grokfast's speed-up (Table 3): the filtered run reaches val acc 0.95 at step s, the run without the filter
-    not before factor * s (it may not reach it within its budget, which must then be at least factor * s)."""
+def speedup(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None, factor: float = 3.0,
+            paper: tuple[int, int] = (910, 39_890)) -> Check:
+    """Grokfast's speed-up (Table 3) as a ratio of measured steps: the filtered run holds val acc 0.95 from step s;
+    the run without the filter completes, fits training (train acc 0.99 held) and holds val acc 0.95 from step
+    b, with b >= `factor` x s (a baseline that never reaches the level shows no speed-up; its budget is no
+    figure). `paper`: Table 3's steps (with the filter, without)."""
     need(runs, "filter", "no_filter")
     fast, slow = runs["filter"], runs["no_filter"]
-    s, b = first_at(fast, "val/acc", 0.95), first_at(slow, "val/acc", 0.95)
-    budget = last_step(slow)
-    later = s is not None and (b >= factor * s if b is not None else budget >= factor * s)
-    ratio = (b if b is not None else budget) / s if s else None
+    s, b = held_from(fast, "val/acc", LEVEL), held_from(slow, "val/acc", LEVEL)
+    fit = held_from(slow, "train/acc", 0.99)
+    ratio = b / s if b is not None and s else None
     sooner = f"at least {factor:g}x sooner" if factor > 1 else "sooner"
     return conclude(
-        f"with the filter val acc reaches 0.95 {sooner} than without it",
-        [(s is not None, f"filter: val acc 0.95 at step {fmt(s)}"),
-         (later, f"no filter: val acc 0.95 at step {fmt(b)} of {fmt(budget)} "
-                 f"({'' if b is not None else '>= '}{fmt(ratio)}x later; needs >= {factor:g}x)")],
-        {"filter_val95": s, "no_filter_val95": b, "no_filter_steps": budget, "speedup": ratio,
-         "speedup_is_lower_bound": b is None})
+        f"with the filter val acc reaches {LEVEL:g} {sooner} than without it, the run without it reaching it too",
+        [status_ok(fast, "filter"), status_ok(slow, "no_filter"),
+         (s is not None, f"filter: val acc {LEVEL:g} held from step {fmt(s)}"),
+         (fit is not None, f"no filter: train acc 0.99 held from step {fmt(fit)}"),
+         (b is not None, f"no filter: val acc {LEVEL:g} held from step {fmt(b)} of {fmt(last_step(slow))}"),
+         (ratio is not None and ratio >= factor, f"speed-up {fmt(ratio)}x (needs >= {factor:g}x)")],
+        {"filter_val95": s, "no_filter_val95": b, "no_filter_train99": fit, "no_filter_steps": last_step(slow),
+         "speedup": ratio},
+        headline=[Headline("steps to val acc 0.95 with the filter", paper[0], s),
+                  Headline("steps to val acc 0.95 without it", paper[1], b),
+                  Headline("speed-up", round(paper[1] / paper[0], 1), ratio and round(ratio, 2), "x")])
+
+
+LEVEL = 0.95  # Table 3: iterations to val acc >= 0.95
 
 
 check = functools.partial(speedup, factor=3.0)
@@ -90,5 +100,5 @@ MA = Preset(
     arms={"ci": (Arm("filter", MA_CI), Arm("no_filter", NO_FILTER)),
           "paper": (Arm("filter"), Arm("no_filter", dict(PRESET.arms["paper"][1].overrides) | {
               "name": "grokfast2024", "optim.grokfast_lamb": 2.0}))},
-    check=functools.partial(speedup, factor=1.2),  # measured >= 1.33x (a lower bound); a tie fails
+    check=functools.partial(speedup, factor=1.2, paper=(790, 39_890)),
 )

@@ -26,7 +26,7 @@ from typing import Any
 
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
 from groklab.io import finite
-from groklab.presets.base import Arm, Check, Preset, conclude
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude
 from groklab.presets.evidence import detection, fmt, need, status_ok, values
 from groklab.runs import Run
 
@@ -56,10 +56,16 @@ def baseline_of(run: Run) -> float | None:
     return finite((run.summary.get("baseline") or {}).get("val/loss"))
 
 
+TARGET = 0.25  # issue 17's target for the 21-group mean at the course's 20k rows per group
+PUBLISHED = 0.88  # the best published model (an MoE); the ResNet scored 1.13 (mheight.md §4.6)
+
+
 def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Check:
     """Issue 17 §2: the recipe (arm `recipe`: sorted minors and Cramer ratios, per-group heads) ends below 0.4x the
     per-group-mean baseline, its course score the plain mean of the group scores; where the arm `raw` (ResNet on
-    raw P) is given, it never gets below 0.9x the baseline (benchmarks/RESULTS.md)."""
+    raw P) is given, it never gets below 0.9x the baseline (benchmarks/RESULTS.md). On all 21 groups the course
+    score must also beat the published 0.88 and meet the target 0.25; on fewer groups (CI) those two are named as
+    not asserted."""
     need(runs, "recipe")
     run = runs["recipe"]
     final = run.summary.get("final") or {}
@@ -78,24 +84,43 @@ def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Ch
         conditions += [status_ok(runs["raw"], "raw"),
                        (raw_best is not None and raw_base is not None and raw_best > 0.9 * raw_base,
                         f"raw P: best course log2-MSE {fmt(raw_best)} against {fmt(raw_base)}")]
+    missing = []
+    if len(groups) >= 21:
+        conditions.append((course is not None and course <= TARGET and course < PUBLISHED,
+                           f"course log2-MSE {fmt(course)} over 21 groups (target <= {TARGET:g}; published "
+                           f"{PUBLISHED:g})"))
+    else:
+        missing.append(f"the 21-group score against the published {PUBLISHED:g} and the target {TARGET:g}: this "
+                       f"scale has {len(groups)} groups (--scale paper; measured 0.152 there, benchmarks/RESULTS.md)")
     return conclude(
         "features that carry the height's structure learn every group where the ResNet on raw P stays at the "
         "per-group mean", conditions,
         {"course_mse": course, "baseline": base, "raw_best": raw_best,
-         "groups": {",".join(map(str, g)): v for g, v in sorted(groups.items())}})
+         "groups": {",".join(map(str, g)): v for g, v in sorted(groups.items())}},
+        not_asserted=missing,
+        headline=[Headline("course val log2-MSE (mean over groups)", f"{PUBLISHED:g} (best MoE; ResNet 1.13)", course,
+                           note=f"{len(groups)} groups"),
+                  Headline("per-group-mean baseline", "1.36 (21 groups)", base),
+                  Headline("ResNet on raw P, best", 1.13, raw_best)])
 
 
 def grokking_check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Check:
-    """The study's claim (§4.6): the detector finds grokking (a delayed val-loss drop) at wd 0.01 and 0.03 and
-    not at 0.1."""
+    """The study's claim (§4.6): the detector finds grokking (a delayed val-loss drop, relative to the trivial
+    baseline when the run knows it) at wd 0.01 and 0.03 and not at 0.1."""
     need(runs, "wd0.01", "wd0.03", "wd0.1")
-    verdicts = {name: detection(runs[name])["verdict"] for name in ("wd0.01", "wd0.03", "wd0.1")}
+    found = {name: detection(runs[name]) for name in ("wd0.01", "wd0.03", "wd0.1")}
+    verdicts = {name: d["verdict"] for name, d in found.items()}
+    best = {name: min(values(runs[name], "val/loss"), default=None) for name in found}
     return conclude(
         "grokking at weight decay 0.01 and 0.03, none at 0.1",
         [(verdicts["wd0.01"] == "grokking", f"wd 0.01: {verdicts['wd0.01']}"),
          (verdicts["wd0.03"] == "grokking", f"wd 0.03: {verdicts['wd0.03']}"),
          (verdicts["wd0.1"] != "grokking", f"wd 0.1: {verdicts['wd0.1']}")],
-        {f"{name}_verdict": v for name, v in verdicts.items()})
+        {f"{name}_verdict": v for name, v in verdicts.items()},
+        headline=[Headline("wd 0.01: best val log2-MSE", "~1.3 (at ~epoch 780)", best["wd0.01"]),
+                  Headline("wd 0.03: best val log2-MSE", "~2.0 (at ~epoch 520)", best["wd0.03"]),
+                  Headline("verdicts at wd 0.01 / 0.03 / 0.1", "grokking / grokking / none",
+                           " / ".join(verdicts.values()))])
 
 
 PRESET = Preset(
@@ -117,6 +142,8 @@ PRESET = Preset(
     # paper scale: the recipe alone (measured 0.152 against the baseline 1.36); raw P there is not measured
     arms={"ci": (Arm("recipe", CI), Arm("raw", CI | RAW)), "paper": (Arm("recipe"),)},
     check=check,
+    measured_at={"ci": "4 groups (9,4,2; 9,5,3; 10,4,4; 10,6,4), 800 rows each, width 64, 400 steps",
+                 "paper": "21 groups, 20k rows each, width 256, 10k steps"},
 )
 
 GROKKING = Preset(
