@@ -1,6 +1,7 @@
 """PLACEHOLDERS for the four presets whose mechanisms issue 23 (helper B) makes faithful: thilak2022, humayun2024,
 prieto2025, minegishi2023. Simple cases for their *current* checks (which say `partial`, naming what they do not
-assert); B replaces each preset's entry with its own module and deletes it here."""
+assert), marked `placeholder=True`: once a preset's own module (tests/controls/<preset>.py) gives cases, these are
+dropped for it (test_controls.all_controls); delete them here when all four have their own."""
 
 from controls.build import Control, acc_rows, jump, rows, steps
 
