@@ -133,9 +133,10 @@ def test_the_default_preset_stops_once_settled_and_its_outputs_agree(tmp_path, c
     """power2022 at CI size (x+y mod 41, one layer: val acc 0.99 near step 900, seconds of CPU) with the preset's
     own stop rule: the run ends soon after val acc 0.99 has held, and summary.json, `show` and `detect` report the
     same steps and verdict."""
-    from groklab.presets.power2022 import SMALL
-
-    items = [f"{k}={v}" for k, v in SMALL.items() if k != "train.steps"] + ["train.steps=4000"]
+    small = {"task.op": "x+y", "task.p": 41, "model.n_layers": 1, "model.d_model": 64, "model.d_mlp": 256,
+             "optim.lr": 3e-3, "optim.weight_decay": 2.0, "train.batch_size": "full", "train.eval_every": 20,
+             "train.log_checkpoints": 0, "train.checkpoint_every": 1000, "train.device": "cpu"}
+    items = [f"{k}={v}" for k, v in small.items()] + ["train.steps=4000"]
     assert main(["run", *items, "--out", str(tmp_path), "--quiet"]) == 0
     show = capsys.readouterr().out
     folder = next(tmp_path.iterdir())

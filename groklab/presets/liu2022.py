@@ -113,7 +113,8 @@ RULE = DelayRule(fit_level=0.9, gen_level=0.9, chance=1 / 19, ratio=5.0, source=
 
 def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Check:
     """RQI (arm `rqi`) and the phase-diagram corners (arms named by their phase: the detector's verdict with
-    `DETECT` must be that phase); any subset of these arms is checked, at least one. The grokking corner's delay
+    `DETECT` must be that phase); any subset of these arms is checked, at least one, and an arm not run is named as
+    not asserted (partial). The grokking corner's delay
     by the shared definition is measured; where its validation is not near chance at the fit (the toy's 10
     validation pairs), that element is named as not asserted."""
     phases = [phase for *_, phase in PHASE_CELLS]
@@ -126,7 +127,8 @@ def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Ch
         verdict = detection(runs[phase], config)["verdict"]
         figures[f"{phase}_verdict"] = verdict
         conditions.append((verdict == phase, f"cell {phase}: verdict {verdict}"))
-    missing = []
+    missing = [f"{'RQI' if name == 'rqi' else f'the {name} corner'}: arm {name} not run"
+               for name in ("rqi", *phases) if name not in runs]
     if "grokking" in runs:
         delay = delay_of(runs["grokking"], RULE)
         figures["grokking_delay"] = delay.figures()

@@ -6,9 +6,9 @@ MODELS = ("gpt2", "resformer", "svformer", "meta", "bitlinear")
 AT = steps(1000, 50)
 
 
-def models(val_at):
+def models(val_at, only=MODELS):
     return lambda w: ({m: w.run(m, acc_rows(AT, jump(250, 0.1), jump(val_at.get(m, 600), 0.05)))
-                       for m in MODELS}, None)
+                       for m in only}, None)
 
 
 def binding(val):
@@ -20,6 +20,7 @@ CONTROLS = {
         Control("every model fits by 250 and reaches val 0.99 by 600", "reproduced", models({})),
         Control("BitLinear never generalises", "not reproduced", models({"bitlinear": None})),
         Control("no model generalises", "not reproduced", models(dict.fromkeys(MODELS))),
+        Control("only GPT-2 run, and it generalises: the others not asserted", "partial", models({}, ("gpt2",))),
     ],
     "variable_binding": [
         Control("val acc 0.99 from step 300", "reproduced", binding(jump(300, 0.3, 0.99))),
