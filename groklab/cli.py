@@ -75,12 +75,23 @@ def print_summary(path: Path) -> None:
     if s.get("error"):
         print(f"error    {s['error']}")
     final = s.get("final") or {}
-    keys = [k for k in ("train/loss", "val/loss", "train/acc", "val/acc", "params/norm") if k in final]
+    keys = [k for k in ("train/loss", "val/loss", "train/acc", "val/acc", "params/norm", "val/course_mse",
+                        "val/course_mse_m<n-k") if k in final]
     print("final    " + "  ".join(f"{k}={_fmt(final[k])}" for k in keys))
     for key, crossings in (s.get("thresholds") or {}).items():
         print(f"{key:<9}first at " + "  ".join(f">={t}: step {_fmt(v)}" for t, v in crossings.items()))
     if s.get("detection"):
         print(verdict_line(s["detection"]))
+    print_evaluations(path)
+
+
+def print_evaluations(path: Path) -> None:
+    """One line per `groklab evaluate` result in the run's evaluations/ folder."""
+    from groklab.runs import RunDir
+    from groklab.studies.evaluate import summary_line
+
+    for file, record in RunDir(path).evaluations():
+        print(f"eval     {summary_line(file, record)}")
 
 
 def cmd_presets(args: argparse.Namespace) -> int:

@@ -32,6 +32,8 @@ def test_run_learns_and_is_diagnosed(tiny_run):
     assert groups <= set(final) and "train/acc" not in final
     mean = sum(final[k] for k in groups) / 3
     assert final["val/course_mse"] == pytest.approx(mean)
+    # the headline beside it: the groups with m < n-k only (9,4,5 has m = n-k)
+    assert final["val/course_mse_m<n-k"] == pytest.approx((final["val/mse/9,4,2"] + final["val/mse/10,5,3"]) / 2)
     assert final["val/mse/9,4,2"] < final["val/mse/9,4,5"]  # the m = n-k group is the hard one (§4.6)
     assert final["val/loss"] == pytest.approx(mean, rel=1e-5)  # balanced: the loss is the course mean
 
