@@ -86,8 +86,13 @@ def trivial_baseline(task: TaskData, kind: str = "auto") -> dict[str, Any] | Non
         n = int(max(g_tr.max(), g_va.max())) + 1
         means = group_means(y_tr, g_tr, n)
         pred_tr, pred_va, label = means[g_tr], means[g_va], "group mean"
-    return {"kind": label, "groups": n, "train/loss": float(((pred_tr - y_tr) ** 2).mean()),
-            "val/loss": float(((pred_va - y_va) ** 2).mean())}
+    out = {"kind": label, "groups": n, "train/loss": float(((pred_tr - y_tr) ** 2).mean()),
+           "val/loss": float(((pred_va - y_va) ** 2).mean())}
+    if label == "group mean":  # per group too, keyed as the task names its groups (m-height: "n,k,m")
+        names = [",".join(map(str, g)) for g in task.meta.get("groups", [])] or [str(i) for i in range(n)]
+        out["val/loss per group"] = {names[i]: float(((pred_va - y_va)[g_va == i] ** 2).mean())
+                                     for i in range(n) if (g_va == i).any()}
+    return out
 
 
 def group_means(y: torch.Tensor, group: torch.Tensor, n: int) -> torch.Tensor:
