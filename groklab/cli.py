@@ -88,10 +88,13 @@ def print_summary(path: Path) -> None:
 def print_evaluations(path: Path) -> None:
     """One line per `groklab evaluate` result in the run's evaluations/ folder."""
     from groklab.runs import RunDir
-    from groklab.studies.evaluate import summary_line
 
-    for file, record in RunDir(path).evaluations():
-        print(f"eval     {summary_line(file, record)}")
+    records = RunDir(path).evaluations()
+    if records:  # the formatter's module loads torch: only when there is something to show
+        from groklab.studies.evaluate import summary_line
+
+        for file, record in records:
+            print(f"eval     {summary_line(file, record)}")
 
 
 def cmd_presets(args: argparse.Namespace) -> int:

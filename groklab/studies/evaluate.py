@@ -27,7 +27,7 @@ from groklab.config import RunConfig, apply_overrides, parse_overrides
 from groklab.engine.common import DTYPES, chunk_sums, evaluate_split, resolve_device, scores_accuracy
 from groklab.engine.loop import task_tensors
 from groklab.errors import ConfigError, GroklabError
-from groklab.io import write_json
+from groklab.io import finite, write_json
 from groklab.models import build_model
 from groklab.runs import RunDir, check_writable
 from groklab.tasks import TaskData, build_task, read_data
@@ -143,7 +143,7 @@ def score(model: nn.Module, trained: Trained, task: TaskData, device: torch.devi
     labels, accuracy = group_labels(task), scores_accuracy(task)
 
     def measure(x: Tensor, y: Tensor, group: Tensor | None) -> dict[str, Any]:
-        row = {"rows": len(x), **{k: float(v) for k, v in evaluate_split(
+        row = {"rows": len(x), **{k: finite(float(v)) for k, v in evaluate_split(  # a diverged model: None
             lambda xc, yc: chunk_sums(model(xc), yc, task, cfg.train), x, y, 0, accuracy).items()}}
         if means is not None:
             row["baseline"] = baseline_loss(y.cpu(), group, means)
@@ -173,7 +173,8 @@ def group_means(per: dict[str, dict[str, Any]], sets: dict[str, list[int]], labe
         present = [per[g] for g in members if g in per]
         if present:
             keys = [k for k in present[0] if k != "rows"]
-            out[name] = {"groups": len(present), **{k: sum(p[k] for p in present) / len(present) for k in keys}}
+            out[name] = {"groups": len(present), **{k: None if any(p[k] is None for p in present) else
+                                                    sum(p[k] for p in present) / len(present) for k in keys}}
     return out
 
 
@@ -225,12 +226,12 @@ def describe(path: Path, record: dict[str, Any]) -> list[str]:
             "baseline" in r for r in per.values()) else "") + ("  acc" if any("acc" in r for r in per.values())
                                                                   else ""))
         for label, row in per.items():
-            lines.append(f"  {label:<12} {row['rows']:>7,}  {row['loss']:.4f}" + "".join(
-                f"  {row[c]:.4f}" for c in ("baseline", "acc") if c in row))
+            lines.append(f"  {label:<12} {row['rows']:>7,}  {fmt(row['loss'])}" + "".join(
+                f"  {fmt(row[c])}" for c in ("baseline", "acc") if c in row))
         for name, mean in record["group_means"].get(split, {}).items():
             what = "all groups" if name == "all" else f"the groups with {name}"
-            extra = f" (baseline {mean['baseline']:.4f})" if "baseline" in mean else ""
-            lines.append(f"  mean over {what} ({mean['groups']}): {metric} {mean['loss']:.4f}{extra}")
+            extra = f" (baseline {fmt(mean['baseline'])})" if "baseline" in mean else ""
+            lines.append(f"  mean over {what} ({mean['groups']}): {metric} {fmt(mean['loss'])}{extra}")
     return lines
 
 
@@ -248,9 +249,9 @@ def summary_line(path: Path, record: dict[str, Any]) -> str:
     split, row = list(record["splits"].items())[-1]
 
     def figure(name: str, values: dict[str, Any]) -> str:
-        base = f" (baseline {values['baseline']:.4g})" if "baseline" in values else ""
-        acc = f" acc {values['acc']:.4g}" if "acc" in values else ""
-        return f"{name} {values['loss']:.4g}{base}{acc}"
+        base = f" (baseline {fmt(values['baseline'])})" if "baseline" in values else ""
+        acc = f" acc {fmt(values['acc'])}" if "acc" in values else ""
+        return f"{name} {fmt(values['loss'])}{base}{acc}"
 
     means = record.get("group_means", {}).get(split, {})
     head = ", ".join(figure("mean over groups" if k == "all" else f"groups with {k}", v) for k, v in means.items())

@@ -102,3 +102,17 @@ def test_one_line_exit_2_nothing_written(case, mheight_run, copy_of, tmp_path, c
     err = capsys.readouterr().err
     assert err.startswith("groklab: error: ") and err.count("\n") == 1 and needle in err, err
     assert snapshot(run) == before and snapshot(out_dir) == outside
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["task.p=11"], "n_classes is 11 where the model was trained on 7"),
+    (["--data", "anything.npz"], "task.name=modular reads no data files"),
+    (["task.op=bogus"], "task.op='bogus' is unknown"),
+])
+def test_modular_data_that_does_not_fit(argv, needle, modular_run, copy_of, capsys):
+    run = copy_of(modular_run)
+    before = snapshot(run)
+    assert main(["evaluate", str(run), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("groklab: error: ") and err.count("\n") == 1 and needle in err, err
+    assert snapshot(run) == before

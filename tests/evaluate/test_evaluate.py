@@ -156,3 +156,17 @@ def test_the_model_is_built_through_the_runs_config(mheight_run):
     assert trained.config.model.name == "group_heads" and trained.record["task"]["features"] == "minors+ratios"
     assert trained.record["groups"] == 3 and len(trained.record["label_mean"]) == 3
     assert json.loads((mheight_run / "fitted.json").read_text())["in_dim"] == trained.record["in_dim"]
+
+
+def test_a_diverged_run_is_scored_with_null_metrics(mheight_run, copy_of, capsys):
+    run = copy_of(mheight_run)
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps(summary | {"status": "diverged"}))
+    state = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
+    state["model"] = {k: v.float().fill_(float("nan")) if v.is_floating_point() else v
+                      for k, v in state["model"].items()}
+    torch.save(state, run / "checkpoints" / "latest.pt")
+    record = groklab.evaluate(run)
+    assert record["splits"]["val"]["loss"] is None and record["group_means"]["val"]["all"]["loss"] is None
+    assert record["splits"]["val"]["baseline"] > 0  # the baseline does not need the model
+    assert main(["show", str(run)]) == 0 and "mean over groups - (baseline" in capsys.readouterr().out
