@@ -16,18 +16,17 @@ MHEIGHT = {"task.groups": "9,4,2;9,4,5;10,5,3", "task.per_group": 50, "task.val_
            "train.keep_best": "val/loss"}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
+@pytest.fixture(scope="module", autouse=True)
+def isolated(tmp_path_factory):
+    """For a whole module (its runs are module fixtures): one torch thread, as two cores are shared, and a private
+    cache, so that generated data sets and features never go to ~/.cache."""
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("GROKLAB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
     yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path_factory, monkeypatch):
-    """Generated data sets and feature caches go to a temporary cache, never to ~/.cache."""
-    monkeypatch.setenv("GROKLAB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    patch.undo()
+    torch.set_num_threads(threads)
 
 
 def data_file(folder: Path, name: str, groups=GROUPS, per_group: int = 80, seed: int = 1) -> Path:
@@ -37,26 +36,17 @@ def data_file(folder: Path, name: str, groups=GROUPS, per_group: int = 80, seed:
 
 
 @pytest.fixture(scope="module")
-def mheight_data(tmp_path_factory, module_cache):
+def mheight_data(tmp_path_factory, isolated):
     """The training file (seed 1) and a fresh one drawn with another seed."""
     folder = tmp_path_factory.mktemp("mheight_data")
     return data_file(folder, "train.npz"), data_file(folder, "fresh.npz", per_group=40, seed=7)
 
 
 @pytest.fixture(scope="module")
-def mheight_run(tmp_path_factory, mheight_data, module_cache):
+def mheight_run(tmp_path_factory, mheight_data, isolated):
     """The `mheight` recipe (sorted minors and Cramer ratios, per-group heads) trained for 40 steps."""
     out = tmp_path_factory.mktemp("runs")
     return groklab.run("mheight", {**MHEIGHT, "task.data": str(mheight_data[0])}, out=out)
-
-
-@pytest.fixture(scope="module")
-def module_cache(tmp_path_factory):
-    """A module-scoped private cache for the module-scoped runs."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("GROKLAB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-    yield mp
-    mp.undo()
 
 
 @pytest.fixture(scope="module")

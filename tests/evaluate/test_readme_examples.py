@@ -33,7 +33,7 @@ def readme_python() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, module_cache):
+def runs(tmp_path_factory, isolated):
     out = tmp_path_factory.mktemp("readme_runs")
     mheight = groklab.run("mheight", ALL_GROUPS, out=out)
     modular = groklab.run("power2022", {"task.op": "x/y", "task.p": "7", "model.d_model": "16", "model.n_heads": "2",
