@@ -248,9 +248,12 @@ class RunDir:
     def checkpoints(self) -> dict[str, Path]:
         """The checkpoints a model can be loaded from: `latest`, `best` (train.keep_best) and `step_N` (the
         log-spaced model-only ones), by name."""
-        found = {p.stem: p for p in sorted(self.ckpt.glob("*.pt")) if re.fullmatch(r"latest|best|step_\d+", p.stem)}
-        return dict(sorted(found.items(), key=lambda kv: (kv[0].startswith("step_"),
-                                                          int(kv[0][5:]) if kv[0].startswith("step_") else 0)))
+        found = {p.stem: p for p in self.ckpt.glob("*.pt") if re.fullmatch(r"latest|best|step_\d+", p.stem)}
+
+        def order(name: str) -> tuple[int, int]:  # latest, best, then the steps in order
+            return (2, int(name[5:])) if name.startswith("step_") else (name == "best", 0)
+
+        return {name: found[name] for name in sorted(found, key=order)}
 
     def load_model_state(self, name: str) -> tuple[dict[str, Any], int]:
         """(state_dict, step) of checkpoint `name` (latest, best or step_N), read without unpickling objects."""

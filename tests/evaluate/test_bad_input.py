@@ -61,6 +61,10 @@ CASES = {
                      "NaN or infinite entries in P"),
     "P of a CSV of the wrong shape": (None, lambda t: ["evaluate", "RUN", "--data", csv_file(
         t, 'n,k,m,P\n9,4,2,"1,2;3,4"\n')], "P is 2 x 2 but (n, k) = (9, 4)"),
+    "a CSV without P": (None, lambda t: ["evaluate", "RUN", "--data", csv_file(t, "n,k,m\n9,4,2\n")],
+                        "needs a header with the columns n, k, m, P"),
+    "a CSV with n = 9.5": (None, lambda t: ["evaluate", "RUN", "--data", csv_file(t, f'n,k,m,P\n9.5,4,2,"{P}"\n')],
+                           "codes.csv:2: n, k, m must be integers"),
     "--out is a folder": (None, lambda t: ["evaluate", "RUN", "--out", t], "is a folder"),
     "a model override": (None, lambda t: ["evaluate", "RUN", "model.d_model=8"], "task.* overrides only"),
     "another feature set": (None, lambda t: ["evaluate", "RUN", "task.features=raw"], "the run's model takes"),
