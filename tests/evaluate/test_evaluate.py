@@ -170,3 +170,18 @@ def test_a_diverged_run_is_scored_with_null_metrics(mheight_run, copy_of, capsys
     assert record["splits"]["val"]["loss"] is None and record["group_means"]["val"]["all"]["loss"] is None
     assert record["splits"]["val"]["baseline"] > 0  # the baseline does not need the model
     assert main(["show", str(run)]) == 0 and "mean over groups - (baseline" in capsys.readouterr().out
+
+
+def test_raw_P_inputs_and_another_model(tmp_path, mheight_data):
+    """The ResNet on raw P (the published-style input): P / the run's entry scale in the run's padding."""
+    from .conftest import MHEIGHT
+
+    overrides = {**MHEIGHT, "task.data": str(mheight_data[0]), "task.features": "raw", "model.name": "resnet_mlp",
+                 "train.keep_best": ""}
+    run = groklab.run("mheight", overrides, out=tmp_path)
+    final = groklab.load_run(run).summary["final"]
+    assert groklab.evaluate(run)["splits"]["val"]["loss"] == pytest.approx(final["val/loss"], rel=1e-5)
+    fresh = groklab.evaluate(run, data=str(mheight_data[1]))
+    assert fresh["splits"]["val"]["rows"] == 120 and fresh["group_means"]["val"]["m<n-k"]["groups"] == 2
+    P = np.random.default_rng(1).uniform(-100, 100, (2, 4, 5))
+    assert groklab.predict_heights(run, P, m=5).pred.shape == (2,)
