@@ -6,7 +6,7 @@ gives every slice):
           range, 100 for the course, §4.3), so entries lie in [-1, 1]; K·R values;
   minors  (minors) log2 |minors| of P / scale of every size, sorted per size (groklab.mheight.features: invariant
           under the symmetries of P, §7.7), standardised with the training rows' mean and std per slot and per
-          (n, k) (`meta["minors_scaling"]["n,k"]`); 251 values for the course groups;
+          (n, k) (`TaskData.fitted["minors_scaling"]["n,k"]`); 251 values for the course groups;
   ratios  (ratios) log2 of the Cramer ratios ||G_I^-1 g_i||_1 over every basis I and column i outside it, the 16
           largest and 48 order statistics (groklab.mheight.features; invariant too), standardised the same way.
           Their largest is exactly log2 h_{n-k} (§2.3), so the m = n-k groups become a pass-through;
@@ -26,6 +26,11 @@ Data come from `task.data` (a file of `groklab mheight generate` or
 uniform P in [-100, 100] (the distribution that fits the course's 840k set, §4.4), exact vertex labels (§2.3),
 seed 0, exactly per_group + val_per_group rows per group. The study's 5k/group over 21 groups is 115,500 exact
 labels, about 1 s on one core with the batched vertex method.
+
+What the inputs are made with is fitted on the training rows once and kept as `TaskData.fitted` (`fit_inputs`: the
+groups' order, the padding, the entry scale, the features' standardisation), saved in the run folder; new rows (a
+re-split, a data file, single codes to predict) are encoded with it (`build_mheight(cfg, fitted)`,
+`scoring_task`), never with statistics of their own.
 """
 
 from __future__ import annotations
