@@ -107,6 +107,16 @@ def test_csv_of_codes_with_and_without_heights(mheight_run, mheight_data, tmp_pa
         assert rec["splits"]["val"]["loss"] == pytest.approx(npz["splits"]["val"]["loss"], rel=1e-6)
 
 
+def test_parquet_gives_the_same_rows(mheight_run, mheight_data, tmp_path, copy_of):
+    pytest.importorskip("pyarrow")
+    from .conftest import data_file
+
+    run = copy_of(mheight_run)
+    parquet = data_file(tmp_path, "fresh.parquet", per_group=40, seed=7)  # the fresh .npz's spec
+    a, b = record_of(run, data=str(mheight_data[1])), record_of(run, data=str(parquet))
+    assert a["data"]["sha256"] == b["data"]["sha256"] and a["groups"] == b["groups"]
+
+
 def test_a_folder_without_fitted_json_rebuilds_it(mheight_run, mheight_data, copy_of):
     run = copy_of(mheight_run)
     first = record_of(run, data=str(mheight_data[1]))
