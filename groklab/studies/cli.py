@@ -73,6 +73,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if Path(args.out).suffix.lower() != ".csv":
             raise GroklabError(f"--out {args.out}: predictions are written as CSV (name a .csv file)")
         check_writable(Path(args.out).parent)
+    if Path(args.P).suffix.lower() in (".csv", ".npz", ".parquet", ".pkl", ".pickle") and not Path(args.P).is_file():
+        raise GroklabError(f"--P {args.P}: no such file")
     if Path(args.P).is_file():
         if any(v is not None for v in (args.n, args.k, args.m)):
             raise GroklabError(f"--P {args.P} is a data file: its n, k, m columns give every row's group; drop "

@@ -76,6 +76,7 @@ CASES = {
                            "NaN or infinite entries"),
     "predict: another group": (None, lambda t: ["mheight", "predict", "RUN", "--P", P, "--m", "3"],
                                "9,4,3 that the run was not trained on"),
+    "predict: no such file": (None, lambda t: ["mheight", "predict", "RUN", "--P", t / "codes.csv"], "no such file"),
     "predict: a pickle": (None, lambda t: ["mheight", "predict", "RUN", "--P", pickle_file(t)], "is a pickle"),
     "predict: unfinished run": (unfinished, lambda t: ["mheight", "predict", "RUN", "--P", P, "--m", "2"],
                                 "has status interrupted"),
