@@ -4,12 +4,15 @@ detector's verdicts per weight decay, relative to the trivial baseline)."""
 from controls.build import Control, rows, steps
 
 GROUPS = ("9,4,2", "9,5,3", "10,4,4", "10,6,4")
-BASE = {"kind": "group mean", "groups": 4, "train/loss": 1.3, "val/loss": 1.35}
+# the per-group means: three groups with m < n-k near 0.45, the m = n-k group (10,6,4) far higher (mheight.md §4.4)
+PER_GROUP = {"9,4,2": 0.45, "9,5,3": 0.45, "10,4,4": 0.46, "10,6,4": 4.04}
+BASE = {"kind": "group mean", "groups": 4, "train/loss": 1.3, "val/loss": 1.35, "val/loss per group": PER_GROUP}
 
 
 def recipe(w, scores, base=BASE, arm="recipe", raw_curve=None):
     final = {f"val/mse/{g}": v for g, v in zip(GROUPS, scores, strict=True)}
     final["val/course_mse"] = sum(scores) / len(scores)
+    final["val/course_mse_m<n-k"] = sum(scores[:3]) / 3  # GROUPS' first three have m < n-k
     table = rows(steps(400, 50), train__loss=0.2, val__loss=final["val/course_mse"],
                  val__course_mse=raw_curve or final["val/course_mse"])
     return w.run(arm, table, summary={"final": final | {"step": 400}, "baseline": base, "kind": "regression"})
@@ -43,6 +46,8 @@ CONTROLS = {
                 "partial", pair([0.1, 0.2, 0.3, 0.2], 1.3)),
         Control("recipe at the per-group mean", "not reproduced", pair([1.3, 1.2, 1.4, 1.3], 1.3)),
         Control("roles swapped: raw P learns too", "not reproduced", pair([0.1, 0.2, 0.3, 0.2], 0.3)),
+        Control("only the m = n-k group learnt (its height is an input): the others at their mean",
+                "not reproduced", pair([0.45, 0.45, 0.46, 0.0], 1.3)),
     ],
     "mheight_grokking": [
         Control("late drops to 0.3 at wd 0.01 and 0.03 (no baseline known), none at 0.1", "reproduced",
