@@ -141,9 +141,11 @@ def comparison_facts(cfg: TaskConfig, rng: np.random.Generator) -> tuple[Facts, 
     return facts, label0 + 3 * n_a
 
 
-def left_pad(rows: np.ndarray, width: int, pad: int) -> np.ndarray:
-    """[n, w] -> [n, width] with PAD on the left, so the last position is always the question's last token."""
-    return np.concatenate([np.full((len(rows), width - rows.shape[1]), pad, dtype=rows.dtype), rows], 1)
+def pad_to(rows: np.ndarray, width: int, pad: int, side: str) -> np.ndarray:
+    """[n, w] -> [n, width] with PAD on the left (the last position is always the question's last token) or on the
+    right (every question starts at position 0, as the authors' right-padded batches have it)."""
+    fill = np.full((len(rows), width - rows.shape[1]), pad, dtype=rows.dtype)
+    return np.concatenate([fill, rows] if side == "left" else [rows, fill], 1)
 
 
 def check(cfg: TaskConfig) -> None:
@@ -163,6 +165,12 @@ def check(cfg: TaskConfig) -> None:
     elif cfg.n_attributes < 1 or cfg.n_values < 2:
         raise ConfigError(f"task.n_attributes must be >= 1 and task.n_values >= 2 (got {cfg.n_attributes}, "
                           f"{cfg.n_values})")
+    else:
+        n_ood = round(cfg.ood_frac * cfg.n_entities)
+        if n_ood < 2 or cfg.n_entities - n_ood < 2:
+            raise ConfigError(f"task.n_entities={cfg.n_entities} with task.ood_frac={cfg.ood_frac} leaves {n_ood} OOD "
+                              f"and {cfg.n_entities - n_ood} ID entities per attribute; the OOD and ID queries each "
+                              "need a pair (raise task.n_entities or move task.ood_frac)")
 
 
 def build_knowledge_graph(cfg: TaskConfig) -> TaskData:
@@ -193,17 +201,18 @@ def build_knowledge_graph(cfg: TaskConfig) -> TaskData:
                           "grow the graph (n_entities, out_degree or n_relations)")
 
     def tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.from_numpy(left_pad(x, width, pad).astype(np.int64)), torch.from_numpy(y.astype(np.int64))
+        return (torch.from_numpy(pad_to(x, width, pad, cfg.padding).astype(np.int64)),
+                torch.from_numpy(y.astype(np.int64)))
 
     evals = {}
     for name in SPLITS:  # drawn in this order after the training sample, so each split is reproducible
         x, y = pools[name]
         keep = np.sort(choose(len(x), PROBE_SIZE, rng))
         evals[name] = tensors(x[keep], y[keep])
-    x_train, y_train = tensors(np.concatenate([left_pad(facts.atomic, width, pad), train_inferred]),
+    x_train, y_train = tensors(np.concatenate([pad_to(facts.atomic, width, pad, cfg.padding), train_inferred]),
                                np.concatenate([facts.atomic_answer, train_inferred_answer]))
     vocab = pad + 1
-    meta = {"task": cfg.name, "pad_token": pad, "padding": "left", "vocab": vocab, "phi": cfg.phi,
+    meta = {"task": cfg.name, "pad_token": pad, "padding": cfg.padding, "vocab": vocab, "phi": cfg.phi,
             "n_atomic": len(facts.atomic), "n_id_atomic": n_id, "n_train_inferred": wanted,
             "available_train_inferred": available,
             **{f"n_{name}": len(pools[name][0]) for name in ("test_inferred_iid", "test_inferred_ood")}}
