@@ -21,7 +21,7 @@ from groklab.config import RunConfig
 from groklab.engine import build_tasks, check
 from groklab.errors import GroklabError
 from groklab.presets import get, registry
-from groklab.presets.base import SCALES, Check, Preset
+from groklab.presets.base import SCALES, Check, Preset, judge
 from groklab.runs import FINISHED, Run, RunDir, check_out, check_writable, load_run, prepare
 from groklab.studies.progress import fourier_progress
 from groklab.studies.tickets import run_tickets
@@ -177,7 +177,10 @@ def evaluate(entry: Entry, scale: str, runs_dir: Path, progress: bool) -> None:
         gather(entry, scale, runs_dir, progress)
         complete = len(entry.runs) >= len(entry.configs) and all(finished_ok(r) for r in entry.runs.values())
         if complete and entry.preset.check is not None:
-            entry.check = entry.preset.check(entry.runs, entry.study)
+            outcome = judge(entry.preset.check, entry.runs, entry.study)
+            entry.check = outcome.check
+            if outcome.status == "failed to run":  # the check raised on these runs: this row only
+                entry.error = outcome.reason
     except Exception as e:
         entry.error = message(e)
 
