@@ -20,11 +20,16 @@ test_inferred_iid: composition's `valid.json` in the notebook is the OOD set, on
 
 Tokens: our own small vocabulary (no GPT-2 tokenizer): composition entities 0..|E|-1, relations, then PAD;
 comparison entities, attributes, values, <q>, <mask>, the 3 x n_attributes labels, then PAD. Atomic facts are
-shorter than inferred ones; they are padded with PAD on the LEFT to one [N, seq] tensor, so every answer is read
-at the last position, and the loss falls on the answer token only, which is what the notebooks' target masking
+shorter than inferred ones, so rows are padded with PAD to one [N, seq] tensor: `task.padding=left` (default) puts
+PAD first, so every answer is read at the last position and the pads are attended; `task.padding=right` is the
+authors' layout (their batches are right-padded with the end token, every question starts at position 0): the
+transformers read each row's answer at its last real token, and causal attention never sees the pads (meta
+`padding` tells the model). The loss falls on the answer token only, which is what the notebooks' target masking
 gives (their `</a>` end token carries no information and is not predicted here). The output layer covers the
 whole vocabulary, like the authors' language-model head. Every draw comes from `task.split_seed`, so the graph
-and the splits never move with the init seed (the notebooks use numpy's unseeded global state).
+and the splits never move with the init seed (the notebooks use numpy's unseeded global state). The defaults are
+the composition notebook's (|E| 2,000); the comparison notebook's are |E| 1,000, 20 attributes, 20 values, 10%
+OOD entities per attribute, phi in {12.6, 9.0, 7.2, 3.6} (the wang2024_comparison preset's paper scale).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """GPT-2 as Wang et al. 2024 train it (simpletransformers' seq2seq model on HF GPT2LMHeadModel): each option does
 what it says, and the vectorised engine replays the reference loop with them."""
 
+import copy
 import math
 
 import pytest
@@ -153,6 +154,58 @@ def test_members_with_the_gpt2_recipe_equal_plain_runs(extra):
     unclipped = MemorySink()
     train(apply_overrides(cfgs[0], {"optim.clip_grad_norm": "0"}), unclipped)
     assert unclipped.rows[-1]["train/loss"] != sinks[0].rows[-1]["train/loss"]  # clipping at 0.05 acted
+
+
+class KeepAt(MemorySink):
+    """Keeps a copy of the step-10 checkpoint (the plain loop hands over live tensors)."""
+
+    def save(self, state, step, latest, keep):
+        super().save(state, step, latest, keep)
+        if latest and step == 10:
+            self.at10 = copy.deepcopy(state)
+
+
+class Resume(MemorySink):
+    def __init__(self, state):
+        super().__init__()
+        self.state = state
+
+    def load_latest(self):
+        return self.state
+
+
+def test_checkpoints_with_parameter_groups_resume_across_engines():
+    """The optimizer state of three parameter groups (embed, decayed, exempt) moves between the engines."""
+    cfg = apply_overrides(RunConfig(), OVERRIDES | {"train.dtype": "float64", "train.loss_dtype": "float64",
+                                                    "optim.clip_grad_norm": "0.1", "optim.embed_lr": "3e-3"})
+    other = apply_overrides(cfg, {"seed": "1"})
+    keepers = [KeepAt(), KeepAt()]
+    train_many([cfg, other], keepers)
+    plain = Resume(keepers[0].at10)  # vectorised -> plain
+    train(cfg, plain)
+    ref = KeepAt()  # plain -> vectorised
+    train(other, ref)
+    resumed = Resume(ref.at10)
+    train_many([other], [resumed])
+    for want, got in ((keepers[0].rows, plain.rows), (ref.rows, resumed.rows)):
+        want = [r for r in want if r["step"] > 10]
+        assert len(want) == len(got) > 0
+        for a, b in zip(want, got, strict=True):
+            assert all(b[k] == pytest.approx(a[k], rel=1e-9, abs=1e-12) for k in a if k != "time"), a["step"]
+
+
+def test_the_recipe_trains_bitwise_identically_on_two_threads():
+    cfg = apply_overrides(RunConfig(), OVERRIDES | {"optim.clip_grad_norm": "1.0", "train.batch_size": "256"})
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        runs = [MemorySink(), MemorySink()]
+        for sink in runs:
+            train(cfg, sink)
+    finally:
+        torch.set_num_threads(threads)
+    assert [r | {"time": 0} for r in runs[0].rows] == [r | {"time": 0} for r in runs[1].rows]
+    assert all(torch.equal(v, runs[1].latest["model"][k]) for k, v in runs[0].latest["model"].items())
 
 
 MODEL = ["model.name=gpt2_transformer", "model.d_model=16", "model.n_heads=2", "model.d_mlp=32"]
