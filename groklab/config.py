@@ -326,16 +326,6 @@ def validate(cfg: RunConfig) -> None:
         (o.embed_weight_decay is None or o.embed_weight_decay >= 0,
          f"optim.embed_weight_decay must be >= 0 (got {o.embed_weight_decay})"),
         (m.init_scale > 0, f"model.init_scale must be > 0 (got {m.init_scale})"),
-        (0 <= m.dropout < 1, f"model.dropout must be in [0, 1) (got {m.dropout})"),
-        (o.clip_grad_norm >= 0, f"optim.clip_grad_norm must be >= 0 (0 = off; got {o.clip_grad_norm})"),
-        (all(k in NO_DECAY for k in _items(o.no_decay)),
-         f"optim.no_decay={o.no_decay!r}: expected a comma-separated subset of {', '.join(NO_DECAY)}"),
-        (not o.no_decay or o.name != "muon", "optim.no_decay does not apply to optim.name=muon (it groups its own "
-         "parameters)"),
-        (cfg.task.padding in PADDINGS, f"task.padding={cfg.task.padding!r}: expected one of {', '.join(PADDINGS)}"),
-        (cfg.task.padding == "left" or cfg.task.name in PADDED_TASKS,
-         f"task.padding applies to the tasks that pad their inputs ({', '.join(PADDED_TASKS)}; got task.name="
-         f"{cfg.task.name})"),
         (cfg.task.pairs in ("all", "unordered"), f"task.pairs={cfg.task.pairs!r}: expected all or unordered"),
         (cfg.task.pairs == "all" or cfg.task.name == "modular", "task.pairs=unordered applies to task.name=modular"),
         (t.loss != "mse_violation" or cfg.task.name == "mheight", "train.loss=mse_violation needs task.name=mheight"),
@@ -352,7 +342,28 @@ def validate(cfg: RunConfig) -> None:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+    _check_recipe(cfg)
     _check_probe(cfg.probe)
+
+
+def _check_recipe(cfg: RunConfig) -> None:
+    """The GPT-2 training options (Wang et al. 2024's recipe) and the padding of the tasks that pad."""
+    o, m, t = cfg.optim, cfg.model, cfg.task
+    checks = [
+        (0 <= m.dropout < 1, f"model.dropout must be in [0, 1) (got {m.dropout})"),
+        (o.clip_grad_norm >= 0, f"optim.clip_grad_norm must be >= 0 (0 = off; got {o.clip_grad_norm})"),
+        (all(k in NO_DECAY for k in _items(o.no_decay)),
+         f"optim.no_decay={o.no_decay!r}: expected a comma-separated subset of {', '.join(NO_DECAY)}"),
+        (not o.no_decay or o.name != "muon", "optim.no_decay does not apply to optim.name=muon (it groups its own "
+         "parameters)"),
+        (t.padding in PADDINGS, f"task.padding={t.padding!r}: expected one of {', '.join(PADDINGS)}"),
+        (t.padding == "left" or t.name in PADDED_TASKS,
+         f"task.padding applies to the tasks that pad their inputs ({', '.join(PADDED_TASKS)}; got task.name="
+         f"{t.name})"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
 
 
 def _check_probe(p: ProbeConfig) -> None:
