@@ -156,7 +156,8 @@ def paper_sized(run: Run) -> bool:
 def comparison_check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Check:
     """Wang et al. 2024 Fig. 1 and §4, on arms `phi_high` (the preset's phi), `phi_low` (phi 3.6) and `composition`
     (the same model and optimizer on the composition task). Asserted at every scale: OOD composition stays near
-    chance at the same recipe (mean of the second half <= 1/|E| + 0.1, its training facts fitted), and
+    chance at the same recipe (mean of the second half <= 1/|E| + 0.1) although it knows the facts it would have to
+    compose (final train acc and OOD atomic facts >= 0.95), and
     test_inferred_iid reaches 0.9 sooner (held) at the larger phi. On graphs of the paper's size (|E| >= 1,000,
     >= 20 attributes): the grokking delay (the shared definition: at train acc 0.99 test_inferred_iid <= chance +
     0.1, >= 0.9 at least 5x later) and OOD comparison >= 0.9 (held). On smaller graphs, where ID queries generalize
@@ -173,25 +174,29 @@ def comparison_check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = 
     ood_final, iid_final = last(high, "test_inferred_ood/acc"), last(high, "test_inferred_iid/acc")
     comp_chance = 1 / comp.config["task"]["n_entities"]
     comp_ood, comp_train = tail_mean(comp, "test_inferred_ood/acc"), last(comp, "train/acc")
+    comp_known = last(comp, "ood_atomic/acc")  # the OOD atomic facts it would have to compose
     high90, low90 = crossing(high, "test_inferred_iid/acc", 0.9), crossing(low, "test_inferred_iid/acc", 0.9)
     figures = {**delay.figures(), "paper_sized": full, "chance": chance, "iid_final": iid_final,
                "ood_final": ood_final, "ood_level": ood_level, "ood_held_step": ood_held,
-               "composition_ood_mean": comp_ood, "composition_train_final": comp_train, "iid90_phi_high": high90,
+               "composition_ood_mean": comp_ood, "composition_train_final": comp_train,
+               "composition_ood_atomic_final": comp_known, "iid90_phi_high": high90,
                "iid90_phi_low": low90}
     conditions = [
         status_ok(high, "phi_high"), status_ok(low, "phi_low"), status_ok(comp, "composition"),
         (ood_held is not None, f"test_inferred_ood {ood_level:.3g} held from step {fmt(ood_held)} (final "
          f"{fmt(ood_final)}; chance {chance:.3g})"),
-        (comp_ood is not None and comp_ood <= comp_chance + 0.1 and (comp_train or 0) >= 0.99,
-         f"composition at the same recipe: train acc {fmt(comp_train)}, test_inferred_ood {fmt(comp_ood)} over the "
-         f"second half (chance {comp_chance:.3g})"),
+        (comp_ood is not None and comp_ood <= comp_chance + 0.1 and min(comp_train or 0, comp_known or 0) >= 0.95,
+         f"composition at the same recipe: train acc {fmt(comp_train)}, OOD atomic facts {fmt(comp_known)}, "
+         f"test_inferred_ood {fmt(comp_ood)} over the second half (chance {comp_chance:.3g})"),
         (high90 is not None and (low90 is None or low90 > high90),
          f"test_inferred_iid 0.9 held from step {fmt(high90)} at phi_high, {fmt(low90)} at phi_low")]
     not_asserted: list[str] = []
     if full:
         conditions.insert(3, (delay.holds, f"phi_high: {delay.reason}"))
     else:
-        not_asserted = [f"the grokking delay (graphs of the paper's size only; here: {delay.reason})",
+        train_then = dict(points(high, "train/acc")).get(high90) if high90 is not None else None
+        not_asserted = [f"the grokking delay (graphs of the paper's size only; here test_inferred_iid holds 0.9 from "
+                        f"step {fmt(high90)}, at train acc {fmt(train_then)}; {delay.reason})",
                         f"OOD comparison >= {OOD_LEVEL} (graphs of the paper's size only; here the final "
                         f"test_inferred_ood is {fmt(ood_final)})"]
     return conclude(

@@ -22,8 +22,8 @@ def comparison(fit, iid, ood, iid_low=0.5, ood_low=0.48, ood_high=0.95):
 
 def composition(ood=0.02, fitted=True):
     facts = jump(500 if fitted else None, 0.6)
-    return rows(AT, train__acc=facts, val__acc=0.2, test_inferred_iid__acc=0.2, test_inferred_ood__acc=ood,
-                train__loss=0.1, val__loss=1.0)
+    return rows(AT, train__acc=facts, ood_atomic__acc=facts, val__acc=0.2, test_inferred_iid__acc=0.2,
+                test_inferred_ood__acc=ood, train__loss=0.1, val__loss=1.0)
 
 
 GROKS = comparison(500, 3000, 3500)

@@ -32,4 +32,5 @@ def test_wang2024_comparison_generalizes_ood_where_composition_does_not(claim):
     f = check.figures
     assert not f["paper_sized"] and f["ood_held_step"] is not None  # OOD comparison held >= chance + 0.25 = 0.725
     assert f["ood_final"] >= 0.8 and f["composition_ood_mean"] <= 0.1  # composition at chance (1/50) at the recipe
+    assert f["composition_ood_atomic_final"] >= 0.95  # although it knows the OOD facts it would have to compose
     assert f["iid90_phi_low"] is None or f["iid90_phi_low"] > f["iid90_phi_high"]

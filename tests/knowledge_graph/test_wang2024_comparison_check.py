@@ -73,8 +73,10 @@ def test_the_phenomenon_is_reproduced_on_a_graph_of_the_papers_size():
     ({"low": GROKS}, "3,000 at phi_low"),
     # composition generalizes OOD too at the same recipe: the contrast is gone
     ({"composition": history(fit=500, iid_at_fit=0.1, iid90=3000, ood90=3000)}, "composition at the same recipe"),
-    # composition never fits its training facts: its low OOD says nothing
+    # composition never learns its training facts: its low OOD says nothing
     ({"composition": [r | {"train/acc": 0.6} for r in COMPOSITION]}, "composition at the same recipe"),
+    # composition does not know the OOD atomic facts it would compose
+    ({"composition": [r | {"ood_atomic/acc": 0.5} for r in COMPOSITION]}, "OOD atomic facts 0.5"),
     # the run did not complete
     ({"status": {"high": "diverged"}}, "phi_high diverged"),
 ])
