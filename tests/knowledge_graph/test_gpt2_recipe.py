@@ -1,11 +1,11 @@
 """GPT-2 as Wang et al. 2024 train it (simpletransformers' seq2seq model on HF GPT2LMHeadModel): each option does
 what it says, and the vectorised engine replays the reference loop with them."""
 
-import copy
 import math
 
 import pytest
 import torch
+from sweep.test_vectorized import KeepAt, Resume
 
 from groklab.cli import main
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, apply_overrides
@@ -156,24 +156,6 @@ def test_members_with_the_gpt2_recipe_equal_plain_runs(extra):
     assert unclipped.rows[-1]["train/loss"] != sinks[0].rows[-1]["train/loss"]  # clipping at 0.05 acted
 
 
-class KeepAt(MemorySink):
-    """Keeps a copy of the step-10 checkpoint (the plain loop hands over live tensors)."""
-
-    def save(self, state, step, latest, keep):
-        super().save(state, step, latest, keep)
-        if latest and step == 10:
-            self.at10 = copy.deepcopy(state)
-
-
-class Resume(MemorySink):
-    def __init__(self, state):
-        super().__init__()
-        self.state = state
-
-    def load_latest(self):
-        return self.state
-
-
 def test_checkpoints_with_parameter_groups_resume_across_engines():
     """The optimizer state of three parameter groups (embed, decayed, exempt) moves between the engines."""
     cfg = apply_overrides(RunConfig(), OVERRIDES | {"train.dtype": "float64", "train.loss_dtype": "float64",
@@ -194,18 +176,23 @@ def test_checkpoints_with_parameter_groups_resume_across_engines():
             assert all(b[k] == pytest.approx(a[k], rel=1e-9, abs=1e-12) for k in a if k != "time"), a["step"]
 
 
+def history(cfg: RunConfig) -> tuple[list[dict], dict[str, torch.Tensor]]:
+    """A run's rows (wall-clock left out) and its final weights."""
+    sink = MemorySink()
+    train(cfg, sink)
+    return [r | {"time": 0} for r in sink.rows], sink.latest["model"]
+
+
 def test_the_recipe_trains_bitwise_identically_on_two_threads():
+    """Right padding (take_along_dim), the tied head (W_E used twice) and clipping add no thread-order sums."""
     cfg = apply_overrides(RunConfig(), OVERRIDES | {"optim.clip_grad_norm": "1.0", "train.batch_size": "256"})
-    threads = torch.get_num_threads()
+    before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        runs = [MemorySink(), MemorySink()]
-        for sink in runs:
-            train(cfg, sink)
+        (rows_a, model_a), (rows_b, model_b) = history(cfg), history(cfg)
     finally:
-        torch.set_num_threads(threads)
-    assert [r | {"time": 0} for r in runs[0].rows] == [r | {"time": 0} for r in runs[1].rows]
-    assert all(torch.equal(v, runs[1].latest["model"][k]) for k, v in runs[0].latest["model"].items())
+        torch.set_num_threads(before)
+    assert rows_a == rows_b and all(torch.equal(v, model_b[k]) for k, v in model_a.items())
 
 
 MODEL = ["model.name=gpt2_transformer", "model.d_model=16", "model.n_heads=2", "model.d_mlp=32"]
