@@ -31,6 +31,8 @@ VARIANTS = {
     "svformer": dict(norm="pre", mlp_bias=True, init="torch", values="svformer"),
     "memory tokens": dict(norm="pre", mlp_bias=True, init="torch", n_memory=3),
     "bitlinear": dict(norm="pre", mlp_bias=True, init="torch", linear="bitlinear"),
+    "right padding": dict(norm="pre", mlp_bias=True, init="gpt2", pad_token=0),
+    "right padding, rotary": dict(norm="pre", mlp_bias=True, init="torch", pad_token=0, pos="rotary"),
 }
 
 
@@ -41,7 +43,9 @@ def test_answer_only_last_block_gives_the_every_position_logits(variant):
     torch.manual_seed(0)
     model = Transformer(d_vocab=13, d_out=11, n_ctx=5, d_model=32, n_layers=3, n_heads=4, d_mlp=64, act="gelu",
                         **VARIANTS[variant]).double()
-    tokens = torch.randint(0, 13, (64, 5))
+    tokens = torch.randint(1, 13, (64, 5))
+    if "pad_token" in VARIANTS[variant]:  # rows of 2 to 5 real tokens, then the pad token 0
+        tokens[torch.arange(5) >= torch.randint(2, 6, (64, 1))] = 0
     fast, full = model(tokens), model(tokens, answer_only=False)
     assert (fast - full).abs().max().item() < 1e-12
     grads = [torch.autograd.grad(out.square().sum(), list(model.parameters())) for out in (fast, full)]
