@@ -110,9 +110,16 @@ def execute_members(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, vec
             if sweep_dir is not None:
                 refresh(sweep_dir)
         return
-    work = [([cfgs[i].to_dict() for i in index], str(out), command, progress, job) for index in units]
+    # workers train quietly (their progress bars would overwrite each other); this process says what finished
+    work = [([cfgs[i].to_dict() for i in index], str(out), command, False, job) for index in units]
+    done = 0
     with multiprocessing.get_context("spawn").Pool(layout.workers, _worker_init, (layout.threads,)) as pool:
-        for _ in pool.imap_unordered(_train_unit, work):  # a worker's error is raised here; `with` ends the rest
+        for names in pool.imap_unordered(_train_unit, work):  # a worker's error is raised here; `with` ends the rest
+            done += len(names)
+            if progress:
+                for name in names:
+                    print(f"sweep: {name} {RunDir(out / name).status()} ({done}/{len(cfgs)})", file=sys.stderr,
+                          flush=True)
             if sweep_dir is not None:
                 refresh(sweep_dir)
         pool.close()
@@ -135,8 +142,9 @@ def _worker_init(threads: int) -> None:
     os.environ["OMP_NUM_THREADS"] = str(threads)  # what its own subprocesses inherit
 
 
-def _train_unit(args: tuple[list[dict[str, Any]], str, str, bool, dict[str, str] | None]) -> None:
-    """One unit of work in a worker: the configs come as dicts, the tasks are built again here (deterministic)."""
+def _train_unit(args: tuple[list[dict[str, Any]], str, str, bool, dict[str, str] | None]) -> list[str]:
+    """One unit of work in a worker: the configs come as dicts, the tasks are built again here (deterministic).
+    Returns the members' run names."""
     global _BUSY
     dicts, out, command, progress, job = args
     cfgs = [RunConfig.from_dict(d) for d in dicts]
@@ -145,6 +153,7 @@ def _train_unit(args: tuple[list[dict[str, Any]], str, str, bool, dict[str, str]
         _train_locked(cfgs, build_tasks(cfgs), Path(out), command, progress, job)
     finally:
         _BUSY = False
+    return [c.run_name for c in cfgs]
 
 
 def _train_locked(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, command: str, progress: bool,

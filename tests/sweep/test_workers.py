@@ -29,9 +29,12 @@ def test_layout_rule_one_single_threaded_process_per_core():
 def test_worker_members_are_groklab_run_bit_for_bit(tmp_path, capsys):
     """Two worker processes of one thread each; every member's history equals the reference loop's at one
     thread (what `OMP_NUM_THREADS=1 groklab run` trains), every float equal, and env.json says 1 thread."""
-    path = run_sweep(None, [*tiny_items(), "seed=0,1"], out=tmp_path, workers=2)
-    assert capsys.readouterr().err.startswith("sweep: 2 members on 2 worker processes x 1 torch thread(s)")
+    path = run_sweep(None, [*tiny_items(), "seed=0,1"], out=tmp_path, workers=2, progress=True)
+    err = capsys.readouterr().err
+    assert err.startswith("sweep: 2 members on 2 worker processes x 1 torch thread(s)")
     record = json.loads((path / "sweep.json").read_text())
+    assert {line.split()[1] for line in err.splitlines()[1:] if line.endswith("/2)")} == \
+        {m["run"] for m in record["members"]}  # the workers are quiet; this process names each finished member
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
