@@ -47,14 +47,14 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def verdict_line(det: dict[str, Any]) -> str:
+def verdict_line(det: dict[str, Any], unit: str = "step") -> str:
     """The detector's verdict in words that cannot contradict the `first at` table printed above it: the table
-    gives the first evaluation at a level, the verdict the first step from which a level *held* (for
-    `patience` evaluations), and says so where the two differ."""
+    gives the first evaluation at a level, the verdict the first step (or epoch: `unit`) from which a level
+    *held* (for `patience` evaluations), and says so where the two differ."""
     crit, phase = det.get("criteria") or {}, det.get("phase") or {}
-    parts = [f"{phase.get(k)} held from step {_fmt(phase.get(f'{k}_step'))}" for k in ("train", "val")]
-    held = [f"{crit.get('train')} held from step {_fmt(det.get('memorization_step'))}",
-            f"{crit.get('val')} held from step {_fmt(det.get('generalization_step'))}"]
+    parts = [f"{phase.get(k)} held from {unit} {_fmt(phase.get(f'{k}_step'))}" for k in ("train", "val")]
+    held = [f"{crit.get('train')} held from {unit} {_fmt(det.get('memorization_step'))}",
+            f"{crit.get('val')} held from {unit} {_fmt(det.get('generalization_step'))}"]
     if det.get("delay_ratio"):
         held[-1] += f" ({det['delay_ratio']:.3g}x later)"
     line = f"verdict  {det.get('verdict')}  ({'; '.join(parts)})"
@@ -69,18 +69,18 @@ def print_summary(path: Path) -> None:
     from groklab.runs import load_run
 
     run = load_run(path)
-    s = run.summary
+    s, unit = run.summary, run.unit
     print(f"run      {path}")
-    print(f"status   {s.get('status')}  ({_fmt(s.get('steps'))}/{_fmt(s.get('total_steps'))} steps)")
+    print(f"status   {s.get('status')}  ({_fmt(s.get('steps'))}/{_fmt(s.get('total_steps'))} {unit}s)")
     if s.get("error"):
         print(f"error    {s['error']}")
     final = s.get("final") or {}
     keys = [k for k in ("train/loss", "val/loss", "train/acc", "val/acc", "params/norm") if k in final]
     print("final    " + "  ".join(f"{k}={_fmt(final[k])}" for k in keys))
     for key, crossings in (s.get("thresholds") or {}).items():
-        print(f"{key:<9}first at " + "  ".join(f">={t}: step {_fmt(v)}" for t, v in crossings.items()))
+        print(f"{key:<9}first at " + "  ".join(f">={t}: {unit} {_fmt(v)}" for t, v in crossings.items()))
     if s.get("detection"):
-        print(verdict_line(s["detection"]))
+        print(verdict_line(s["detection"], unit))
 
 
 def cmd_presets(args: argparse.Namespace) -> int:

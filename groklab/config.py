@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import json
 import math
+import os
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -373,3 +374,20 @@ LOSS_DTYPES = ("float16", "float32", "float64")
 LOSSES = ("ce", "stablemax", "mse", "mse_violation")  # mse_violation: mheight regression only
 GROKFAST = ("none", "ema", "ma")
 ACTS = ("relu", "gelu", "tanh", "square", "power", "identity")  # transformers and mlp take relu | gelu (checked there)
+
+
+def memory_bytes() -> int:
+    """Physical memory of this machine (0 if unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return 0
+
+
+def check_size(what: str, n_bytes: float, hint: str) -> None:
+    """Refuse, before allocating anything, a data set, model, plan or file that would take more than half of this
+    machine's memory: a clear error instead of a MemoryError traceback or the kernel's OOM killer."""
+    limit = memory_bytes() // 2
+    if limit and n_bytes > limit:
+        raise ConfigError(f"{what} needs about {n_bytes / 2**30:,.1f} GiB, more than half of this machine's "
+                          f"{2 * limit / 2**30:.0f} GiB; {hint}")

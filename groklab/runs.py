@@ -27,14 +27,17 @@ from typing import TYPE_CHECKING, Any
 from groklab.config import RunConfig, flatten
 from groklab.errors import ConfigError, GroklabError
 from groklab.io import (
+    Each,
     append_line,
     atomic_write,
     dumps,
     load_tensors,
+    open_lock,
     read_json,
     read_jsonl,
     save_tensors,
     sync_file,
+    write_error,
     write_json,
 )
 from groklab.tracking import Tracker, check_trackers, open_trackers
@@ -44,6 +47,18 @@ if TYPE_CHECKING:  # torch and the engine are imported where a run trains, so th
 
     from groklab.tasks import TaskData
 
+# What the readers of a run folder rely on, checked where the files are read (io.shape_error): a hand-edited or
+# damaged value of the wrong type is one line naming the file and the key, never a traceback further on.
+STEP = (int, type(None))
+DETECTION = {"verdict": str, "kind": str, "memorization_step": STEP, "generalization_step": STEP,
+             "delay_ratio": (float, type(None)), "criteria": Each((str, type(None))),
+             "phase": {"train": (str, type(None)), "val": (str, type(None))}, "notes": [str],
+             "spikes": [{"step": int}]}
+SUMMARY = {"status": str, "steps": STEP, "total_steps": STEP, "error": (str, type(None)), "kind": str,
+           "final": (dict, type(None)), "thresholds": Each(Each(STEP)), "detection": DETECTION,
+           "task": (dict, type(None)), "parameters": (int, type(None)), "baseline": (dict, type(None)),
+           "prediction": (dict, type(None)), "best": dict, "x_axis": str, "notes": [str], "unread": [str]}
+CONFIG = {section: dict for section in ("task", "model", "optim", "train", "probe", "imported")}
 THRESHOLDS = (0.5, 0.9, 0.95, 0.99)
 FINISHED = ("completed", "diverged", "imported")
 STATUSES = ("running", "completed", "diverged", "failed", "interrupted", "imported")
@@ -87,12 +102,13 @@ class RunDir:
 
     # --- reading ------------------------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
-        return read_json(self.path / "config.json", "config.json")
+        return read_json(self.path / "config.json", "config.json", CONFIG)
 
     def summary(self) -> dict[str, Any]:
-        """summary.json, or {} when it is missing (a run that died at start-up)."""
+        """summary.json, or {} when it is missing (a run that died at start-up); values of the wrong type are one
+        GroklabError line (SUMMARY)."""
         p = self.path / "summary.json"
-        return read_json(p, "summary.json") if p.exists() else {}
+        return read_json(p, "summary.json", SUMMARY) if os.path.lexists(p) else {}
 
     def rows(self, warn: bool = True) -> list[dict[str, Any]]:
         """Every valid row of metrics.jsonl; each damaged line is reported on stderr with its number."""
@@ -127,8 +143,11 @@ class RunDir:
             os.close(fd)
 
     def _acquire(self) -> int | None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise write_error(self.path, e) from None
+        fd = open_lock(self.path / ".lock")
         try:
             import fcntl
 
@@ -159,21 +178,25 @@ class RunDir:
         return attempt()
 
     def holder(self) -> str:
-        with contextlib.suppress(OSError):
-            text = (self.path / ".lock").read_text().strip()
+        with contextlib.suppress(OSError, GroklabError):
+            fd = open_lock(self.path / ".lock", write=False)
+            try:
+                text = os.read(fd, 200).decode(errors="replace").strip()
+            finally:
+                os.close(fd)
             if text:
                 return text.split()[0]
         return "unknown"
 
     def locked(self) -> bool:
         """Whether another process holds the lock now."""
-        if not (self.path / ".lock").exists():
+        if not os.path.lexists(self.path / ".lock"):
             return False
         try:
             import fcntl
         except ImportError:  # pragma: no cover
             return False
-        fd = os.open(self.path / ".lock", os.O_RDONLY)
+        fd = open_lock(self.path / ".lock", write=False)
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
             return False
@@ -349,9 +372,9 @@ def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool
     from groklab.tasks.base import trivial_baseline
 
     if force:
-        for child in run.path.iterdir():
+        for child in run.path.iterdir():  # a symbolic link is removed itself, never what it points to
             if child.name != ".lock":
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
     if not run.exists():
         write_json(run.path / "config.json", cfg.to_dict())
         atomic_write(run.path / "command.txt", command + "\n")
@@ -386,13 +409,37 @@ def recording(runs: list[RunDir]) -> Iterator[None]:
         yield
     except KeyboardInterrupt:
         for run in runs:
-            finish(run, "interrupted", None, "interrupted (resume with --resume)")
+            _record_end(run, "interrupted", "interrupted (resume with --resume)")
         raise
     except BaseException as e:
         message = str(e) if isinstance(e, GroklabError) else f"{type(e).__name__}: {e}"
         for run in runs:
-            finish(run, "failed", None, message)
+            _record_end(run, "failed", message)
         raise
+
+
+def _record_end(run: RunDir, status: str, error: str) -> None:
+    """`finish`; on a full disk (no room for the atomic write's temporary file) summary.json is rewritten where
+    it is instead, compact, in the blocks it already has, so the folder still says why the run stopped."""
+    try:
+        finish(run, status, None, error)
+    except GroklabError:
+        summary: dict[str, Any] = {}
+        with contextlib.suppress(GroklabError):
+            summary = run.summary()
+        ended = {"status": status, "error": error}
+        data = dumps(summary | ended).encode()
+        with contextlib.suppress(OSError):
+            fd = os.open(run.path / "summary.json", os.O_WRONLY | os.O_NOFOLLOW)
+            try:
+                if len(data) > os.fstat(fd).st_size:  # only what fits in the blocks the file holds
+                    data = dumps({k: summary[k] for k in ("steps", "total_steps", "kind") if k in summary}
+                                 | ended).encode()
+                os.write(fd, data)
+                os.ftruncate(fd, len(data))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 def execute(cfg: RunConfig, out: Path | str = "runs", resume: bool | Path = False, force: bool = False,
@@ -422,6 +469,16 @@ class Run:
     history: Any  # dict of columns, or a pandas DataFrame
     name: str = field(default="")  # a label for tables and figures (the folder's name by default)
 
+    @property
+    def unit(self) -> str:
+        return x_unit(self.summary)
+
+
+def x_unit(summary: dict[str, Any]) -> str:
+    """What a run's `step` column counts: "epoch" for an import whose x axis is the epoch (summary `x_axis`),
+    else "step" (optimizer steps)."""
+    return "epoch" if summary.get("x_axis") == "epoch" else "step"
+
 
 def load_run(path: Path | str, as_frame: bool = False, name: str | None = None) -> Run:
     """Config, summary and history (columns; `None` where a line lacks a key) of a run folder. A summary that
@@ -434,8 +491,11 @@ def load_run(path: Path | str, as_frame: bool = False, name: str | None = None) 
         raise GroklabError(f"{run.path}: not a run folder (missing {', '.join(missing)})")
     history: Any = run.history()
     if as_frame:
-        import pandas as pd
-
+        try:
+            import pandas as pd
+        except ImportError:
+            raise GroklabError("load_run(..., as_frame=True) needs pandas: pip install 'groklab[pandas]' (or "
+                               "leave as_frame out for a dict of columns)") from None
         history = pd.DataFrame(history)
     summary = run.summary()
     if summary.get("status") == "running" and not run.locked():
@@ -447,26 +507,64 @@ def write_folder(path: Path, config: dict[str, Any], rows: list[dict[str, Any]],
                  force: bool = False) -> Path:
     """A complete run folder written at once (`groklab import`): config.json, metrics.jsonl and summary.json go
     into a temporary folder beside `path`, which then takes its place, so no reader ever sees half of it. An
-    existing folder is an error unless `force`."""
+    existing folder is an error unless `force`. Under a lock on the parent folder, so that two writers of the
+    same folder never replace one another's (the second sees the first's folder and needs --force); temporary
+    folders that a killed writer left are removed under the same lock."""
     path = Path(path)
-    if path.exists() and not force:
-        raise GroklabError(f"{path} exists: add --force to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     try:
-        write_json(tmp / "config.json", config)
-        atomic_write(tmp / "metrics.jsonl", "".join(dumps(row) + "\n" for row in rows))
-        write_json(tmp / "summary.json", summary)
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp's folder is owner-only; give it the mode mkdir would
-        if path.exists():
-            shutil.rmtree(path)
-        tmp.replace(path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise write_error(path.parent, e) from None
+    with _folder_lock(path.parent):
+        for stale in path.parent.glob(f".{path.name}.import-*"):  # only a dead writer's: the lock is ours now
+            shutil.rmtree(stale, ignore_errors=True)
+        if os.path.lexists(path) and not force:
+            raise GroklabError(f"{path} exists: add --force to replace it")
+        try:
+            tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.import-"))
+        except OSError as e:
+            raise write_error(path.parent, e) from None
+        old = None
+        try:
+            write_json(tmp / "config.json", config)
+            atomic_write(tmp / "metrics.jsonl", "".join(dumps(row) + "\n" for row in rows))
+            write_json(tmp / "summary.json", summary)
+            umask = os.umask(0)
+            os.umask(umask)
+            tmp.chmod(0o777 & ~umask)  # mkdtemp's folder is owner-only; give it the mode mkdir would
+            if os.path.lexists(path):  # --force: the old folder steps aside, the new one takes its place
+                old = tmp.with_name(tmp.name.replace(".import-", ".import-old-", 1))
+                os.rename(path, old)
+            os.rename(tmp, path)
+        except BaseException as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if old is not None and not os.path.lexists(path):
+                os.rename(old, path)
+            if isinstance(e, OSError):
+                raise write_error(path, e) from None
+            raise
+        if old is not None:  # what cannot be removed now is removed by the next writer (the glob above)
+            shutil.rmtree(old, ignore_errors=True) if not old.is_symlink() else old.unlink(missing_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive flock on the folder itself (no lock file to leave behind), held while the block runs."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as e:
+        raise GroklabError(f"cannot use {folder}: {e.strerror or e}") from None
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except ImportError:  # pragma: no cover - no flock (Windows): no protection
+            pass
+        yield
+    finally:
+        os.close(fd)
 
 
 def is_run_dir(path: Path) -> bool:

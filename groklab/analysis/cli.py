@@ -52,7 +52,9 @@ def _config(args: argparse.Namespace) -> DetectConfig:
 def cmd_detect(args: argparse.Namespace) -> int:
     """Print one line per run (or JSON) and write the detection into each summary.json."""
     config = _config(args)
-    dirs = [load_run(d).path for d in args.run_dirs]
+    runs = [load_run(d) for d in args.run_dirs]
+    dirs = [run.path for run in runs]
+    units = {run.path: "epoch " if run.unit == "epoch" else "" for run in runs}  # imported by epoch: say so
     results = [(d, detect_run(d, config)) for d in dirs]
     if args.json:
         print(json.dumps([{"run": str(d), "detection": det} for d, det in results], indent=2))
@@ -60,8 +62,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
     width = max(len(d.name) for d in dirs)
     for d, det in results:
         notes = det["notes"] + ([] if (d / "summary.json").is_file() else ["no summary.json: not stored"])
-        print(f"{d.name:<{width}}  {det['verdict']:<13}  mem {fmt_step(det['memorization_step']):>9}  "
-              f"gen {fmt_step(det['generalization_step']):>9}  delay {fmt_delay(det)}"
+        mem, gen = (units[d] + fmt_step(det[k]) for k in ("memorization_step", "generalization_step"))
+        print(f"{d.name:<{width}}  {det['verdict']:<13}  mem {mem:>9}  gen {gen:>9}  delay {units[d]}{fmt_delay(det)}"
               + (f"  ({'; '.join(notes)})" if notes else ""))
         for spike in det["spikes"]:  # what changed at the same time (issue 17)
             print(f"{'':<{width}}  spike at step {spike['step']:,} (x{spike['ratio'] or 0:.3g}): "
@@ -90,8 +92,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
         out = _check_out(args.out or run.path / "curves.png")
         detail = out.with_name(f"{out.stem}_detail{out.suffix}") if args.out else run.path / "detail.png"
         det = detect_loaded(run, config)
-        written = [save_figure(curves_figure(run.history, det, run.name), out),
-                   save_figure(detail_figure(run.history, det, run.name), detail)]
+        written = [save_figure(curves_figure(run.history, det, run.name, run.unit), out),
+                   save_figure(detail_figure(run.history, det, run.name, run.unit), detail)]
     else:
         out = _check_out(args.out or Path("comparison.png"))
         written = [save_figure(comparison_figure(runs), out)]

@@ -127,7 +127,7 @@ def run_section(item: Analysed, anchor: str, figures: bool) -> str:
         parts.append(f"<p><strong>error:</strong></p><pre>{e(run.summary['error'])}</pre>")
     if figures and run.history.get("step"):
         for make, what in ((curves_figure, "curves"), (detail_figure, "detail")):
-            png = figure_png(make(run.history, det, run.name))
+            png = figure_png(make(run.history, det, run.name, run.unit))
             parts.append(f"<figure>{img(png, f'{run.name} {what}')}</figure>")
     elif not run.history.get("step"):
         parts.append("<p>No evaluations in metrics.jsonl: nothing to plot.</p>")

@@ -285,7 +285,8 @@ def results(items: list[Item], varied: list[str]) -> list[Block]:
             comparison_figure(runs)), name="comparison"))
     for it in [it for it in items if it.run.history.get("step")][:MAX_FIGURES]:
         blocks.append(Block("figure", f"Curves of {code(it.run.name)} with the detected steps marked.",
-                            png=figure_png(curves_figure(it.run.history, it.detection, it.run.name)), name=it.run.name))
+                            png=figure_png(curves_figure(it.run.history, it.detection, it.run.name,
+                                                         it.run.unit)), name=it.run.name))
     return blocks
 
 

@@ -5,7 +5,8 @@
 does not have. summary.json has status `imported`, the source and format, `x_axis` (`step` or `epoch`: what the
 `step` of each metrics line counts) and `x_column` (the source's name for it), `kind` (classification if an
 accuracy column holds a number, else regression), `steps` (the last x), `final`, `thresholds` (as a trained run
-has them), `key_map` (source name -> groklab key), `skipped` (text columns) and `notes`.
+has them), `key_map` (source name -> groklab key), `skipped` (text columns), `notes` and `unread` (what could not
+be read, as the import printed it on stderr).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def summary(imported: ImportedRun) -> dict[str, Any]:
     }
     if any("train/acc" in r for r in imported.rows):
         fields["thresholds"] = {k: first_crossings(imported.rows, k) for k in ("train/acc", "val/acc")}
-    return {**fields, "key_map": imported.key_map, "skipped": imported.skipped, "notes": imported.notes}
+    return {**fields, "key_map": imported.key_map, "skipped": imported.skipped, "notes": imported.notes,
+            "unread": imported.warnings}
 
 
 def check_target(path: Path, force: bool) -> None:
