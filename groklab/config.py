@@ -288,6 +288,7 @@ def validate(cfg: RunConfig) -> None:
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{key}={value}: expected a finite number")
     _check_batch_size(t.batch_size)
+    evals = t.steps // t.eval_every if t.eval_every > 0 else 0  # every check below is computed before any is read
     checks = [
         (o.lr > 0, f"optim.lr must be > 0 (got {o.lr})"),
         (o.weight_decay >= 0, f"optim.weight_decay must be >= 0 (got {o.weight_decay})"),
@@ -298,8 +299,8 @@ def validate(cfg: RunConfig) -> None:
         (o.name in OPTIMIZERS, f"optim.name={o.name!r}: expected one of {', '.join(OPTIMIZERS)}"),
         (0 < t.steps <= MAX_STEPS, f"train.steps must be in 1..{MAX_STEPS:.0e} (got {t.steps})"),
         (t.eval_every > 0, f"train.eval_every must be > 0 (got {t.eval_every})"),
-        (t.steps // t.eval_every <= MAX_EVALS, f"train.steps={t.steps} with train.eval_every={t.eval_every} "
-         f"would log {t.steps // t.eval_every:,} evaluations; at most {MAX_EVALS:,} (raise train.eval_every)"),
+        (evals <= MAX_EVALS, f"train.steps={t.steps} with train.eval_every={t.eval_every} "
+         f"would log {evals:,} evaluations; at most {MAX_EVALS:,} (raise train.eval_every)"),
         (t.checkpoint_every > 0, f"train.checkpoint_every must be > 0 (got {t.checkpoint_every})"),
         (t.probe_every >= 0, f"train.probe_every must be >= 0 (got {t.probe_every})"),
         (t.dtype in DTYPES, f"train.dtype={t.dtype!r}: expected one of {', '.join(DTYPES)}"),
@@ -331,12 +332,31 @@ def validate(cfg: RunConfig) -> None:
         (o.name != "muon" or (o.embed_lr is None and o.embed_weight_decay is None),
          "optim.embed_lr and optim.embed_weight_decay do not apply to optim.name=muon"),
         (min(m.d_model, m.n_layers, m.n_heads, m.d_mlp) > 0, "model sizes must be > 0"),
-        (m.d_model % m.n_heads == 0, f"model.d_model={m.d_model} is not divisible by model.n_heads={m.n_heads}"),
+        (m.n_heads > 0 and m.d_model % m.n_heads == 0,
+         f"model.d_model={m.d_model} is not divisible by model.n_heads={m.n_heads}"),
     ]
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
     _check_probe(cfg.probe)
+    _check_sizes(cfg)
+
+
+def _check_sizes(cfg: RunConfig) -> None:
+    """What no key-specific check above bounds: model sizes (a model is built, on the meta device, layer by layer
+    before its memory is estimated, so a typo of 10**9 layers must stop here) and, as a backstop, every integer
+    key: a count or size is >= 0 and < 2**31, a seed >= 0 and < 2**63 (what torch's and numpy's generators take)."""
+    m = cfg.model
+    for key, value, most in (("d_model", m.d_model, MAX_WIDTH), ("d_mlp", m.d_mlp, MAX_WIDTH),
+                             ("n_layers", m.n_layers, MAX_LAYERS), ("n_heads", m.n_heads, MAX_WIDTH),
+                             ("n_experts", m.n_experts, MAX_LAYERS), ("n_memory", m.n_memory, MAX_WIDTH)):
+        if value > most:
+            raise ConfigError(f"model.{key} must be at most {most:,} (got {value:,})")
+    for key, value in flatten(cfg.to_dict()).items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            limit = 2**63 if key.endswith("seed") else 2**31
+            if not 0 <= value < limit:
+                raise ConfigError(f"{key}={value}: expected an integer in 0..{limit - 1:,}")
 
 
 def _check_probe(p: ProbeConfig) -> None:
@@ -367,6 +387,8 @@ def _check_batch_size(batch_size: str) -> None:
 
 
 MAX_STEPS = 1_000_000_000  # 1e9 optimizer steps: years on a CPU; more is a typo
+MAX_WIDTH = 1 << 20  # a model width, head count or memory size beyond a million is a typo
+MAX_LAYERS = 1_000  # layers or experts
 MAX_EVALS = 1_000_000  # evaluations one run may log (metrics.jsonl of a few hundred MB)
 OPTIMIZERS = ("adamw", "adam", "sgd", "muon")
 DTYPES = ("float32", "float64")

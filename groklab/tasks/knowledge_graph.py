@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from groklab.config import TaskConfig
+from groklab.config import TaskConfig, check_size
 from groklab.errors import ConfigError
 from groklab.tasks.base import TaskData
 
@@ -163,6 +163,11 @@ def check(cfg: TaskConfig) -> None:
     elif cfg.n_attributes < 1 or cfg.n_values < 2:
         raise ConfigError(f"task.n_attributes must be >= 1 and task.n_values >= 2 (got {cfg.n_attributes}, "
                           f"{cfg.n_values})")
+    # inferred facts: two-hop paths from every entity, or both orders of every pair of entities per attribute
+    rows = (cfg.n_entities * cfg.out_degree * (cfg.out_degree + 1) if cfg.name == "kg_composition" else
+            cfg.n_attributes * cfg.n_entities * (cfg.n_entities + 1))
+    check_size(f"task.name={cfg.name} with task.n_entities={cfg.n_entities:,} ({rows:,} facts)", 64 * rows,
+               "choose a smaller graph")
 
 
 def build_knowledge_graph(cfg: TaskConfig) -> TaskData:
