@@ -135,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     except GroklabError as e:
         print(f"groklab: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # the file system said no somewhere no check foresaw: still one line
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"groklab: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("groklab: interrupted", file=sys.stderr)
         return 130

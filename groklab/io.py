@@ -41,6 +41,18 @@ def _temp_beside(path: Path) -> tuple[int, str]:
     return fd, tmp
 
 
+def check_writable(out: Path) -> None:
+    """A folder that files will be written into (created if missing) can be: its nearest existing ancestor is a
+    folder, not a file, and writable. Checked before any work, so that a bad --out is one line and no trace."""
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise GroklabError(f"cannot write to --out {out}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise GroklabError(f"cannot write to --out {out}: {probe} is not writable")
+
+
 def write_error(path: Path, e: OSError) -> GroklabError:
     """One line for a write the file system refused (read-only, full, a folder where a file goes, ...)."""
     why = e.strerror or str(e)
@@ -166,11 +178,23 @@ def depth_error(data: Any, limit: int = MAX_DEPTH) -> str | None:
     return None
 
 
-def loads(text: str | bytes) -> Any:
-    """json.loads, with the two ways valid JSON can still break a reader turned into ValueError: nesting deeper
-    than MAX_DEPTH (the parser's RecursionError, or a reader's later) and integers too long to convert."""
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} is too large for a float")
+    return value
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number groklab writes")
+
+
+def loads(text: str | bytes, finite: bool = False) -> Any:
+    """json.loads, with the ways valid JSON can still break a reader turned into ValueError: nesting deeper than
+    MAX_DEPTH (the parser's RecursionError, or a reader's later), integers too long to convert and, with `finite`
+    (the files groklab writes itself, which never hold them), NaN, Infinity and numbers beyond a float."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_float=_finite, parse_constant=_no_constant) if finite else json.loads(text)
     except RecursionError:
         raise ValueError(f"nested more than {MAX_DEPTH} levels deep") from None
     why = depth_error(data)
@@ -184,7 +208,7 @@ def read_json(path: Path | str, what: str = "file", shape: Shape | None = None) 
     `shape` (`check_shape`), is one GroklabError line."""
     path = Path(path)
     try:
-        data = loads(read_bytes(path, what))
+        data = loads(read_bytes(path, what), finite=True)
     except ValueError as e:
         raise GroklabError(f"{path}: {what} is not valid JSON ({e}); restore it or delete the folder") from None
     if not isinstance(data, dict):
@@ -323,9 +347,9 @@ def _row_problem(raw: bytes, required: str | None, torn: bool) -> dict[str, Any]
     if torn:
         return "incomplete last line (a write cut by a kill)"
     try:
-        row = loads(raw.decode("utf-8"))
+        row = loads(raw.decode("utf-8"), finite=True)
     except ValueError as e:  # UnicodeDecodeError included
-        return "not a JSON line" + (f" ({e})" if "nested" in str(e) else "")
+        return "not a JSON line" + (f" ({e})" if "nested" in str(e) or "float" in str(e) else "")
     if not isinstance(row, dict):
         return "not a JSON object"
     if required is not None and not _fits(row.get(required), int):
@@ -395,19 +419,17 @@ def save_tensors(path: Path | str, obj: Any) -> None:
         fd, tmp = _temp_beside(path)
     except OSError as e:
         raise write_error(path, e) from None
-    os.close(fd)
     try:
-        torch.save(obj, tmp)
-        with open(tmp, "rb") as f:
+        with os.fdopen(fd, "wb") as f:  # a Python file: a refused write surfaces as OSError (torch's own C++
+            torch.save(obj, f)  # writer on a path would say only "iostream error")
+            f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
-        cause = e if isinstance(e, OSError) else e.__cause__ or e.__context__
+        cause = e if isinstance(e, OSError) else e.__cause__ or e.__context__  # torch wraps it in a RuntimeError
         if isinstance(cause, OSError):
             raise write_error(path, cause) from None
-        if isinstance(e, RuntimeError) and "write" in str(e).lower():  # torch's zip writer wraps the OS error
-            raise GroklabError(f"cannot write {path}: {str(e).splitlines()[0]}") from None
         raise
 
 

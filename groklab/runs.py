@@ -30,6 +30,7 @@ from groklab.io import (
     Each,
     append_line,
     atomic_write,
+    check_writable,
     dumps,
     load_tensors,
     open_lock,
@@ -309,16 +310,6 @@ def check_out(out: Path | str) -> Path:
     if isinstance(out, str) and not out.strip():
         raise GroklabError("--out is empty; name a folder (default: runs)")
     return Path(out)
-
-
-def check_writable(out: Path) -> None:
-    probe = out
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise GroklabError(f"cannot write to --out {out}: {probe} is a file, not a folder")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise GroklabError(f"cannot write to --out {out}: {probe} is not writable")
 
 
 def config_difference(a: dict[str, Any], b: dict[str, Any]) -> str:

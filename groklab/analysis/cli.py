@@ -14,6 +14,7 @@ from groklab.analysis.detect import DetectConfig, detect_loaded, detect_run
 from groklab.analysis.spikes import describe_moved
 from groklab.analysis.tables import fmt_delay, fmt_step
 from groklab.errors import GroklabError
+from groklab.io import all_or_nothing
 from groklab.runs import load_run
 
 
@@ -83,7 +84,7 @@ def _check_out(out: Path) -> Path:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """Write the figures and print their paths."""
-    from groklab.analysis.plots import comparison_figure, curves_figure, detail_figure, save_figure
+    from groklab.analysis.plots import comparison_figure, curves_figure, detail_figure, figure_bytes
 
     config = _config(args)
     runs = [load_run(d) for d in args.run_dirs]
@@ -92,12 +93,15 @@ def cmd_plot(args: argparse.Namespace) -> int:
         out = _check_out(args.out or run.path / "curves.png")
         detail = out.with_name(f"{out.stem}_detail{out.suffix}") if args.out else run.path / "detail.png"
         det = detect_loaded(run, config)
-        written = [save_figure(curves_figure(run.history, det, run.name, run.unit), out),
-                   save_figure(detail_figure(run.history, det, run.name, run.unit), detail)]
+        figures = {out: curves_figure(run.history, det, run.name, run.unit),
+                   detail: detail_figure(run.history, det, run.name, run.unit)}
     else:
         out = _check_out(args.out or Path("comparison.png"))
-        written = [save_figure(comparison_figure(runs), out)]
-    for path in written:
+        figures = {out: comparison_figure(runs)}
+    with all_or_nothing() as batch:  # every figure or none
+        for path, fig in figures.items():
+            batch.write(path, figure_bytes(fig, path))
+    for path in figures:
         print(path)
     return 0
 

@@ -43,13 +43,17 @@ def figure_png(fig: Figure, dpi: int = 110) -> bytes:
     return buf.getvalue()
 
 
+def figure_bytes(fig: Figure, path: Path | str, dpi: int = 150) -> bytes:
+    """A figure as the bytes of a file named `path` (the format follows the suffix: .png, .pdf or .svg)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=dpi)
+    return buf.getvalue()
+
+
 def save_figure(fig: Figure, path: Path | str, dpi: int = 150) -> Path:
     """Write a figure atomically; the format follows the suffix (.png, .pdf or .svg)."""
-    path = Path(path)
-    buf = io.BytesIO()
-    fig.savefig(buf, format=path.suffix.lstrip(".").lower() or "png", dpi=dpi)
-    atomic_write(path, buf.getvalue())
-    return path
+    atomic_write(path, figure_bytes(fig, path, dpi))
+    return Path(path)
 
 
 def series(history: History, key: str, positive: bool = False) -> tuple[list[float], list[float]]:

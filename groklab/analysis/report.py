@@ -31,7 +31,7 @@ from groklab.analysis.tables import (
     run_row,
 )
 from groklab.errors import GroklabError
-from groklab.io import atomic_write
+from groklab.io import all_or_nothing
 from groklab.runs import find_runs, load_run
 
 CSS = """
@@ -188,7 +188,8 @@ def write_report(
         items = analyse_paths(list(root), [Path(p).name for p in root], config)
     title = title or "groklab report"
     md_path = out.with_suffix(".md")
-    atomic_write(md_path, markdown_report(items, title))
-    atomic_write(out, html_report(items, title, figures=figures, run_figures=run_figures))
+    with all_or_nothing() as batch:  # both files or neither
+        batch.write(md_path, markdown_report(items, title))
+        batch.write(out, html_report(items, title, figures=figures, run_figures=run_figures))
     return out, md_path
 

@@ -23,7 +23,7 @@ from groklab.analysis.plots import comparison_figure, curves_figure, figure_png
 from groklab.analysis.report import CSS, data_uri
 from groklab.config import RunConfig, flatten
 from groklab.errors import GroklabError
-from groklab.io import atomic_write, finite, last_finite
+from groklab.io import all_or_nothing, finite, last_finite
 from groklab.runs import Run, load_run
 
 MAX_FIGURES = 12  # per-run curves figures; the comparison figure shows every run
@@ -362,11 +362,12 @@ def write_writeup(paths: Sequence[Path], out: Path) -> tuple[Path, Path]:
     blocks = document(paths)
     figure_dir = out.parent / f"{out.stem}_figures"
     figures = [b for b in blocks if b.kind == "figure"]
-    if figures:
-        figure_dir.mkdir(exist_ok=True)
-    for i, b in enumerate(figures, start=1):
-        atomic_write(figure_dir / figure_file(b, i), b.png)
-    atomic_write(out, to_markdown(blocks, figure_dir.name))
     html_path = out.with_suffix(".html")
-    atomic_write(html_path, to_html(blocks, re.sub(r"`", "", blocks[0].text)))
+    with all_or_nothing() as batch:  # the figures, the Markdown and the HTML, or none of them
+        if figures:
+            batch.mkdir(figure_dir)
+        for i, b in enumerate(figures, start=1):
+            batch.write(figure_dir / figure_file(b, i), b.png)
+        batch.write(out, to_markdown(blocks, figure_dir.name))
+        batch.write(html_path, to_html(blocks, re.sub(r"`", "", blocks[0].text)))
     return out, html_path

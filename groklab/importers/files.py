@@ -21,8 +21,8 @@ from groklab.config import check_size
 from groklab.errors import GroklabError
 from groklab.io import depth_error, loads, read_bytes
 
-EXTRA = "pip install 'groklab[import]'"
 PACKAGES = {"yaml": "PyYAML"}  # import name -> the name pip installs
+EXTRAS = {"wandb": "wandb"}  # import name -> the groklab extra that installs it (default: import)
 PARSED_BYTES = 40  # memory per byte of a parsed text source (Python dicts of numbers per cell), measured ~25
 MAX_NODES = 100_000  # values a YAML settings file may expand to through its aliases (Lightning's: a few hundred)
 
@@ -33,7 +33,8 @@ def require(module: str, why: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError:
         top = module.split(".")[0]
-        raise GroklabError(f"{why} needs {PACKAGES.get(top, top)}: {EXTRA}") from None
+        raise GroklabError(f"{why} needs {PACKAGES.get(top, top)}: pip install "
+                           f"'groklab[{EXTRAS.get(top, 'import')}]'") from None
 
 
 def read_text(path: Path) -> str:
@@ -84,6 +85,8 @@ def read_yaml(path: Path) -> Any:
         raise GroklabError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
     except RecursionError:
         raise GroklabError(f"{path}: refused: nested too deeply") from None
+    except ValueError as e:  # PyYAML's own int(): more digits than Python converts
+        raise GroklabError(f"{path}: not valid YAML ({str(e).splitlines()[0][:100]})") from None
     why = depth_error(data)
     if why:
         raise GroklabError(f"{path}: refused: {why}")
@@ -134,7 +137,7 @@ def number(value: Any) -> Any:
         try:
             float(value)
         except OverflowError:
-            return math.copysign(math.inf, value)
+            return math.inf if value > 0 else -math.inf
         return value
     if value is None or isinstance(value, float):
         return value

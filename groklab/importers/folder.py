@@ -12,7 +12,7 @@ be read, as the import printed it on stderr).
 from __future__ import annotations
 
 import hashlib
-import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -65,5 +65,12 @@ def write_run_folder(out_dir: Path, imported: ImportedRun, force: bool = False) 
 
 
 def _jsonable(obj: Any) -> Any:
-    """The source's config as JSON (a YAML date or other odd value becomes its text)."""
-    return json.loads(json.dumps(obj, default=str))
+    """The source's config as strict JSON: a YAML date or other odd value becomes its text, and so does a number
+    JSON cannot hold (NaN, inf: `lr: .inf` in a YAML file)."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    return obj if obj is None or isinstance(obj, bool | int | float | str) else str(obj)

@@ -15,15 +15,19 @@ K and R in the schema metadata), else an uncompressed .npz at exactly the given 
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from groklab.config import check_size
 from groklab.errors import GroklabError
+from groklab.io import check_writable as check_folder
 
 FORMAT = "groklab.mheight/1"
 MIN_PAD = (6, 6)
@@ -112,6 +116,7 @@ def check_writable(path: Path) -> None:
         _require_pyarrow()
     if path.exists() and path.is_dir():
         raise GroklabError(f"output {path} is a directory")
+    check_folder(path.parent)
 
 
 def save_table(path: Path, table: dict, meta: dict) -> None:
@@ -139,6 +144,7 @@ def load_dataset(path: str | os.PathLike) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise GroklabError(f"no such data set file: {path}")
     try:
+        check_size(f"data set {path}", _stored_bytes(path), "use a smaller data set")
         if path.suffix == ".parquet":
             _, pq = _require_pyarrow()
             arrow = pq.read_table(path)
@@ -164,6 +170,25 @@ def load_dataset(path: str | os.PathLike) -> dict[str, np.ndarray]:
         raise GroklabError(f"cannot read data set {path}: {type(exc).__name__}: {exc}") from None
     check_table(table, path)
     return table
+
+
+def _stored_bytes(path: Path) -> int:
+    """The memory the file's columns take once read, from its metadata alone (nothing is decompressed): a small
+    compressed file that inflates to gigabytes is refused before it is read."""
+    if path.suffix == ".parquet":
+        _, pq = _require_pyarrow()
+        meta = pq.ParquetFile(path).metadata
+        return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    total = path.stat().st_size
+    with zipfile.ZipFile(path) as z:  # an .npz: one .npy per column; its header gives shape and dtype
+        for name in z.namelist():
+            with z.open(name) as f:
+                version = np.lib.format.read_magic(f)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0) else
+                               np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(f)
+                total += math.prod(shape) * dtype.itemsize
+    return total
 
 
 def check_table(table: dict[str, np.ndarray], path: str | os.PathLike) -> None:
