@@ -197,7 +197,7 @@ def _columns(names: list[str], rows: list[dict[str, Any]], where: list[str], sou
             if bad:
                 text.append(name)
                 warnings.append(f"{source}: column {name!r} holds text, not numbers ({len(bad)} cells, e.g. "
-                                f"{bad[0][1][:30]!r}): not imported")
+                                f"{where[bad[0][0]]}: {bad[0][1][:30]!r}): not imported")
             continue
         numeric.append(name)
         if bad:
