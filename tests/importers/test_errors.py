@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from groklab.cli import main as groklab_main
 
 
@@ -145,3 +147,17 @@ def test_missing_optional_library_names_the_extra(capsys, tmp_path, monkeypatch)
     monkeypatch.setitem(sys.modules, "yaml", None)  # as if PyYAML were not installed
     message = refused(capsys, tmp_path, str(version))
     assert "needs PyYAML" in message and "groklab[import]" in message
+
+
+def test_a_frame_without_pandas_names_the_extra(tmp_path, monkeypatch):
+    """load_run(..., as_frame=True) where pandas is not installed: one GroklabError naming the extra."""
+    from groklab.errors import GroklabError
+    from groklab.runs import load_run
+
+    good = good_jsonl(tmp_path / "good.jsonl")
+    assert main([str(good), "--out", str(tmp_path / "out"), "--no-detect"]) == 0
+    (folder,) = (tmp_path / "out").iterdir()
+    monkeypatch.setitem(sys.modules, "pandas", None)  # as if pandas were not installed
+    with pytest.raises(GroklabError, match=r"needs pandas: pip install 'groklab\[pandas\]'") as info:
+        load_run(folder, as_frame=True)
+    assert "\n" not in str(info.value)
