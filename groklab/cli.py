@@ -139,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{e.filename}: " if e.filename else ""
         print(f"groklab: error: {where}{e.strerror or e}", file=sys.stderr)
         return 2
+    except MemoryError:  # an allocation the size checks let through (a process limit below the machine's memory)
+        print("groklab: error: out of memory (a data set, model or file larger than this process may hold; "
+              "choose smaller sizes)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("groklab: interrupted", file=sys.stderr)
         return 130

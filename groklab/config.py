@@ -340,22 +340,29 @@ def validate(cfg: RunConfig) -> None:
             raise ConfigError(message)
     _check_probe(cfg.probe)
     _check_sizes(cfg)
+    check_integers(cfg, negative=False)
 
 
 def _check_sizes(cfg: RunConfig) -> None:
-    """What no key-specific check above bounds: model sizes (a model is built, on the meta device, layer by layer
-    before its memory is estimated, so a typo of 10**9 layers must stop here) and, as a backstop, every integer
-    key: a count or size is >= 0 and < 2**31, a seed >= 0 and < 2**63 (what torch's and numpy's generators take)."""
+    """Model sizes no key-specific check bounds: a model is built, on the meta device, layer by layer before its
+    memory is estimated, so a typo of 10**9 layers must stop here."""
     m = cfg.model
     for key, value, most in (("d_model", m.d_model, MAX_WIDTH), ("d_mlp", m.d_mlp, MAX_WIDTH),
                              ("n_layers", m.n_layers, MAX_LAYERS), ("n_heads", m.n_heads, MAX_WIDTH),
                              ("n_experts", m.n_experts, MAX_LAYERS), ("n_memory", m.n_memory, MAX_WIDTH)):
         if value > most:
             raise ConfigError(f"model.{key} must be at most {most:,} (got {value:,})")
+
+
+def check_integers(cfg: RunConfig, negative: bool = True) -> None:
+    """The backstop of every integer key: a count or size is < 2**31 and a seed < 2**63 (what torch's and numpy's
+    generators take), and none is negative. `validate` checks the upper bounds and seeds before anything computes
+    with them; `engine.check` the rest after the task's and model's own checks have named their keys' rules."""
     for key, value in flatten(cfg.to_dict()).items():
         if isinstance(value, int) and not isinstance(value, bool):
-            limit = 2**63 if key.endswith("seed") else 2**31
-            if not 0 <= value < limit:
+            seed = key.endswith("seed")
+            limit = 2**63 if seed else 2**31
+            if value >= limit or (value < 0 and (negative or seed)):
                 raise ConfigError(f"{key}={value}: expected an integer in 0..{limit - 1:,}")
 
 

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from groklab.config import RunConfig, check_size, flatten, validate
+from groklab.config import RunConfig, check_integers, check_size, flatten, validate
 from groklab.engine.common import DTYPES, Progress, Schedule, resolve_device
 from groklab.engine.graphs import capacity
 from groklab.engine.loop import Member, MemorySink, Outcome, Single, Sink, matmul_precision, run_loop
@@ -78,6 +78,7 @@ def check(cfg: RunConfig, task: TaskData | None = None) -> TaskData:
     if metric and metric not in known and not probe_names(cfg.train.probes):
         raise ConfigError(f"train.keep_best={metric!r} is not a logged metric; expected one of "
                           f"{', '.join(sorted(known))} (or a probe's key with train.probes)")
+    check_integers(cfg)  # a negative count no task or model reads: still refused
     return task
 
 
