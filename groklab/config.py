@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,6 +123,8 @@ class TrainConfig:
     probe_every: int = 0  # measure train.probes every N steps (and at the first and last step); 0 = every evaluation
     fixed_norm: float = 0.0  # > 0: rescale all parameters to this global L2 norm after every step (Omnigrok §3)
     keep_best: str = ""  # a logged metric (val/loss, val/acc, ...): keep checkpoints/best.pt at its best value
+    stop_when: str = ""  # e.g. val/acc>=0.99 (comma-separated: all at once): end early once it held stop_after evals
+    stop_after: int = 5  # consecutive evaluations stop_when must hold (the detector's patience, 3, and 2 more)
     baseline: str = "auto"  # regression's trivial baseline in summary.json: auto | mean | group_mean | none
     log: str = ""  # extra trackers besides metrics.jsonl: tensorboard, wandb (offline), or both comma-separated
 
@@ -288,6 +291,7 @@ def validate(cfg: RunConfig) -> None:
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{key}={value}: expected a finite number")
     _check_batch_size(t.batch_size)
+    stop_conditions(t.stop_when)
     evals = t.steps // t.eval_every if t.eval_every > 0 else 0  # every check below is computed before any is read
     checks = [
         (o.lr > 0, f"optim.lr must be > 0 (got {o.lr})"),
@@ -303,6 +307,7 @@ def validate(cfg: RunConfig) -> None:
          f"would log {evals:,} evaluations; at most {MAX_EVALS:,} (raise train.eval_every)"),
         (t.checkpoint_every > 0, f"train.checkpoint_every must be > 0 (got {t.checkpoint_every})"),
         (t.probe_every >= 0, f"train.probe_every must be >= 0 (got {t.probe_every})"),
+        (t.stop_after >= 1, f"train.stop_after must be >= 1 (got {t.stop_after})"),
         (t.dtype in DTYPES, f"train.dtype={t.dtype!r}: expected one of {', '.join(DTYPES)}"),
         (t.loss_dtype in LOSS_DTYPES, f"train.loss_dtype={t.loss_dtype!r}: expected {', '.join(LOSS_DTYPES)}"),
         (t.loss in LOSSES, f"train.loss={t.loss!r}: expected one of {', '.join(LOSSES)}"),
@@ -380,6 +385,26 @@ def _check_probe(p: ProbeConfig) -> None:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+
+
+STOP = re.compile(r"([A-Za-z0-9_./-]+)\s*(>=|<=)\s*(\S+)")
+
+
+def stop_conditions(text: str) -> list[tuple[str, str, float]]:
+    """`train.stop_when` as (metric, '>=' or '<=', level) conditions: `val/acc>=0.99`, or several joined by ','
+    that must all hold at one evaluation (`train/acc>=0.99,val/acc>=0.99`); "" is none (train the whole budget)."""
+    out = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        match = STOP.fullmatch(part)
+        try:
+            level = float(match.group(3)) if match else math.nan
+        except ValueError:
+            level = math.nan
+        if match is None or not math.isfinite(level):
+            raise ConfigError(f"train.stop_when={text!r}: expected METRIC>=LEVEL or METRIC<=LEVEL (e.g. "
+                              "val/acc>=0.99), several joined by ','")
+        out.append((match.group(1), match.group(2), level))
+    return out
 
 
 def _check_batch_size(batch_size: str) -> None:

@@ -411,7 +411,10 @@ def sync_file(path: Path) -> None:
 
 
 def save_tensors(path: Path | str, obj: Any) -> None:
-    """torch.save, atomically (a refusal of the file system is one GroklabError line, `path` unchanged)."""
+    """torch.save, atomically (a refusal of the file system is one GroklabError line, `path` unchanged). Through a
+    Python file object: a refused write surfaces as OSError (torch's own C++ writer on a path would say only
+    "iostream error"), and the archive inside is named `archive`, not after the random temporary name, so the same
+    tensors give the same bytes."""
     import torch
 
     path = Path(path)
@@ -420,8 +423,8 @@ def save_tensors(path: Path | str, obj: Any) -> None:
     except OSError as e:
         raise write_error(path, e) from None
     try:
-        with os.fdopen(fd, "wb") as f:  # a Python file: a refused write surfaces as OSError (torch's own C++
-            torch.save(obj, f)  # writer on a path would say only "iostream error")
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -10,6 +10,7 @@ the checkpoint's step (they are recomputed identically) and refuses when it cann
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import re
@@ -287,10 +288,16 @@ def environment(device: torch.device, task: TaskData | None = None) -> dict[str,
     }
 
 
+RECORD_CHARS = 1_000  # a task metadata value longer than this as JSON is data, not a record
+
+
 def task_record(task: TaskData) -> dict[str, Any]:
-    """What the run's data was, for the record: sizes of every split and the task's compact metadata (long
-    per-row lists are left out)."""
-    meta = {k: v for k, v in task.meta.items() if not (isinstance(v, list | dict) and len(v) > 64)}
+    """What the run's data was, for the record: sizes of every split and the task's compact metadata. Lists and
+    dicts of more than 64 entries (per-row group lists) and values longer than RECORD_CHARS as JSON (per-group
+    feature scalings of the m-height task) are left out: they are recomputed from the config, and would make
+    env.json and summary.json 100 KB instead of a few."""
+    meta = {k: v for k, v in task.meta.items() if not (isinstance(v, list | dict) and len(v) > 64)
+            and len(json.dumps(v, default=str)) <= RECORD_CHARS}
     sizes = {"train": task.n_train, "val": len(task.x_val), **{k: len(x) for k, (x, _) in task.evals.items()}}
     return {"kind": task.kind, "sizes": sizes, **meta}
 
@@ -378,14 +385,17 @@ def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool
     run.trackers = open_trackers(cfg.train.log, run.path, cfg.to_dict())
 
 
-def finish(run: RunDir, status: str, steps: int | None, error: str | None) -> dict[str, Any]:
+def finish(run: RunDir, status: str, steps: int | None, error: str | None,
+           stopped: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Record how a training ended in summary.json: status, steps, the last evaluation, the error, the first
+    crossings, and `stopped` (train.stop_when ended it before train.steps: the rule and the steps it held over)."""
     for tracker in run.trackers:
         tracker.close()
     run.trackers = []
     rows = run.rows(warn=False)
     summary = run.summary()
     fields: dict[str, Any] = {"status": status, "steps": steps if steps is not None else summary.get("steps", 0),
-                              "final": rows[-1] if rows else None, "error": error}
+                              "final": rows[-1] if rows else None, "error": error, "stopped": stopped}
     if any("train/acc" in r for r in rows):  # classification, or regression scored by accuracy
         fields["thresholds"] = {k: first_crossings(rows, k) for k in ("train/acc", "val/acc")}
     run.write_summary(**fields)
@@ -395,10 +405,11 @@ def finish(run: RunDir, status: str, steps: int | None, error: str | None) -> di
 @contextlib.contextmanager
 def recording(runs: list[RunDir]) -> Iterator[None]:
     """Whatever ends a training early is recorded in every run's summary.json: a Ctrl-C or SIGTERM as
-    `interrupted` (resume with --resume), any other error as `failed` with its message; never left `running`."""
+    `interrupted` (resume with --resume), and so is a signal handler's exit (submitit's on a SLURM time limit or
+    preemption, after it requeued the task); any other error as `failed` with its message; never left `running`."""
     try:
         yield
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         for run in runs:
             _record_end(run, "interrupted", "interrupted (resume with --resume)")
         raise
@@ -448,7 +459,7 @@ def execute(cfg: RunConfig, out: Path | str = "runs", resume: bool | Path = Fals
         start(run, cfg, prepared.task, command or " ".join(sys.argv), force=force)
         with recording([run]):
             outcome = train_one(cfg, run, progress=progress, task=prepared.task)
-        finish(run, outcome.status, outcome.steps, outcome.error)
+        finish(run, outcome.status, outcome.steps, outcome.error, outcome.stopped)
     return run.path, False
 
 

@@ -27,6 +27,7 @@ from groklab.analysis.tables import (
     group_rows,
     has_repeats,
     markdown_report,
+    plural,
     run_notes,
     run_row,
 )
@@ -146,7 +147,7 @@ def html_report(items: Sequence[Analysed], title: str, figures: bool = True, run
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>",
-        f'<p class="meta">{len(items)} runs · generated {e(stamp)} · '
+        f'<p class="meta">{plural(len(items), "run")} · generated {e(stamp)} · '
         + e(", ".join(f"{v}: {n}" for v, n in counts.most_common())) + "</p>",
         "<h2>Runs</h2>", html_table(RUN_COLUMNS, [run_row(it) for it in items], anchors),
         f'<p class="defs">{code_spans(e(DEFINITIONS))}</p>',

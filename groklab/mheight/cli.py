@@ -90,17 +90,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="vertex (batched, default), lp (Roth's LPs on HiGHS) or exact (rational arithmetic)")
     p.set_defaults(func=cmd_height)
 
-    g = sub.add_parser("generate", help="generate a data set of random P with exact labels")
-    g.add_argument("--groups", default="all", help="all | n9 | n10 | hard | 'n,k,m;n,k,m' (default all 21)")
-    g.add_argument("--per-group", type=int, default=1000)
-    g.add_argument("--dist", choices=("uniform", "integer"), default="uniform")
-    g.add_argument("--range", type=_positive_float, default=100.0, help="entries in [-range, range]")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--out", required=True, help="FILE.parquet or FILE.npz")
-    g.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    g.add_argument("--method", choices=METHODS, default="vertex")
-    g.add_argument("--device", default="auto", help="auto (a CUDA GPU when torch sees one, else cpu) | cpu | cuda[:i]")
-    g.add_argument("--chunk-size", type=int, default=500, help="rows per resumable chunk (part of the seed)")
+    g = sub.add_parser("generate", help="generate a data set of random P with exact labels",
+                       description="Random P matrices of the chosen (n, k, m) groups, each labelled with its exact "
+                       "m-height; resumable (chunks already written are kept). Train on it with "
+                       "`groklab run mheight task.data=FILE`.")
+    g.add_argument("--groups", default="all", help="all | n9 | n10 | hard | 'n,k,m;n,k,m' (default: all 21)")
+    g.add_argument("--per-group", type=int, default=1000, help="rows per (n, k, m) group (default: 1000)")
+    g.add_argument("--dist", choices=("uniform", "integer"), default="uniform",
+                   help="entries of P: uniform reals or integers in [-range, range] (default: uniform)")
+    g.add_argument("--range", type=_positive_float, default=100.0,
+                   help="entries in [-range, range] (default: 100)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the random P (default: 0)")
+    g.add_argument("--out", required=True, help="FILE.parquet or FILE.npz (required)")
+    g.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="processes labelling chunks in parallel (default: this machine's CPU count, %(default)s)")
+    g.add_argument("--method", choices=METHODS, default="vertex",
+                   help="vertex (batched, default), lp (Roth's LPs on HiGHS) or exact (rational arithmetic)")
+    g.add_argument("--device", default="auto",
+                   help="auto (a CUDA GPU when torch sees one, else cpu) | cpu | cuda[:i] (default: auto)")
+    g.add_argument("--chunk-size", type=int, default=500,
+                   help="rows per resumable chunk, part of the seed (default: 500)")
     g.add_argument("--quiet", action="store_true", help="no progress output")
     g.set_defaults(func=cmd_generate)
 

@@ -4,17 +4,23 @@ A preset names its claim's runs as `Arm`s per scale (`ci`: minutes on a laptop C
 after `paper_scale`), the detector settings its verdicts need, and, where the claim needs a workflow on top of
 plain runs, a `Study`. `check` is a pure function of the finished runs (and the study's result) returning a
 `Check`; `groklab suite` and the claim tests call the same function, so they assert the same thing.
+
+A check says how much it showed (`Check.status`): `reproduced` only when every element of the preset's headline
+claim (`reproduces`) is asserted at that scale and holds; `partial` when what it asserts holds but it names the
+elements it does not assert there, and why; `not reproduced` with the measured figures. The suite adds `failed to
+run` (a run or the check itself failed: `judge`), `pending` and `not checked`. Every classification check times
+the delay with the one definition in `groklab.analysis.delay`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from groklab.analysis.detect import DetectConfig
 from groklab.config import RunConfig, apply_overrides
-from groklab.errors import ConfigError
+from groklab.errors import ConfigError, GroklabError
 from groklab.runs import Run
 
 SCALES = ("ci", "paper")
@@ -45,26 +51,104 @@ class Study:
             raise ConfigError(f"study {self.kind!r}: expected one of {', '.join(STUDIES)}")
 
 
+# What a check can conclude, and what the suite adds for a preset it could not check.
+CHECK_STATUSES = ("reproduced", "partial", "not reproduced")
+STATUSES = (*CHECK_STATUSES, "failed to run", "pending", "not checked")
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One headline number of the paper beside ours: `quantity` in words, the paper's figure, the measured one
+    (numbers or short text; None: not measured or never reached), their `unit` ("x", "steps", "" ...) and a `note`
+    on what differs (e.g. the scale)."""
+
+    quantity: str
+    paper: Any
+    measured: Any
+    unit: str = ""
+    note: str = ""
+
+    def text(self) -> str:
+        def show(value: Any) -> str:
+            if value is None:
+                return "never"
+            if isinstance(value, float):
+                return f"{value:,.3g}{self.unit}" if abs(value) < 1000 else f"{value:,.0f}{self.unit}"
+            if isinstance(value, int) and not isinstance(value, bool):
+                return f"{value:,}{self.unit}"
+            return f"{value}{self.unit}" if self.unit and not isinstance(value, str) else str(value)
+
+        note = f" ({self.note})" if self.note else ""
+        return f"{self.quantity}: paper {show(self.paper)} / measured {show(self.measured)}{note}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"quantity": self.quantity, "paper": self.paper, "measured": self.measured, "unit": self.unit,
+                "note": self.note, "text": self.text()}
+
+
 @dataclass(frozen=True)
 class Check:
-    """A claim checked on runs: whether it holds, the claim in words, the measured figures behind it, and one line
-    that says what was found (the failed conditions when it does not hold)."""
+    """A claim checked on runs: whether every asserted condition holds (`passed`), the claim in words, the measured
+    figures behind it, one line that says what was found (the failed conditions when it does not hold), the
+    elements of the preset's headline claim that this check does not assert at this scale, each with why
+    (`not_asserted`), and the paper's headline numbers beside ours (`headline`).
+
+    `status`: `reproduced` only when every asserted condition holds and nothing of the headline claim is left
+    unasserted; `partial` when the asserted conditions hold but `not_asserted` names what is missing; `not
+    reproduced` when a condition fails (the detail says which, with the figures)."""
 
     passed: bool
     claim: str
     figures: dict[str, Any]
     detail: str
+    not_asserted: tuple[str, ...] = ()
+    headline: tuple[Headline, ...] = ()
+
+    @property
+    def status(self) -> str:
+        if not self.passed:
+            return "not reproduced"
+        return "partial" if self.not_asserted else "reproduced"
 
 
 Checker = Callable[..., Check]  # (runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Check
 
 
-def conclude(claim: str, conditions: list[tuple[bool, str]], figures: dict[str, Any]) -> Check:
+def conclude(claim: str, conditions: list[tuple[bool, str]], figures: dict[str, Any],
+             not_asserted: Sequence[str] = (), headline: Sequence[Headline] = ()) -> Check:
     """A Check from (holds, statement) conditions: passed iff all hold; the detail lists the failed statements,
-    or all of them when every one holds."""
+    or all of them when every one holds. `not_asserted` (elements of the headline claim this check leaves out at
+    this scale, each with why) makes a pass `partial`; `headline` puts the paper's numbers beside ours."""
     failed = [text for ok, text in conditions if not ok]
     detail = "; ".join(failed if failed else [text for _, text in conditions])
-    return Check(not failed, claim, figures, ("failed: " if failed else "") + detail)
+    return Check(not failed and bool(conditions), claim, figures, ("failed: " if failed else "") + detail,
+                 tuple(not_asserted), tuple(headline))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the suite shows for one preset's check: a status of STATUSES, one line of reason (the failed
+    conditions, the elements not asserted, or the error) and the Check when it ran."""
+
+    status: str
+    reason: str
+    check: Check | None = None
+
+
+def judge(check: Checker, runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Outcome:
+    """Apply a check; a check that raises on the runs it was given (a damaged or partial run: a missing column,
+    NaN rows, fewer evaluations than a window) is `failed to run` with one line, never a traceback and never
+    `reproduced`."""
+    try:
+        result = check(runs, study)
+    except Exception as e:
+        text = str(e) if isinstance(e, GroklabError) else f"the check raised {type(e).__name__}: {e}"
+        return Outcome("failed to run", " ".join(text.split())[:300])
+    if result.status == "partial":
+        reason = "not asserted at this scale: " + "; ".join(result.not_asserted)
+    else:
+        reason = result.detail
+    return Outcome(result.status, reason, result)
 
 
 @dataclass(frozen=True)
@@ -79,6 +163,7 @@ class Preset:
     detect: tuple[str, ...] = ()  # detector settings (DetectConfig key=value) of this preset's verdicts
     study: Study | None = None  # a workflow on top of the arms (tickets, Fourier progress measures)
     note: Mapping[str, str] = field(default_factory=dict)  # scale -> why no arms (or no check) are declared there
+    measured_at: Mapping[str, str] = field(default_factory=dict)  # scale -> the setting its arms measure, in words
 
     def detector(self) -> DetectConfig:
         return DetectConfig.from_overrides(self.detect)
@@ -93,4 +178,5 @@ class Preset:
         return {arm.name: apply_overrides(base, dict(arm.overrides)) for arm in self.arms.get(scale, ())}
 
 
-__all__ = ["SCALES", "Arm", "Check", "Checker", "Preset", "Run", "Study", "conclude"]
+__all__ = ["CHECK_STATUSES", "SCALES", "STATUSES", "Arm", "Check", "Checker", "Headline", "Outcome", "Preset", "Run",
+           "Study", "conclude", "judge"]

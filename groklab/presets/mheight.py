@@ -30,8 +30,8 @@ from groklab.presets.base import Arm, Check, Preset, conclude
 from groklab.presets.evidence import detection, fmt, need, status_ok, values
 from groklab.runs import Run
 
-PAPER = ("CSCE 636 m-height project (Texas A&M, A. Jiang), eothL/m-height-problem-DNN-project results as "
-         "collected in mheight.md §4.6")
+PAPER = ("CSCE 636 m-height project (Texas A&M, A. Jiang): the course's published results (GitHub "
+         "eothL/m-height-problem-DNN-project)")
 
 # CI scale (issue 17 §2's claim at small scale): four groups (three easy-to-medium, one m = n-k), 800 generated rows
 # each, width 64, 400 steps (~40 s of a core for both arms): the recipe against the ResNet on raw P.
@@ -101,8 +101,8 @@ def grokking_check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = No
 PRESET = Preset(
     name="mheight",
     paper=PAPER,
-    reproduces="§4.6: validation log2-MSE per (n, k, m) group and its mean over the 21 groups; published ResNet "
-    "1.13, best MoE 0.88 (easy groups 0.08-0.15, m = n-k groups 2.0-2.7); issue 17 target <= 0.25 at 20k/group",
+    reproduces="validation log2-MSE per (n, k, m) group and its mean over the 21 groups; published ResNet 1.13, "
+    "best MoE 0.88 (easy groups 0.08-0.15, m = n-k groups 2.0-2.7); our target <= 0.25 at 20k rows per group",
     config=RunConfig(
         name="mheight",
         task=TaskConfig(name="mheight", op="mheight", p=None, groups="all", per_group=2_000, val_per_group=500,
@@ -122,8 +122,8 @@ PRESET = Preset(
 GROKKING = Preset(
     name="mheight_grokking",
     paper=PAPER,
-    reproduces="§4.6 grokking side study: ResNet+LayerNorm on 5k/group; grokking at wd 0.01 (~epoch 780, best val "
-    "~1.3) and 0.03 (~epoch 520, ~2.0), none at 0.1; examine the training-loss spike against the weight norms",
+    reproduces="the course's grokking side study: ResNet+LayerNorm on 5k/group; grokking at wd 0.01 (~epoch 780, "
+    "best val ~1.3) and 0.03 (~epoch 520, ~2.0), none at 0.1; examine the training-loss spike against the weight norms",
     config=RunConfig(
         name="mheight_grokking",
         task=TaskConfig(name="mheight", op="mheight", p=None, groups="all", per_group=5_000, val_per_group=500),

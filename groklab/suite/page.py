@@ -23,10 +23,9 @@ from groklab.analysis.plots import figure_png, papers_figure, save_figure, thumb
 from groklab.analysis.report import CSS, data_uri
 from groklab.analysis.tables import DASH, fmt_delay, fmt_metric, fmt_step, md_cell, md_table
 from groklab.io import atomic_write, finite, last_finite, write_json
-from groklab.presets.base import Preset
+from groklab.presets.base import STATUSES, Preset
 from groklab.suite.runner import Entry
 
-STATUSES = ("reproduced", "not reproduced", "failed to run", "pending", "not checked")
 COLUMNS = ("preset", "paper", "claim", "status", "steps", "train acc", "val", "verdict (delay)", "measured",
            "runs")
 YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
@@ -56,7 +55,7 @@ def status_of(entry: Entry, scale: str) -> tuple[str, str]:
         return "failed to run", f"{arm}: {run.summary.get('error') or 'failed'}"
     if entry.check is None:
         return "pending", "its runs have not finished (groklab status shows them)"
-    return ("reproduced" if entry.check.passed else "not reproduced"), ""
+    return entry.check.status, ""
 
 
 def main_facts(entry: Entry) -> dict[str, Any]:
@@ -80,6 +79,9 @@ def row_of(entry: Entry, scale: str, out: Path) -> dict[str, Any]:
     return {"preset": preset.name, "paper": preset.paper, **citation(preset.paper), "reproduces": preset.reproduces,
             "claim": check.claim if check else "", "status": status, "error": error,
             "detail": check.detail if check else "", "figures": check.figures if check else {},
+            "not_asserted": list(check.not_asserted) if check else [],
+            "headline": [h.to_dict() for h in check.headline] if check else [],
+            "measured_at": preset.measured_at.get(scale, ""),
             **main_facts(entry),
             "runs": {arm: os.path.relpath(run.path, out) for arm, run in entry.runs.items()}}
 

@@ -90,9 +90,9 @@ def test_what_moved_at_a_spike():
     steps = list(range(10))
     h = {"step": steps, "train/loss": [1.0] * 10, "lr": [1e-4] * 4 + [1e-3] * 6,
          "params/norm/blocks.0.W_in": [1.0] * 5 + [1.5] * 5, "params/norm/W_U": [2.0] * 10,
-         "val/mse/9,4,5": [1.0, 1.0, 1.0, 1.0, 3.0, 3.0, 1.0, 1.0, 1.0, 1.0], "val/mse/9,4,2": [0.1] * 10}
+         "val/mse/9,4,5": [1.0, 1.0, 1.0, 1.0, 1.0, 3.0, 1.0, 1.0, 1.0, 1.0], "val/mse/9,4,2": [0.1] * 10}
     moved = what_moved(h, row=5, window=2, change=0.05)
     assert moved["norms"] == {"blocks.0.W_in": 0.5} and moved["groups"] == {"9,4,5": 2.0}
     assert moved["lr"] == {"min": 1e-4, "max": 1e-3}
-    assert describe_moved(moved) == "norms: blocks.0.W_in +50%; groups: 9,4,5 +200%; lr 0.0001..0.001"
+    assert describe_moved(moved) == "norms: blocks.0.W_in +50%; groups: 9,4,5 +200% off their course; lr 0.0001..0.001"
     assert describe_moved(what_moved(h, row=9, window=1, change=0.05)) == "nothing logged moved"

@@ -151,3 +151,18 @@ def test_run_with_minor_features(tmp_path, small_file):
     run = groklab.load_run(groklab.run("mheight", overrides, out=tmp_path))
     assert run.summary["status"] == "completed" and run.config["task"]["features"] == "minors"
     assert run.history["train/loss"][-1] < run.history["train/loss"][0]
+
+
+def test_the_run_records_stay_small(small_file):
+    """env.json and summary.json record the task's compact metadata, not its per-group feature scalings (hundreds of
+    floats per (n, k)) or per-row lists: a few KB, not 100."""
+    import json
+
+    from groklab.runs import task_record
+
+    task = build_task(cfg(small_file, features="minors+ratios"))
+    assert len(json.dumps(task.meta["minors_scaling"])) > 5_000  # what used to be written twice per run
+    record = task_record(task)
+    assert "minors_scaling" not in record and "train_group" not in record
+    assert record["sizes"] == {"train": 150, "val": 60} and record["features"] == "minors+ratios"
+    assert len(json.dumps(record, indent=2)) < 3_000

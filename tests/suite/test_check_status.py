@@ -1,0 +1,40 @@
+"""The status model of a claim check (groklab.presets.base): reproduced / partial / not reproduced, the paper's
+headline figures beside ours, and a check that raises is `failed to run`, never a traceback."""
+
+from groklab.presets.base import Headline, conclude, judge
+
+
+def test_status_follows_conditions_and_what_is_not_asserted():
+    ok = conclude("c", [(True, "a holds")], {})
+    assert ok.passed and ok.status == "reproduced"
+    part = conclude("c", [(True, "a holds")], {}, not_asserted=["the 1e6-step rise: not reached in 2k steps"])
+    assert part.passed and part.status == "partial"
+    bad = conclude("c", [(False, "a fails")], {}, not_asserted=["x"])
+    assert not bad.passed and bad.status == "not reproduced"
+    assert conclude("c", [], {}).status == "not reproduced"  # nothing asserted is nothing shown
+
+
+def test_headline_puts_the_paper_beside_ours():
+    h = Headline("speed-up", 43.8, 3.21, "x", "CI: 1 layer")
+    assert h.text() == "speed-up: paper 43.8x / measured 3.21x (CI: 1 layer)"
+    assert Headline("grokking step", 39_890, None).text() == "grokking step: paper 39,890 / measured never"
+    assert h.to_dict()["paper"] == 43.8
+    check = conclude("c", [(True, "a")], {}, headline=[h])
+    assert check.headline == (h,)
+
+
+def test_judge_says_what_each_status_rests_on():
+    assert judge(lambda runs, study=None: conclude("c", [(True, "a holds")], {}), {}).status == "reproduced"
+    part = judge(lambda runs, study=None: conclude("c", [(True, "a")], {}, not_asserted=["b: why"]), {})
+    assert part.status == "partial" and part.reason == "not asserted at this scale: b: why"
+    bad = judge(lambda runs, study=None: conclude("c", [(False, "a is 0.3")], {}), {})
+    assert bad.status == "not reproduced" and bad.reason == "failed: a is 0.3"
+
+
+def test_a_check_that_raises_fails_to_run_in_one_line():
+    def broken(runs, study=None):
+        return runs["run"].history["val/acc"][0] + 1  # a missing column
+
+    outcome = judge(broken, {"run": type("R", (), {"history": {}})()})
+    assert outcome.status == "failed to run" and outcome.check is None
+    assert outcome.reason == "the check raised KeyError: 'val/acc'" and "\n" not in outcome.reason
