@@ -100,8 +100,8 @@ def status_line(s: dict[str, Any], unit: str = "step") -> str:
     if not stopped:
         return f"status   {s.get('status')}  ({_fmt(s.get('steps'))}/{_fmt(s.get('total_steps'))} {unit}s)"
     return (f"status   {s.get('status')}  ({_fmt(s.get('steps'))} of at most {_fmt(s.get('total_steps'))} steps: "
-            f"stopped once {stopped['when']} had held for {stopped['after']} evaluations, from step "
-            f"{_fmt(stopped['from_step'])})")
+            f"stopped once {stopped.get('when')} had held for {_fmt(stopped.get('after'))} evaluations, from step "
+            f"{_fmt(stopped.get('from_step'))})")
 
 
 def print_summary(path: Path) -> None:

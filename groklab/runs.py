@@ -59,7 +59,8 @@ DETECTION = {"verdict": str, "kind": str, "memorization_step": STEP, "generaliza
 SUMMARY = {"status": str, "steps": STEP, "total_steps": STEP, "error": (str, type(None)), "kind": str,
            "final": (dict, type(None)), "thresholds": Each(Each(STEP)), "detection": DETECTION,
            "task": (dict, type(None)), "parameters": (int, type(None)), "baseline": (dict, type(None)),
-           "prediction": (dict, type(None)), "best": dict, "x_axis": str, "notes": [str], "unread": [str]}
+           "prediction": (dict, type(None)), "best": dict, "x_axis": str, "notes": [str], "unread": [str],
+           "stopped": (dict, type(None)), "slurm": {"stderr": (str, type(None)), "stdout": (str, type(None))}}
 CONFIG = {section: dict for section in ("task", "model", "optim", "train", "probe", "imported")}
 THRESHOLDS = (0.5, 0.9, 0.95, 0.99)
 FINISHED = ("completed", "diverged", "imported")

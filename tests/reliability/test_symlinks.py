@@ -105,22 +105,41 @@ def test_two_imports_of_one_source_never_replace_one_another(tmp_path, force):
         assert json.loads((folder / "summary.json").read_text())["status"] == "imported"
 
 
+# A writer that stops, forever, once its temporary folder holds config.json: killed there, it leaves that folder.
+STALLED_IMPORT = """
+import sys, time
+from pathlib import Path
+import groklab.runs
+real = groklab.runs.atomic_write
+def stall(path, data):
+    if ".import-" in str(path):
+        Path(sys.argv[-1]).touch()
+        time.sleep(600)
+    real(path, data)
+groklab.runs.atomic_write = stall
+from groklab.cli import main
+main(sys.argv[1:-1])
+"""
+
+
 def test_a_killed_import_leaves_no_temporary_folder_for_long(tmp_path):
     """kill -9 while the folder is written; the next import of the same source removes what the killed one left."""
     src = tmp_path / "h.jsonl"
-    src.write_text("".join(json.dumps({"step": s, "train_acc": 0.5, "val_acc": 0.1}) + "\n" for s in range(300_000)))
-    out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "groklab.cli", "import", str(src), "--out", str(out),
-                             "--no-detect"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    src.write_text("".join(json.dumps({"step": s, "train_acc": 0.5, "val_acc": 0.1}) + "\n" for s in range(50)))
+    out, marker = tmp_path / "out", tmp_path / "stalled"
+    proc = subprocess.Popen([sys.executable, "-c", STALLED_IMPORT, "import", str(src), "--out", str(out),
+                             "--no-detect", str(marker)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while not (out.is_dir() and any(p.name.startswith(".") for p in out.iterdir())) and time.time() < deadline:
+    while not marker.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    left = [p for p in out.iterdir() if p.name.startswith(".")]
-    assert left, "the kill came after the import had finished: nothing was tested"
+    left = [p for p in out.iterdir() if p.name.startswith(".") and p.name != ".lock"]
+    assert marker.exists() and left, "the import was not stopped while it wrote its folder: nothing was tested"
     assert main(["import", str(src), "--out", str(out), "--no-detect", "--force"]) == 0
-    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in out.iterdir() if p.name.startswith(".") and p.name != ".lock"] == []
+    (folder,) = [p for p in out.iterdir() if not p.name.startswith(".")]
+    assert len((folder / "metrics.jsonl").read_text().splitlines()) == 50
 
 
 def test_lock_file_is_created_without_following(tmp_path):
