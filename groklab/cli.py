@@ -114,7 +114,8 @@ def print_summary(path: Path) -> None:
     if s.get("error"):
         print(f"error    {s['error']}")
     final = s.get("final") or {}
-    keys = [k for k in ("train/loss", "val/loss", "train/acc", "val/acc", "params/norm") if k in final]
+    keys = [k for k in ("train/loss", "val/loss", "train/acc", "val/acc", "params/norm", "val/course_mse",
+                        "val/course_mse_m<n-k") if k in final]
     print("final    " + "  ".join(f"{k}={_fmt(final[k])}" for k in keys))
     for key, crossings in (s.get("thresholds") or {}).items():
         print(f"{key:<9} first at " + "  ".join(f">={t}: {unit} {_fmt(v)}" for t, v in crossings.items()))
@@ -122,6 +123,19 @@ def print_summary(path: Path) -> None:
         print(verdict_line(s["detection"], unit))
         for note in held_notes(s, s["detection"], unit):
             print(f"note     {note}")
+    print_evaluations(path)
+
+
+def print_evaluations(path: Path) -> None:
+    """One line per `groklab evaluate` result in the run's evaluations/ folder."""
+    from groklab.runs import RunDir
+
+    records = RunDir(path).evaluations()
+    if records:  # the formatter's module loads torch: only when there is something to show
+        from groklab.studies.evaluate import summary_line
+
+        for file, record in records:
+            print(f"eval     {summary_line(file, record)}")
 
 
 def describe_config(cfg: Any) -> str:

@@ -58,6 +58,8 @@ class TaskConfig:
     phi: float = 18.0  # kg_*: inferred facts in training / ID atomic facts
     ood_frac: float = 0.05  # kg_*: OOD share of atomic facts (composition) or of entities per attribute (comparison)
     n_attributes: int = 20  # kg_comparison: attributes
+    padding: str = "left"  # kg_*: left (PAD before the question, answer read at the last position) | right (the
+    # authors' layout: questions start at position 0, the answer is read at each row's last token)
     features: str = "raw"  # mheight inputs: raw (P), minors (sorted log2 |minors|), ratios, or e.g. raw+minors
 
 
@@ -70,7 +72,10 @@ class ModelConfig:
     d_mlp: int = 512  # feed-forward width (transformers) or hidden width (mlp)
     act: str = "relu"  # relu | gelu (every model); tanh (liu_toy); square | power (x^S) | tanh (mlp_concat)
     bias: bool = True  # mlp_concat only: biases in its linear layers (Gromov and Prieto use none)
-    init: str = "torch"  # mlp_concat: torch (nn.Linear default) | gromov (N(0, 0.5 / (2 d_mlp)^(1/3)))
+    init: str = "torch"  # mlp_concat: torch (nn.Linear default) | gromov (N(0, 0.5 / (2 d_mlp)^(1/3)));
+    # GPT-2 family: torch | gpt2 (Radford et al. 2019: N(0, 0.02), residual projections / sqrt(2 n_layers))
+    tie_embeddings: bool = False  # GPT-2 family: the unembedding is W_E transposed (GPT-2's tied LM head)
+    dropout: float = 0.0  # GPT-2 family: dropout on embeddings, attention weights and residual branches (GPT-2: 0.1)
     init_scale: float = 1.0  # mlp_concat: multiplies the weights; image_mlp: every parameter (α); liu_toy: reprs
     n_experts: int = 6  # moe: number of residual-MLP experts (mheight.md §4.6)
     top_k: int = 2  # moe: experts mixed per sample, gated on (n, k)
@@ -99,6 +104,8 @@ class OptimConfig:
     grokfast_window: int = 100  # MA window
     embed_lr: float | None = None  # lr of the input embedding W_E (Liu 2022's representation lr); None = lr
     embed_weight_decay: float | None = None  # weight decay of W_E; None = weight_decay
+    no_decay: str = ""  # parameters exempt from weight decay: "" | bias | norm | bias,norm (GPT-2 recipes)
+    clip_grad_norm: float = 0.0  # > 0: clip the global gradient norm to this (torch.nn.utils.clip_grad_norm_)
 
 
 @dataclass(frozen=True)
@@ -343,6 +350,7 @@ def validate(cfg: RunConfig) -> None:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+    _check_recipe(cfg)
     _check_probe(cfg.probe)
     _check_sizes(cfg)
     check_integers(cfg, negative=False)
@@ -369,6 +377,26 @@ def check_integers(cfg: RunConfig, negative: bool = True) -> None:
             limit = 2**63 if seed else 2**31
             if value >= limit or (value < 0 and (negative or seed)):
                 raise ConfigError(f"{key}={value}: expected an integer in 0..{limit - 1:,}")
+
+
+def _check_recipe(cfg: RunConfig) -> None:
+    """The GPT-2 training options (Wang et al. 2024's recipe) and the padding of the tasks that pad."""
+    o, m, t = cfg.optim, cfg.model, cfg.task
+    checks = [
+        (0 <= m.dropout < 1, f"model.dropout must be in [0, 1) (got {m.dropout})"),
+        (o.clip_grad_norm >= 0, f"optim.clip_grad_norm must be >= 0 (0 = off; got {o.clip_grad_norm})"),
+        (all(k in NO_DECAY for k in _items(o.no_decay)),
+         f"optim.no_decay={o.no_decay!r}: expected a comma-separated subset of {', '.join(NO_DECAY)}"),
+        (not o.no_decay or o.name != "muon", "optim.no_decay does not apply to optim.name=muon (it groups its own "
+         "parameters)"),
+        (t.padding in PADDINGS, f"task.padding={t.padding!r}: expected one of {', '.join(PADDINGS)}"),
+        (t.padding == "left" or t.name in PADDED_TASKS,
+         f"task.padding applies to the tasks that pad their inputs ({', '.join(PADDED_TASKS)}; got task.name="
+         f"{t.name})"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
 
 
 def _check_probe(p: ProbeConfig) -> None:
@@ -418,6 +446,11 @@ def _check_batch_size(batch_size: str) -> None:
         raise ConfigError(f"train.batch_size must be > 0 (got {size})")
 
 
+def _items(text: str) -> list[str]:
+    """A comma-separated option as its items ("" -> [])."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
 MAX_STEPS = 1_000_000_000  # 1e9 optimizer steps: years on a CPU; more is a typo
 MAX_WIDTH = 1 << 20  # a model width, head count or memory size beyond a million is a typo
 MAX_LAYERS = 1_000  # layers or experts
@@ -427,6 +460,9 @@ DTYPES = ("float32", "float64")
 LOSS_DTYPES = ("float16", "float32", "float64")
 LOSSES = ("ce", "stablemax", "mse", "mse_violation")  # mse_violation: mheight regression only
 GROKFAST = ("none", "ema", "ma")
+NO_DECAY = ("bias", "norm")  # optim.no_decay: biases (b_*, *.bias) and normalisation layers' parameters
+PADDINGS = ("left", "right")
+PADDED_TASKS = ("kg_composition", "kg_comparison")  # tasks whose questions differ in length
 ACTS = ("relu", "gelu", "tanh", "square", "power", "identity")  # transformers and mlp take relu | gelu (checked there)
 
 

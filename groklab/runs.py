@@ -264,6 +264,58 @@ class RunDir:
     def write_summary(self, **fields: Any) -> None:
         write_json(self.path / "summary.json", self.summary() | fields)
 
+    # --- using the trained model: fitted statistics, checkpoints, evaluations --------------------------------
+    def fitted(self) -> dict[str, Any] | None:
+        """fitted.json (tasks.base.fitted_record: what new data is encoded with), or None for a folder written
+        before it existed (the record is then rebuilt from the config)."""
+        p = self.path / "fitted.json"
+        return read_json(p, "fitted.json") if p.exists() else None
+
+    def checkpoints(self) -> dict[str, Path]:
+        """The checkpoints a model can be loaded from: `latest`, `best` (train.keep_best) and `step_N` (the
+        log-spaced model-only ones), by name."""
+        found = {p.stem: p for p in self.ckpt.glob("*.pt") if re.fullmatch(r"latest|best|step_\d+", p.stem)}
+
+        def order(name: str) -> tuple[int, int]:  # latest, best, then the steps in order
+            return (2, int(name[5:])) if name.startswith("step_") else (name == "best", 0)
+
+        return {name: found[name] for name in sorted(found, key=order)}
+
+    def load_model_state(self, name: str) -> tuple[dict[str, Any], int]:
+        """(state_dict, step) of checkpoint `name` (latest, best or step_N), read without unpickling objects."""
+        found = self.checkpoints()
+        if name not in found:
+            have = ", ".join(found) or "none"
+            raise GroklabError(f"{self.path}: no checkpoint {name!r} (this run has: {have})")
+        state = load_tensors(found[name], "checkpoint")
+        if not (isinstance(state, dict) and isinstance(state.get("model"), dict)
+                and isinstance(state.get("step"), int)):
+            raise GroklabError(f"{found[name]}: not a groklab checkpoint (no model and step)")
+        return state["model"], state["step"]
+
+    @property
+    def evaluations_dir(self) -> Path:
+        return self.path / "evaluations"
+
+    def evaluations(self) -> list[tuple[Path, dict[str, Any]]]:
+        """Every evaluations/*.json record (groklab evaluate), oldest first; a damaged one is reported and
+        skipped."""
+        out = []
+        for p in sorted(self.evaluations_dir.glob("*.json"), key=lambda q: q.stat().st_mtime_ns):
+            try:
+                out.append((p, read_json(p, "evaluation")))
+            except GroklabError as e:
+                print(f"groklab: warning: {e}; skipped", file=sys.stderr)
+        return out
+
+    def write_evaluation(self, name: str, record: dict[str, Any]) -> Path:
+        """evaluations/<name>.json, written atomically under the folder's lock; metrics.jsonl is never touched."""
+        path = self.evaluations_dir / f"{name}.json"
+        with self.lock():
+            self.evaluations_dir.mkdir(exist_ok=True)
+            write_json(path, record)
+        return path
+
 
 def environment(device: torch.device, task: TaskData | None = None) -> dict[str, Any]:
     import numpy as np
@@ -368,7 +420,7 @@ def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool
     against."""
     from groklab.engine import parameter_count, resolve_device
     from groklab.probes.predictions import predict
-    from groklab.tasks.base import trivial_baseline
+    from groklab.tasks.base import fitted_record, trivial_baseline
 
     if force:
         for child in run.path.iterdir():  # a symbolic link is removed itself, never what it points to
@@ -379,6 +431,7 @@ def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool
         atomic_write(run.path / "command.txt", command + "\n")
     device = resolve_device(cfg.train.device)
     write_json(run.path / "env.json", environment(device, task))
+    write_json(run.path / "fitted.json", fitted_record(task))
     run.write_summary(status="running", steps=run.summary().get("steps", 0), total_steps=cfg.train.steps,
                       kind=task.kind, error=None, task=task_record(task), parameters=parameter_count(cfg, task),
                       baseline=trivial_baseline(task, cfg.train.baseline),

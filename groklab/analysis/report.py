@@ -21,10 +21,12 @@ from groklab.analysis.plots import comparison_figure, curves_figure, detail_figu
 from groklab.analysis.tables import (
     DEFINITIONS,
     GROUP_COLUMNS,
+    GROUP_TABLE_COLUMNS,
     RUN_COLUMNS,
     Analysed,
     fmt_step,
     group_rows,
+    group_table,
     has_repeats,
     markdown_report,
     plural,
@@ -126,6 +128,9 @@ def run_section(item: Analysed, anchor: str, figures: bool) -> str:
         parts.append(f"<p>{e(notes)}</p>")
     if run.summary.get("error"):
         parts.append(f"<p><strong>error:</strong></p><pre>{e(run.summary['error'])}</pre>")
+    groups = group_table(run)
+    if groups:
+        parts.append(f"<p>Validation per group:</p>{html_table(GROUP_TABLE_COLUMNS, groups)}")
     if figures and run.history.get("step"):
         for make, what in ((curves_figure, "curves"), (detail_figure, "detail")):
             png = figure_png(make(run.history, det, run.name, run.unit))

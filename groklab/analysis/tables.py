@@ -143,6 +143,38 @@ def group_rows(items: Sequence[Analysed]) -> list[dict[str, str]]:
     return rows
 
 
+GROUP_TABLE_COLUMNS = ("group", "final val", "group-mean baseline", "published best")
+
+
+def group_table(run: Run) -> list[dict[str, str]]:
+    """Per-group validation figures of a run that logs them (the m-height probe's `val/mse/n,k,m`): the final
+    value, the group-mean baseline and the published best figure where there is one (mheight.md §4.6); then the
+    plain means over all groups and over the groups with m < n-k, the honest headline (the m = n-k groups' height is
+    an input of the `mheight` recipe). Empty for other runs."""
+    from groklab.mheight.metric import PUBLISHED_BELOW_MDS_MEAN, PUBLISHED_GROUPS, PUBLISHED_MEAN, headline
+
+    keys = [k for k in run.history if k.startswith("val/mse/")]
+    if not keys:
+        return []
+    base = (run.summary.get("baseline") or {}).get("val/loss per group") or {}
+    groups = {tuple(int(v) for v in k.rsplit("/", 1)[1].split(",")): k for k in keys}
+    final = {g: last_finite(run.history[k]) for g, k in groups.items()}
+    rows = [{"group": ",".join(map(str, g)), "final val": fmt_metric(final[g], "loss"),
+             "group-mean baseline": fmt_metric(base.get(",".join(map(str, g))), "loss"),
+             "published best": fmt_metric(PUBLISHED_GROUPS.get(g), "loss")} for g in sorted(groups)]
+    known = {g: v for g, v in final.items() if v is not None}
+    bases = {g: base[",".join(map(str, g))] for g in groups if ",".join(map(str, g)) in base}
+    course = len(groups) == 21 and all(g in groups for g in PUBLISHED_GROUPS)  # the 21 course groups
+    published = {"all": f"{PUBLISHED_MEAN} (MoE)", "m<n-k": f"≈{PUBLISHED_BELOW_MDS_MEAN:.2f} (derived)"}
+    for name, value in headline(known).items():
+        count = len(known) if name == "all" else sum(1 for n, k, m in known if m < n - k)
+        rows.append({"group": f"mean over {'all' if name == 'all' else name} ({count})",
+                     "final val": fmt_metric(value, "loss"),
+                     "group-mean baseline": fmt_metric(headline(bases).get(name), "loss"),
+                     "published best": published[name] if course else DASH})
+    return rows
+
+
 def has_repeats(items: Sequence[Analysed]) -> bool:
     """A grouped table is only worth printing when some group has more than one seed."""
     return any(len(g) > 1 for g in seed_groups([it.run.config for it in items]))
@@ -179,5 +211,9 @@ def markdown_report(items: Sequence[Analysed], title: str) -> str:
              md_table(RUN_COLUMNS, [run_row(it) for it in items]), ""]
     if has_repeats(items):
         parts += ["## Seed groups", "", md_table(GROUP_COLUMNS, group_rows(items)), ""]
+    for it in items:
+        rows = group_table(it.run)
+        if rows:
+            parts += [f"## Per group: {md_cell(it.run.name)}", "", md_table(GROUP_TABLE_COLUMNS, rows), ""]
     parts += ["## Definitions", "", DEFINITIONS, ""]
     return "\n".join(parts)

@@ -35,7 +35,8 @@ from groklab.tasks.base import trivial_baseline
 PER_MEMBER = {"seed", "name", "task.split_seed", "task.train_frac", "optim.lr", "optim.weight_decay", "optim.beta1",
               "optim.beta2", "optim.eps", "optim.warmup_steps", "optim.grokfast_alpha", "optim.grokfast_lamb",
               "optim.l1", "train.batch_size", "train.init_from", "train.mask_from", "train.keep_best",
-              "train.fixed_norm", "model.init_scale", "optim.momentum", "train.stop_when", "train.stop_after"}
+              "train.fixed_norm", "model.init_scale", "optim.momentum", "train.stop_when", "train.stop_after",
+              "optim.clip_grad_norm"}
 NOT_VMAP_SAFE = {"moe": "its routing picks rows by data-dependent indices"}
 
 
@@ -49,6 +50,8 @@ def unsupported(cfg: RunConfig) -> str | None:
          f"{o.grokfast_window} gradients per member (only ema is vectorised)"),
         (t.loss != "mse_violation", "train.loss=mse_violation draws random codewords from the global RNG"),
         (cfg.model.name not in NOT_VMAP_SAFE, f"model.name={cfg.model.name}: {NOT_VMAP_SAFE.get(cfg.model.name)}"),
+        (cfg.model.dropout == 0, "model.dropout draws its masks from the global RNG inside the forward, which a "
+         "group step cannot replay member by member"),
         (t.device in ("auto", "cpu", "cuda") and resolve_device(t.device).type in ("cpu", "cuda"),
          f"train.device={t.device}"),
     ]

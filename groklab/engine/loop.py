@@ -274,6 +274,8 @@ class Single:
             loss = loss + cfg.optim.l1 * sum(p.abs().sum() for p in self.params)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if cfg.optim.clip_grad_norm:  # GPT-2 recipes clip the global gradient norm (Wang et al. 2024: 1.0)
+            torch.nn.utils.clip_grad_norm_(self.params, cfg.optim.clip_grad_norm)
         if self.grad_filter is not None:
             self.filter_state = apply_to_model(self.model, self.grad_filter, self.filter_state)
         self.optimizer.step()

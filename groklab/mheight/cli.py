@@ -10,24 +10,11 @@ import argparse
 import os
 import sys
 
-from groklab.errors import GroklabError
-
 METHODS = ("vertex", "lp", "exact")  # groklab.mheight.height.METHODS, spelled here to keep --help import-light
 
 
-def parse_matrix(text: str) -> list[list[float]]:
-    """'a,b,c;d,e,f' -> [[a, b, c], [d, e, f]] (rows separated by ';', entries by ',')."""
-    rows = [r for r in (part.strip() for part in text.split(";")) if r]
-    try:
-        out = [[float(x) for x in r.replace(" ", "").split(",")] for r in rows]
-    except ValueError:
-        raise GroklabError(f"cannot parse --P {text!r}: use 'a,b,c;d,e,f' (rows split by ';')") from None
-    if not out or len({len(r) for r in out}) != 1:
-        raise GroklabError(f"--P {text!r} must be a non-empty matrix with rows of equal length")
-    return out
-
-
 def cmd_height(args: argparse.Namespace) -> int:
+    from groklab.mheight.dataset import parse_matrix
     from groklab.mheight.height import height
 
     P = parse_matrix(args.P)
@@ -80,6 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     top = subparsers.add_parser("mheight", help="exact m-heights of analog codes and data sets of them",
                                 description=about)
     sub = top.add_subparsers(dest="mheight_command", metavar="{height,generate,import}", required=True)
+    top.set_defaults(mheight_leaves=sub)  # commands of higher layers join here (groklab.studies.cli: predict)
 
     p = sub.add_parser("height", help="print the exact m-height of one code [I_k | P]")
     p.add_argument("--P", required=True, help="k x (n-k) matrix, rows split by ';', e.g. '1,2;3,4'")

@@ -24,8 +24,10 @@ def regression_task(groups: bool) -> TaskData:
 def test_group_mean_and_global_mean_by_hand():
     grouped = trivial_baseline(regression_task(groups=True))
     # group 0 mean (1+3+2+2)/4 = 2, group 1 mean 12: train errors 1,1,4,4,0,0 -> 10/6; val 0,0,4,4,4,4 -> 16/6
+    # per group on validation: group 0 errors 0,4,4,4,4 -> 16/5, group 1 error 0
     assert grouped == {"kind": "group mean", "groups": 2, "train/loss": pytest.approx(10 / 6),
-                       "val/loss": pytest.approx(16 / 6)}
+                       "val/loss": pytest.approx(16 / 6), "val/loss per group": {"0": pytest.approx(16 / 5),
+                                                                                 "1": pytest.approx(0.0)}}
     plain = trivial_baseline(regression_task(groups=False))
     assert plain["kind"] == "train mean" and plain["val/loss"] == pytest.approx(
         float(((torch.tensor([2.0, 12, 0, 0, 0, 0]) - 32 / 6) ** 2).mean()))
