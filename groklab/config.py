@@ -474,6 +474,9 @@ def memory_bytes() -> int:
         return 0
 
 
+PARSED_BYTES = 40  # memory per byte of a parsed text source (Python dicts of numbers per cell), measured ~25
+
+
 def check_size(what: str, n_bytes: float, hint: str) -> None:
     """Refuse, before allocating anything, a data set, model, plan or file that would take more than half of this
     machine's memory: a clear error instead of a MemoryError traceback or the kernel's OOM killer."""

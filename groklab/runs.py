@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +62,15 @@ SUMMARY = {"status": str, "steps": STEP, "total_steps": STEP, "error": (str, typ
            "prediction": (dict, type(None)), "best": dict, "x_axis": str, "notes": [str], "unread": [str],
            "stopped": (dict, type(None)), "slurm": {"stderr": (str, type(None)), "stdout": (str, type(None))}}
 CONFIG = {section: dict for section in ("task", "model", "optim", "train", "probe", "imported")}
+NUMBER = (float, type(None))
+FIGURES = {"rows": int, "loss": NUMBER, "acc": NUMBER, "baseline": NUMBER, "groups": int}
+# evaluations/*.json (groklab evaluate) and fitted.json (tasks.base.fitted_record), with the keys their readers
+# cannot do without
+EVALUATION = {"checkpoint": str, "step": int, "metric": str, "splits": Each(FIGURES), "groups": Each(Each(FIGURES)),
+              "group_means": Each(Each(FIGURES)), "data": {"source": str, "overrides": dict}}
+EVALUATION_KEYS = ("checkpoint", "step", "metric", "splits", "data")
+FITTED = {"kind": str, "n_classes": (int, type(None)), "vocab_size": (int, type(None)), "in_dim": (int, type(None)),
+          "x": list, "groups": (int, type(None)), "label_mean": (list, type(None)), "task": (dict, type(None))}
 THRESHOLDS = (0.5, 0.9, 0.95, 0.99)
 FINISHED = ("completed", "diverged", "imported")
 STATUSES = ("running", "completed", "diverged", "failed", "interrupted", "imported")
@@ -269,7 +278,7 @@ class RunDir:
         """fitted.json (tasks.base.fitted_record: what new data is encoded with), or None for a folder written
         before it existed (the record is then rebuilt from the config)."""
         p = self.path / "fitted.json"
-        return read_json(p, "fitted.json") if p.exists() else None
+        return required(read_json(p, "fitted.json", FITTED), FITTED, p, "fitted.json") if p.exists() else None
 
     def checkpoints(self) -> dict[str, Path]:
         """The checkpoints a model can be loaded from: `latest`, `best` (train.keep_best) and `step_N` (the
@@ -303,7 +312,10 @@ class RunDir:
         out = []
         for p in sorted(self.evaluations_dir.glob("*.json"), key=lambda q: q.stat().st_mtime_ns):
             try:
-                out.append((p, read_json(p, "evaluation")))
+                record = required(read_json(p, "evaluation", EVALUATION), EVALUATION_KEYS, p, "evaluation")
+                if not record["splits"] or not {"source", "overrides"} <= set(record["data"]):
+                    raise GroklabError(f"{p}: evaluation is damaged (no split scored, or no data source)")
+                out.append((p, record))
             except GroklabError as e:
                 print(f"groklab: warning: {e}; skipped", file=sys.stderr)
         return out
@@ -315,6 +327,14 @@ class RunDir:
             self.evaluations_dir.mkdir(exist_ok=True)
             write_json(path, record)
         return path
+
+
+def required(data: dict[str, Any], keys: Iterable[str], path: Path, what: str) -> dict[str, Any]:
+    """`data` if it holds every key its readers index, else one GroklabError line naming the first missing."""
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise GroklabError(f"{path}: {what} is damaged (no {missing[0]!r}); restore it or delete it")
+    return data
 
 
 def environment(device: torch.device, task: TaskData | None = None) -> dict[str, Any]:

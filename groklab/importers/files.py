@@ -17,13 +17,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from groklab.config import check_size
+from groklab.config import PARSED_BYTES, check_size
 from groklab.errors import GroklabError
 from groklab.io import depth_error, loads, read_bytes
 
 PACKAGES = {"yaml": "PyYAML"}  # import name -> the name pip installs
 EXTRAS = {"wandb": "wandb"}  # import name -> the groklab extra that installs it (default: import)
-PARSED_BYTES = 40  # memory per byte of a parsed text source (Python dicts of numbers per cell), measured ~25
 MAX_NODES = 100_000  # values a YAML settings file may expand to through its aliases (Lightning's: a few hundred)
 
 

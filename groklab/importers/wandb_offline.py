@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from groklab.config import check_size, flatten
+from groklab.config import PARSED_BYTES, check_size, flatten
 from groklab.errors import GroklabError
-from groklab.importers.files import PARSED_BYTES, number, read_mapping, require
+from groklab.importers.files import number, read_mapping, require
 from groklab.importers.json_history import read_lines
 from groklab.importers.record import Table
 from groklab.io import loads

@@ -28,9 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from groklab.config import check_size
+from groklab.config import PARSED_BYTES, check_size
 from groklab.errors import GroklabError
 from groklab.io import check_writable as check_folder
+from groklab.io import read_bytes
 
 FORMAT = "groklab.mheight/1"
 MIN_PAD = (6, 6)
@@ -168,14 +169,21 @@ def refuse_pickle(path: Path) -> None:
 def read_csv(path: Path) -> dict[str, np.ndarray]:
     """A CSV of codes (module docstring) as the column dict; height is NaN where the file has no height column."""
     import csv
+    import io
 
-    with open(path, newline="") as fh:
-        reader = csv.DictReader(fh)
+    check_size(f"reading {path} ({path.stat().st_size:,} bytes)", path.stat().st_size * PARSED_BYTES,
+               "use a smaller data set, or split it")
+    try:
+        reader = csv.DictReader(io.StringIO(read_bytes(path, "data set").decode("utf-8-sig"), newline=""))
         missing = [c for c in ("n", "k", "m", "P") if c not in (reader.fieldnames or [])]
         if missing:
             raise GroklabError(f"{path}: a CSV of codes needs a header with the columns n, k, m, P (P as 'a,b;c,d') "
                                f"and optionally height; missing {', '.join(missing)}")
         rows = list(reader)
+    except UnicodeDecodeError as e:
+        raise GroklabError(f"{path}: not a UTF-8 text file (byte {e.start}); a CSV of codes is text") from None
+    except csv.Error as e:
+        raise GroklabError(f"{path}: not a readable CSV ({e})") from None
     labelled = "height" in (reader.fieldnames or [])
     n, k, m, Ps, h = [], [], [], [], []
     for line, row in enumerate(rows, start=2):

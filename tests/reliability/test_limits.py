@@ -112,3 +112,11 @@ def test_a_text_source_larger_than_memory_can_parse(tmp_path, capsys, small_mach
     line = "1,0.5,0.25\n"
     src.write_text("step,train_acc,val_acc\n" + line * (mib * 2**20 // len(line)))
     refused(capsys, ["import", str(src), "--out", str(tmp_path / "out")], "import a smaller file")
+
+
+def test_a_csv_of_codes_larger_than_memory_can_parse(tmp_path, small_machine):
+    """A CSV data set (task.data, evaluate --data, mheight predict --P) is counted like an import's text."""
+    path = tmp_path / "codes.csv"
+    path.write_text("n,k,m,P\n" + '5,2,2,"1,2,3;4,5,6"\n' * (14 * 2**20 // 19))
+    with pytest.raises(GroklabError, match="use a smaller data set"):
+        load_dataset(path)

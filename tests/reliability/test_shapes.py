@@ -12,7 +12,7 @@ import pytest
 
 from groklab.cli import main
 from groklab.io import Each
-from groklab.runs import CONFIG, SUMMARY
+from groklab.runs import CONFIG, EVALUATION, EVALUATION_KEYS, FITTED, SUMMARY
 from groklab.sweep.record import RECORD
 
 from .conftest import TINY
@@ -131,6 +131,48 @@ def test_sweep_records_of_the_wrong_shape(sweep_dir, capsys):
         code, err = one_line(capsys, ["status", str(sweep_dir)])
         if code == 2:
             assert "sweep.json" in err
+
+
+def damaged(original: dict, shape: dict, keys) -> list[dict]:
+    """`original` with each key given every wrong type, and with each key its readers need left out."""
+    return ([original | {key: value} for key, _, value in wrong_values(shape)]
+            + [{k: v for k, v in original.items() if k != key} for key in keys])
+
+
+def test_evaluation_and_fitted_records_of_the_wrong_shape(run_copy, capsys):
+    """evaluations/*.json (read by `groklab show`: a damaged one is named and skipped) and fitted.json (read by
+    `groklab evaluate`: one line naming it), each key given every wrong type or left out."""
+    assert main(["evaluate", str(run_copy)]) == 0
+    capsys.readouterr()
+    (evaluation,) = (run_copy / "evaluations").glob("*.json")
+    original = json.loads(evaluation.read_text())
+    for record in [*damaged(original, EVALUATION, EVALUATION_KEYS), original | {"splits": {}}]:
+        evaluation.write_text(json.dumps(record))
+        code, err = one_line(capsys, ["show", str(run_copy)])
+        assert code == 0 and "evaluation" in err and "skipped" in err, err
+    fitted = run_copy / "fitted.json"
+    original = json.loads(fitted.read_text())
+    for record in damaged(original, FITTED, FITTED):
+        fitted.write_text(json.dumps(record))
+        code, err = one_line(capsys, ["evaluate", str(run_copy)])
+        assert code == 2 and "fitted.json" in err, err
+
+
+@pytest.mark.parametrize("text", [b"\xef\xbb\xbfn,k,m,P\n5,2,2,\"1,2,3;4,5,6\"\n", b"n,k,m,P\n5,2,\xff\xfe,1\n",
+                                  b"n,k,m,P\n5,2,2,\"1,2,3;4,5,6\"\n\x00\x00\n", b"n,k,m,P\n5,2,2,\"1,2\n"])
+def test_csv_of_codes_with_odd_bytes(tmp_path, text):
+    """A byte-order mark is read past; bytes that are no UTF-8, NUL bytes, a quote left open: one line."""
+    from groklab.errors import GroklabError
+    from groklab.mheight.dataset import load_dataset
+
+    path = tmp_path / "codes.csv"
+    path.write_bytes(text)
+    if text.startswith(b"\xef\xbb\xbf"):
+        assert load_dataset(path, labels=False)["n"].tolist() == [5]
+        return
+    with pytest.raises(GroklabError) as e:
+        load_dataset(path, labels=False)
+    assert "\n" not in str(e.value)
 
 
 YAML = {
