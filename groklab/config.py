@@ -297,9 +297,7 @@ def validate(cfg: RunConfig) -> None:
     for key, value in flatten(cfg.to_dict()).items():
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{key}={value}: expected a finite number")
-    _check_batch_size(t.batch_size)
-    stop_conditions(t.stop_when)
-    evals = t.steps // t.eval_every if t.eval_every > 0 else 0  # every check below is computed before any is read
+    _check_budget(t)
     checks = [
         (o.lr > 0, f"optim.lr must be > 0 (got {o.lr})"),
         (o.weight_decay >= 0, f"optim.weight_decay must be >= 0 (got {o.weight_decay})"),
@@ -308,13 +306,7 @@ def validate(cfg: RunConfig) -> None:
         (o.momentum >= 0, f"optim.momentum must be >= 0 (got {o.momentum})"),
         (o.warmup_steps >= 0, f"optim.warmup_steps must be >= 0 (got {o.warmup_steps})"),
         (o.name in OPTIMIZERS, f"optim.name={o.name!r}: expected one of {', '.join(OPTIMIZERS)}"),
-        (0 < t.steps <= MAX_STEPS, f"train.steps must be in 1..{MAX_STEPS:.0e} (got {t.steps})"),
-        (t.eval_every > 0, f"train.eval_every must be > 0 (got {t.eval_every})"),
-        (evals <= MAX_EVALS, f"train.steps={t.steps} with train.eval_every={t.eval_every} "
-         f"would log {evals:,} evaluations; at most {MAX_EVALS:,} (raise train.eval_every)"),
-        (t.checkpoint_every > 0, f"train.checkpoint_every must be > 0 (got {t.checkpoint_every})"),
         (t.probe_every >= 0, f"train.probe_every must be >= 0 (got {t.probe_every})"),
-        (t.stop_after >= 1, f"train.stop_after must be >= 1 (got {t.stop_after})"),
         (t.dtype in DTYPES, f"train.dtype={t.dtype!r}: expected one of {', '.join(DTYPES)}"),
         (t.loss_dtype in LOSS_DTYPES, f"train.loss_dtype={t.loss_dtype!r}: expected {', '.join(LOSS_DTYPES)}"),
         (t.loss in LOSSES, f"train.loss={t.loss!r}: expected one of {', '.join(LOSSES)}"),
@@ -354,6 +346,25 @@ def validate(cfg: RunConfig) -> None:
     _check_probe(cfg.probe)
     _check_sizes(cfg)
     check_integers(cfg, negative=False)
+
+
+def _check_budget(t: TrainConfig) -> None:
+    """How long a run trains, how often it evaluates and saves, and when it stops (every figure computed before
+    any is read)."""
+    _check_batch_size(t.batch_size)
+    stop_conditions(t.stop_when)
+    evals = t.steps // t.eval_every if t.eval_every > 0 else 0
+    checks = [
+        (0 < t.steps <= MAX_STEPS, f"train.steps must be in 1..{MAX_STEPS:.0e} (got {t.steps})"),
+        (t.eval_every > 0, f"train.eval_every must be > 0 (got {t.eval_every})"),
+        (evals <= MAX_EVALS, f"train.steps={t.steps} with train.eval_every={t.eval_every} "
+         f"would log {evals:,} evaluations; at most {MAX_EVALS:,} (raise train.eval_every)"),
+        (t.checkpoint_every > 0, f"train.checkpoint_every must be > 0 (got {t.checkpoint_every})"),
+        (t.stop_after >= 1, f"train.stop_after must be >= 1 (got {t.stop_after})"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
 
 
 def _check_sizes(cfg: RunConfig) -> None:

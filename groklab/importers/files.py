@@ -169,7 +169,7 @@ def read_csv(path: Path) -> Csv:
         raise GroklabError(f"{path}: empty file") from None
     except csv.Error as e:
         raise GroklabError(f"{path}: not valid CSV ({e})") from None
-    names, warnings = _unique_names(header, path)
+    names, warnings = unique_names(header, path)
     rows, lines = [], []
     try:
         for cells in reader:
@@ -186,7 +186,9 @@ def read_csv(path: Path) -> Csv:
     return Csv(names, rows, lines, warnings)
 
 
-def _unique_names(header: list[str], path: Path) -> tuple[list[str], list[str]]:
+def unique_names(header: list[str], path: Path) -> tuple[list[str], list[str]]:
+    """The header's names, each once: a repeated name is kept as `name.1`, `name.2`, a missing one as `column_<n>`;
+    with a warning for each renamed column."""
     names: list[str] = []
     warnings = []
     for i, raw in enumerate(header, start=1):

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from groklab.cli import main
+from groklab.importers.files import unique_names
 
 from .importing import run_import
 
@@ -53,14 +54,7 @@ def test_csv(tmp_path_factory, capsys, header, rows, bom):
 def check_csv_kept(outcome, header: list[str], rows: list[list[str]]) -> None:
     """At every step logged by one row only, each numeric cell is in the folder under its column's imported name
     (read_csv's: repeated names `.1`, nameless ones `column_<n>`), and each other cell's column is named on stderr."""
-    names: list[str] = []
-    for i, raw in enumerate(header, start=1):
-        name = raw.strip() or f"column_{i}"
-        base, n = name, 0
-        while name in names:
-            n += 1
-            name = f"{base}.{n}"
-        names.append(name)
+    names, _ = unique_names(header, Path("metrics.csv"))  # the names themselves: test_import_loss
     summary, folder = outcome.summary(), outcome.rows()
     x, key_map = summary["x_column"], summary["key_map"]
     percent = {n for n in names if any(note.startswith(f"{n} is in percent") for note in summary["notes"])}
