@@ -75,7 +75,13 @@ def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Ch
           f"{fmt(int(step[peak]))}"),
          (lc_end <= 0.5 * lc[peak], f"LC {fmt(lc_end)} at the end")],
         {"fit_step": fit, "pgd_plateau": low, "pgd_rise_step": rise, "lc_fit": lc_fit, "lc_peak": float(lc[peak]),
-         "lc_end": lc_end})
+         "lc_end": lc_end}, not_asserted=NOT_ASSERTED)
+
+
+# Until the check is made faithful (issue 23), what the paper claims and this check does not assert.
+NOT_ASSERTED = ("that the late PGD-accuracy rise is the paper's delayed robustness: at CI scale it comes with a "
+                "float32 weight-norm jump and is absent in float64", "the step windows are constants of the 12k-step "
+                "CI run, so the paper-scale arm (1e6 steps) tests almost nothing")
 
 PRESET = Preset(
     name="humayun2024",

@@ -46,7 +46,14 @@ def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Ch
          (ticket is not None and (rand is None or ticket < rand), f"random mask: at step {fmt(rand)}"),
          (ticket_cfg["optim"]["weight_decay"] == 0.0, f"ticket weight decay {ticket_cfg['optim']['weight_decay']}"),
          (str(ticket_cfg["train"]["mask_from"]).endswith("mask_magnitude.pt"), "ticket mask: global magnitude")],
-        {f"{arm}_val95": s for arm, s in steps.items()} | {"speedup": dense / ticket if ticket and dense else None})
+        {f"{arm}_val95": s for arm, s in steps.items()} | {"speedup": dense / ticket if ticket and dense else None},
+        not_asserted=NOT_ASSERTED)
+
+
+# Until the check is made faithful (issue 23), what the paper claims and this check does not assert.
+NOT_ASSERTED = ("the CI arm splits ordered pairs, so ~41% of validation pairs are training pairs read backwards",
+                "the norm-matched and dense-retrain controls are trained but not compared", "the speed-up has no "
+                "margin (one evaluation passes)")
 
 PRESET = Preset(
     name="minegishi2023",

@@ -42,7 +42,14 @@ def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Ch
          (last(plain, "train/acc") == 1.0, f"AdamW: final train acc {fmt(last(plain, 'train/acc'))}"),
          (late is not None and late <= 0.1, f"AdamW: best test acc {fmt(late)} after the first evaluations"),
          (collapse is not None and collapse >= 0.5, f"AdamW: softmax collapse up to {fmt(collapse)}")],
-        {"orthograd_best_val": best, "plain_best_val": late, "plain_max_collapse": collapse})
+        {"orthograd_best_val": best, "plain_best_val": late, "plain_max_collapse": collapse},
+        not_asserted=NOT_ASSERTED)
+
+
+# Until the check is made faithful (issue 23), what the paper claims and this check does not assert.
+NOT_ASSERTED = ("⊥AdamW's 'no delay' is not timed against the fit", "softmax collapse is measured in the slingshot "
+                "regime (β2 0.99, lr 1e-2), not the paper's Fig. 2 setting", "no StableMax arm (grokking without "
+                "regularisation)")
 
 PRESET = Preset(
     name="prieto2025",

@@ -59,7 +59,13 @@ def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Ch
             (after is not None and abs(after) <= 0.01, f"{fmt(after)} 50-150 steps after"),
         ]
     return conclude("with Adam and no weight decay the float32 training loss spikes from ~1e-7 while the "
-                    "last-layer norm jumps, then plateaus (a Slingshot)", conditions, figures)
+                    "last-layer norm jumps, then plateaus (a Slingshot)", conditions, figures,
+                    not_asserted=NOT_ASSERTED)
+
+
+# Until the check is made faithful (issue 23), what the paper claims and this check does not assert.
+NOT_ASSERTED = ("the link between Slingshot cycles and grokking: accuracy is never read, so generalisation after "
+                "the spikes is not asserted", "the spike's windows are fitted to one seed's run")
 
 PRESET = Preset(
     name="thilak2022",
