@@ -81,8 +81,8 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_suite)
     p = subparsers.add_parser("status", help="where a sweep, a suite or a folder of runs stands: one line a member")
     p.add_argument("folders", nargs="+", metavar="DIR",
-                   help="each a sweep folder (runs/sweep-HASH), a suite folder (suite/) or any folder holding run "
-                        "folders; a quoted glob is expanded")
+                   help="sweep folders (runs/sweep-HASH), suite folders (suite/) or any folders holding run folders; "
+                        "a quoted glob is expanded")
     p.set_defaults(func=cmd_status)
     p = subparsers.add_parser("writeup", help="a Markdown and HTML write-up generated from run folders or sweeps")
     p.add_argument("paths", nargs="+", type=Path, metavar="RUNS_OR_SWEEP")
