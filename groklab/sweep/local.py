@@ -19,14 +19,13 @@ from typing import Any
 import torch
 
 from groklab.analysis.detect import detect_after_training
-from groklab.config import RunConfig
+from groklab.config import RunConfig, memory_bytes
 from groklab.engine import build_tasks, group_key, parameter_count, resolve_device, train_many, train_one, unsupported
 from groklab.engine.common import DTYPES
 from groklab.presets import detector_for
 from groklab.runs import FINISHED, RunDir, finish, recording, start
 from groklab.sweep.record import refresh
 from groklab.tasks import TaskData
-from groklab.tasks.base import memory_bytes
 
 PROCESS_BYTES = 2**29  # what one worker process costs before its member: the interpreter, torch, groklab (~0.5 GiB)
 
