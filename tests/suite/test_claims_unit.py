@@ -10,7 +10,7 @@ from groklab.errors import ConfigError, GroklabError
 from groklab.presets import detector_for, get, registry
 from groklab.presets.base import SCALES, Check, Study, conclude
 from groklab.presets.grokfast2024 import speedup
-from groklab.presets.minegishi2023 import ARMS as TICKET_ARMS
+from groklab.presets.minegishi2023 import RUNS as TICKET_ARMS
 from groklab.presets.power2022 import check as power_check
 from groklab.runs import Run
 from groklab.suite.page import citation
