@@ -47,6 +47,7 @@ def members(m: int, steps: int, device: str, extra: dict[str, str] | None = None
     return [apply_overrides(PRESET.config, {"optim.weight_decay": WEIGHT_DECAYS[i % 4], "seed": i // 4,
                                       "train.steps": START + steps, "train.eval_every": START,
                                       "train.checkpoint_every": 10**9, "train.log_checkpoints": 0,
+                                      "train.stop_when": "",
                                       "train.device": device} | (extra or {})) for i in range(m)]
 
 

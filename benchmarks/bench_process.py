@@ -46,7 +46,8 @@ def single(steps: int, pairs: int) -> None:
     for _ in range(pairs):
         with tempfile.TemporaryDirectory() as out:
             plain.append(timed([sys.executable, str(HERE / "bench_single.py"), "--plain-only", "--steps", str(steps)]))
-            ours.append(timed(groklab("run", "power2022", f"train.steps={steps}", "train.device=cpu", "--out", out)))
+            ours.append(timed(groklab("run", "power2022", f"train.steps={steps}", "train.stop_when=",  # every step
+                                      "train.device=cpu", "--out", out)))
     p, g = statistics.median(plain), statistics.median(ours)
     print(f"single run, power2022 recipe, {steps} steps: plain loop {p:6.1f} s ({steps / p:5.1f} steps/s), "
           f"groklab run {g:6.1f} s ({steps / g:5.1f} steps/s): ratio {p / g:.2f}x   (median of {pairs} pairs)")
@@ -54,7 +55,8 @@ def single(steps: int, pairs: int) -> None:
 
 def sweep(members: int, steps: int) -> None:
     seeds = members // 2
-    grid = ["optim.weight_decay=0.3,1", f"seed=range(0,{seeds})", f"train.steps={steps}", "train.device=cpu"]
+    grid = ["optim.weight_decay=0.3,1", f"seed=range(0,{seeds})", f"train.steps={steps}", "train.stop_when=",
+            "train.device=cpu"]
     with tempfile.TemporaryDirectory() as out:
         together = timed(groklab("sweep", "power2022", *grid, "--out", out))
     with tempfile.TemporaryDirectory() as out:
@@ -62,7 +64,7 @@ def sweep(members: int, steps: int) -> None:
         for wd in ("0.3", "1"):
             for seed in range(seeds):
                 timed(groklab("run", "power2022", f"optim.weight_decay={wd}", f"seed={seed}", f"train.steps={steps}",
-                              "train.device=cpu", "--out", out))
+                              "train.stop_when=", "train.device=cpu", "--out", out))
         apart = time.perf_counter() - start
     print(f"sweep of {members} members x {steps} steps: groklab sweep {together:7.1f} s, one groklab run after "
           f"another {apart:7.1f} s: ratio {apart / together:.2f}x")

@@ -88,7 +88,7 @@ def plain_loop(steps: int, device: torch.device, overrides: dict[str, str] | Non
 
 def groklab_loop(steps: int, device: torch.device, extra: dict[str, str]) -> float:
     cfg = resolve("power2022", {"train.steps": steps, "train.device": device.type, "train.log_checkpoints": 0,
-                                "train.checkpoint_every": steps} | extra)
+                                "train.checkpoint_every": steps, "train.stop_when": ""} | extra)  # every step
     start = time.perf_counter()
     train_one(cfg, MemorySink())  # what `groklab run` trains with (on CUDA: the captured step)
     if device.type == "cuda":

@@ -6,11 +6,11 @@ Imports are lazy so that `groklab detect/plot/report` start without loading torc
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["RunConfig", "__version__", "load_run", "run"]
+__all__ = ["RunConfig", "__version__", "evaluate", "load_run", "predict_heights", "run"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("run", "load_run"):
+    if name in ("run", "load_run", "evaluate", "predict_heights"):
         from groklab import api
 
         return getattr(api, name)

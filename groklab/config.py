@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import json
 import math
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,8 @@ class TaskConfig:
     phi: float = 18.0  # kg_*: inferred facts in training / ID atomic facts
     ood_frac: float = 0.05  # kg_*: OOD share of atomic facts (composition) or of entities per attribute (comparison)
     n_attributes: int = 20  # kg_comparison: attributes
+    padding: str = "left"  # kg_*: left (PAD before the question, answer read at the last position) | right (the
+    # authors' layout: questions start at position 0, the answer is read at each row's last token)
     features: str = "raw"  # mheight inputs: raw (P), minors (sorted log2 |minors|), ratios, or e.g. raw+minors
 
 
@@ -68,7 +71,10 @@ class ModelConfig:
     d_mlp: int = 512  # feed-forward width (transformers) or hidden width (mlp)
     act: str = "relu"  # relu | gelu (every model); tanh (liu_toy); square | power (x^S) | tanh (mlp_concat)
     bias: bool = True  # mlp_concat only: biases in its linear layers (Gromov and Prieto use none)
-    init: str = "torch"  # mlp_concat: torch (nn.Linear default) | gromov (N(0, 0.5 / (2 d_mlp)^(1/3)))
+    init: str = "torch"  # mlp_concat: torch (nn.Linear default) | gromov (N(0, 0.5 / (2 d_mlp)^(1/3)));
+    # GPT-2 family: torch | gpt2 (Radford et al. 2019: N(0, 0.02), residual projections / sqrt(2 n_layers))
+    tie_embeddings: bool = False  # GPT-2 family: the unembedding is W_E transposed (GPT-2's tied LM head)
+    dropout: float = 0.0  # GPT-2 family: dropout on embeddings, attention weights and residual branches (GPT-2: 0.1)
     init_scale: float = 1.0  # mlp_concat: multiplies the weights; image_mlp: every parameter (α); liu_toy: reprs
     n_experts: int = 6  # moe: number of residual-MLP experts (mheight.md §4.6)
     top_k: int = 2  # moe: experts mixed per sample, gated on (n, k)
@@ -97,6 +103,8 @@ class OptimConfig:
     grokfast_window: int = 100  # MA window
     embed_lr: float | None = None  # lr of the input embedding W_E (Liu 2022's representation lr); None = lr
     embed_weight_decay: float | None = None  # weight decay of W_E; None = weight_decay
+    no_decay: str = ""  # parameters exempt from weight decay: "" | bias | norm | bias,norm (GPT-2 recipes)
+    clip_grad_norm: float = 0.0  # > 0: clip the global gradient norm to this (torch.nn.utils.clip_grad_norm_)
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,8 @@ class TrainConfig:
     probe_every: int = 0  # measure train.probes every N steps (and at the first and last step); 0 = every evaluation
     fixed_norm: float = 0.0  # > 0: rescale all parameters to this global L2 norm after every step (Omnigrok §3)
     keep_best: str = ""  # a logged metric (val/loss, val/acc, ...): keep checkpoints/best.pt at its best value
+    stop_when: str = ""  # e.g. val/acc>=0.99 (comma-separated: all at once): end early once it held stop_after evals
+    stop_after: int = 5  # consecutive evaluations stop_when must hold (the detector's patience, 3, and 2 more)
     baseline: str = "auto"  # regression's trivial baseline in summary.json: auto | mean | group_mean | none
     log: str = ""  # extra trackers besides metrics.jsonl: tensorboard, wandb (offline), or both comma-separated
 
@@ -287,6 +297,7 @@ def validate(cfg: RunConfig) -> None:
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{key}={value}: expected a finite number")
     _check_batch_size(t.batch_size)
+    stop_conditions(t.stop_when)
     checks = [
         (o.lr > 0, f"optim.lr must be > 0 (got {o.lr})"),
         (o.weight_decay >= 0, f"optim.weight_decay must be >= 0 (got {o.weight_decay})"),
@@ -301,6 +312,7 @@ def validate(cfg: RunConfig) -> None:
          f"would log {t.steps // t.eval_every:,} evaluations; at most {MAX_EVALS:,} (raise train.eval_every)"),
         (t.checkpoint_every > 0, f"train.checkpoint_every must be > 0 (got {t.checkpoint_every})"),
         (t.probe_every >= 0, f"train.probe_every must be >= 0 (got {t.probe_every})"),
+        (t.stop_after >= 1, f"train.stop_after must be >= 1 (got {t.stop_after})"),
         (t.dtype in DTYPES, f"train.dtype={t.dtype!r}: expected one of {', '.join(DTYPES)}"),
         (t.loss_dtype in LOSS_DTYPES, f"train.loss_dtype={t.loss_dtype!r}: expected {', '.join(LOSS_DTYPES)}"),
         (t.loss in LOSSES, f"train.loss={t.loss!r}: expected one of {', '.join(LOSSES)}"),
@@ -335,7 +347,28 @@ def validate(cfg: RunConfig) -> None:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+    _check_recipe(cfg)
     _check_probe(cfg.probe)
+
+
+def _check_recipe(cfg: RunConfig) -> None:
+    """The GPT-2 training options (Wang et al. 2024's recipe) and the padding of the tasks that pad."""
+    o, m, t = cfg.optim, cfg.model, cfg.task
+    checks = [
+        (0 <= m.dropout < 1, f"model.dropout must be in [0, 1) (got {m.dropout})"),
+        (o.clip_grad_norm >= 0, f"optim.clip_grad_norm must be >= 0 (0 = off; got {o.clip_grad_norm})"),
+        (all(k in NO_DECAY for k in _items(o.no_decay)),
+         f"optim.no_decay={o.no_decay!r}: expected a comma-separated subset of {', '.join(NO_DECAY)}"),
+        (not o.no_decay or o.name != "muon", "optim.no_decay does not apply to optim.name=muon (it groups its own "
+         "parameters)"),
+        (t.padding in PADDINGS, f"task.padding={t.padding!r}: expected one of {', '.join(PADDINGS)}"),
+        (t.padding == "left" or t.name in PADDED_TASKS,
+         f"task.padding applies to the tasks that pad their inputs ({', '.join(PADDED_TASKS)}; got task.name="
+         f"{t.name})"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
 
 
 def _check_probe(p: ProbeConfig) -> None:
@@ -354,6 +387,26 @@ def _check_probe(p: ProbeConfig) -> None:
             raise ConfigError(message)
 
 
+STOP = re.compile(r"([A-Za-z0-9_./-]+)\s*(>=|<=)\s*(\S+)")
+
+
+def stop_conditions(text: str) -> list[tuple[str, str, float]]:
+    """`train.stop_when` as (metric, '>=' or '<=', level) conditions: `val/acc>=0.99`, or several joined by ','
+    that must all hold at one evaluation (`train/acc>=0.99,val/acc>=0.99`); "" is none (train the whole budget)."""
+    out = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        match = STOP.fullmatch(part)
+        try:
+            level = float(match.group(3)) if match else math.nan
+        except ValueError:
+            level = math.nan
+        if match is None or not math.isfinite(level):
+            raise ConfigError(f"train.stop_when={text!r}: expected METRIC>=LEVEL or METRIC<=LEVEL (e.g. "
+                              "val/acc>=0.99), several joined by ','")
+        out.append((match.group(1), match.group(2), level))
+    return out
+
+
 def _check_batch_size(batch_size: str) -> None:
     if batch_size in ("auto", "full"):
         return
@@ -365,6 +418,11 @@ def _check_batch_size(batch_size: str) -> None:
         raise ConfigError(f"train.batch_size must be > 0 (got {size})")
 
 
+def _items(text: str) -> list[str]:
+    """A comma-separated option as its items ("" -> [])."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
 MAX_STEPS = 1_000_000_000  # 1e9 optimizer steps: years on a CPU; more is a typo
 MAX_EVALS = 1_000_000  # evaluations one run may log (metrics.jsonl of a few hundred MB)
 OPTIMIZERS = ("adamw", "adam", "sgd", "muon")
@@ -372,4 +430,7 @@ DTYPES = ("float32", "float64")
 LOSS_DTYPES = ("float16", "float32", "float64")
 LOSSES = ("ce", "stablemax", "mse", "mse_violation")  # mse_violation: mheight regression only
 GROKFAST = ("none", "ema", "ma")
+NO_DECAY = ("bias", "norm")  # optim.no_decay: biases (b_*, *.bias) and normalisation layers' parameters
+PADDINGS = ("left", "right")
+PADDED_TASKS = ("kg_composition", "kg_comparison")  # tasks whose questions differ in length
 ACTS = ("relu", "gelu", "tanh", "square", "power", "identity")  # transformers and mlp take relu | gelu (checked there)

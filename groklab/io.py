@@ -161,15 +161,16 @@ def sync_file(path: Path) -> None:
 
 
 def save_tensors(path: Path | str, obj: Any) -> None:
-    """torch.save, atomically."""
+    """torch.save, atomically. Through a file object, so the archive inside is named `archive` and not after the
+    random temporary name: the same tensors give the same bytes."""
     import torch
 
     path = Path(path)
     fd, tmp = _temp_beside(path)
-    os.close(fd)
     try:
-        torch.save(obj, tmp)
-        with open(tmp, "rb") as f:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:

@@ -10,6 +10,7 @@ the checkpoint's step (they are recomputed identically) and refuses when it cann
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import re
@@ -238,6 +239,58 @@ class RunDir:
     def write_summary(self, **fields: Any) -> None:
         write_json(self.path / "summary.json", self.summary() | fields)
 
+    # --- using the trained model: fitted statistics, checkpoints, evaluations --------------------------------
+    def fitted(self) -> dict[str, Any] | None:
+        """fitted.json (tasks.base.fitted_record: what new data is encoded with), or None for a folder written
+        before it existed (the record is then rebuilt from the config)."""
+        p = self.path / "fitted.json"
+        return read_json(p, "fitted.json") if p.exists() else None
+
+    def checkpoints(self) -> dict[str, Path]:
+        """The checkpoints a model can be loaded from: `latest`, `best` (train.keep_best) and `step_N` (the
+        log-spaced model-only ones), by name."""
+        found = {p.stem: p for p in self.ckpt.glob("*.pt") if re.fullmatch(r"latest|best|step_\d+", p.stem)}
+
+        def order(name: str) -> tuple[int, int]:  # latest, best, then the steps in order
+            return (2, int(name[5:])) if name.startswith("step_") else (name == "best", 0)
+
+        return {name: found[name] for name in sorted(found, key=order)}
+
+    def load_model_state(self, name: str) -> tuple[dict[str, Any], int]:
+        """(state_dict, step) of checkpoint `name` (latest, best or step_N), read without unpickling objects."""
+        found = self.checkpoints()
+        if name not in found:
+            have = ", ".join(found) or "none"
+            raise GroklabError(f"{self.path}: no checkpoint {name!r} (this run has: {have})")
+        state = load_tensors(found[name], "checkpoint")
+        if not (isinstance(state, dict) and isinstance(state.get("model"), dict)
+                and isinstance(state.get("step"), int)):
+            raise GroklabError(f"{found[name]}: not a groklab checkpoint (no model and step)")
+        return state["model"], state["step"]
+
+    @property
+    def evaluations_dir(self) -> Path:
+        return self.path / "evaluations"
+
+    def evaluations(self) -> list[tuple[Path, dict[str, Any]]]:
+        """Every evaluations/*.json record (groklab evaluate), oldest first; a damaged one is reported and
+        skipped."""
+        out = []
+        for p in sorted(self.evaluations_dir.glob("*.json"), key=lambda q: q.stat().st_mtime_ns):
+            try:
+                out.append((p, read_json(p, "evaluation")))
+            except GroklabError as e:
+                print(f"groklab: warning: {e}; skipped", file=sys.stderr)
+        return out
+
+    def write_evaluation(self, name: str, record: dict[str, Any]) -> Path:
+        """evaluations/<name>.json, written atomically under the folder's lock; metrics.jsonl is never touched."""
+        path = self.evaluations_dir / f"{name}.json"
+        with self.lock():
+            self.evaluations_dir.mkdir(exist_ok=True)
+            write_json(path, record)
+        return path
+
 
 def environment(device: torch.device, task: TaskData | None = None) -> dict[str, Any]:
     import numpy as np
@@ -263,10 +316,16 @@ def environment(device: torch.device, task: TaskData | None = None) -> dict[str,
     }
 
 
+RECORD_CHARS = 1_000  # a task metadata value longer than this as JSON is data, not a record
+
+
 def task_record(task: TaskData) -> dict[str, Any]:
-    """What the run's data was, for the record: sizes of every split and the task's compact metadata (long
-    per-row lists are left out)."""
-    meta = {k: v for k, v in task.meta.items() if not (isinstance(v, list | dict) and len(v) > 64)}
+    """What the run's data was, for the record: sizes of every split and the task's compact metadata. Lists and
+    dicts of more than 64 entries (per-row group lists) and values longer than RECORD_CHARS as JSON (per-group
+    feature scalings of the m-height task) are left out: they are recomputed from the config, and would make
+    env.json and summary.json 100 KB instead of a few."""
+    meta = {k: v for k, v in task.meta.items() if not (isinstance(v, list | dict) and len(v) > 64)
+            and len(json.dumps(v, default=str)) <= RECORD_CHARS}
     sizes = {"train": task.n_train, "val": len(task.x_val), **{k: len(x) for k, (x, _) in task.evals.items()}}
     return {"kind": task.kind, "sizes": sizes, **meta}
 
@@ -346,7 +405,7 @@ def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool
     against."""
     from groklab.engine import parameter_count, resolve_device
     from groklab.probes.predictions import predict
-    from groklab.tasks.base import trivial_baseline
+    from groklab.tasks.base import fitted_record, trivial_baseline
 
     if force:
         for child in run.path.iterdir():
@@ -357,6 +416,7 @@ def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool
         atomic_write(run.path / "command.txt", command + "\n")
     device = resolve_device(cfg.train.device)
     write_json(run.path / "env.json", environment(device, task))
+    write_json(run.path / "fitted.json", fitted_record(task))
     run.write_summary(status="running", steps=run.summary().get("steps", 0), total_steps=cfg.train.steps,
                       kind=task.kind, error=None, task=task_record(task), parameters=parameter_count(cfg, task),
                       baseline=trivial_baseline(task, cfg.train.baseline),
@@ -364,14 +424,17 @@ def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool
     run.trackers = open_trackers(cfg.train.log, run.path, cfg.to_dict())
 
 
-def finish(run: RunDir, status: str, steps: int | None, error: str | None) -> dict[str, Any]:
+def finish(run: RunDir, status: str, steps: int | None, error: str | None,
+           stopped: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Record how a training ended in summary.json: status, steps, the last evaluation, the error, the first
+    crossings, and `stopped` (train.stop_when ended it before train.steps: the rule and the steps it held over)."""
     for tracker in run.trackers:
         tracker.close()
     run.trackers = []
     rows = run.rows(warn=False)
     summary = run.summary()
     fields: dict[str, Any] = {"status": status, "steps": steps if steps is not None else summary.get("steps", 0),
-                              "final": rows[-1] if rows else None, "error": error}
+                              "final": rows[-1] if rows else None, "error": error, "stopped": stopped}
     if any("train/acc" in r for r in rows):  # classification, or regression scored by accuracy
         fields["thresholds"] = {k: first_crossings(rows, k) for k in ("train/acc", "val/acc")}
     run.write_summary(**fields)
@@ -381,10 +444,11 @@ def finish(run: RunDir, status: str, steps: int | None, error: str | None) -> di
 @contextlib.contextmanager
 def recording(runs: list[RunDir]) -> Iterator[None]:
     """Whatever ends a training early is recorded in every run's summary.json: a Ctrl-C or SIGTERM as
-    `interrupted` (resume with --resume), any other error as `failed` with its message; never left `running`."""
+    `interrupted` (resume with --resume), and so is a signal handler's exit (submitit's on a SLURM time limit or
+    preemption, after it requeued the task); any other error as `failed` with its message; never left `running`."""
     try:
         yield
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         for run in runs:
             finish(run, "interrupted", None, "interrupted (resume with --resume)")
         raise
@@ -410,7 +474,7 @@ def execute(cfg: RunConfig, out: Path | str = "runs", resume: bool | Path = Fals
         start(run, cfg, prepared.task, command or " ".join(sys.argv), force=force)
         with recording([run]):
             outcome = train_one(cfg, run, progress=progress, task=prepared.task)
-        finish(run, outcome.status, outcome.steps, outcome.error)
+        finish(run, outcome.status, outcome.steps, outcome.error, outcome.stopped)
     return run.path, False
 
 

@@ -59,9 +59,12 @@ def test_kill_9_then_resume_matches_uninterrupted(tmp_path):
     assert without_time(run_dir / "metrics.jsonl") == without_time(ref_dir / "metrics.jsonl")
     assert killed_at < len(read_jsonl(ref_dir / "metrics.jsonl").rows)  # the kill really interrupted training
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["status"] == "completed" and summary["steps"] == 1500
+    reference_summary = json.loads((ref_dir / "summary.json").read_text())
+    # the default preset's stop rule (val acc >= 0.99 held 5 evaluations) ends both at the same step, or neither
+    assert summary["status"] == "completed" and summary["steps"] == reference_summary["steps"]
+    assert summary["stopped"] == reference_summary["stopped"]
     state = torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)
-    assert state["step"] == 1500 and set(state) >= {"model", "optimizer", "rng", "step"}
+    assert state["step"] == summary["steps"] and set(state) >= {"model", "optimizer", "rng", "step"}
     assert len(list((run_dir / "checkpoints").glob("step_*.pt"))) >= 3
 
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from pathlib import Path
 
 from groklab.analysis.detect import DetectConfig, detect_loaded, detect_run
 from groklab.analysis.spikes import describe_moved
 from groklab.analysis.tables import fmt_delay, fmt_step
 from groklab.errors import GroklabError
-from groklab.runs import load_run
+from groklab.runs import find_runs, is_run_dir, load_run
 
 
 def _add_params(parser: argparse.ArgumentParser) -> None:
@@ -25,15 +27,19 @@ def _add_params(parser: argparse.ArgumentParser) -> None:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `detect`, `plot` and `report`, each with a func(args) -> int default."""
     p = subparsers.add_parser("detect", help="detect grokking in run folders (stored in summary.json)")
-    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", type=Path)
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", type=Path,
+                   help="run folders, or folders holding run folders; files and sweep folders that a glob such "
+                   "as runs/* matches are skipped with a note")
     p.add_argument("--json", action="store_true", help="print the full detection of every run as JSON")
     _add_params(p)
     p.set_defaults(func=cmd_detect)
 
     p = subparsers.add_parser("plot", help="one run: curves + six-panel detail; several: a comparison")
-    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", type=Path)
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", type=Path,
+                   help="run folders, or folders holding run folders (other paths are skipped with a note)")
     p.add_argument("--out", type=Path, default=None,
-                   help="figure file (.png/.pdf/.svg); default RUN_DIR/curves.png, or comparison.png")
+                   help="figure file (.png/.pdf/.svg); default RUN_DIR/curves.png, or comparison.png in the "
+                   "folder that holds the runs")
     _add_params(p)
     p.set_defaults(func=cmd_plot)
 
@@ -49,10 +55,35 @@ def _config(args: argparse.Namespace) -> DetectConfig:
     return DetectConfig.from_overrides(args.param)
 
 
+def run_dirs(paths: list[Path]) -> list[Path]:
+    """The run folders that `paths` name: a run folder itself, or every run folder below a folder (`runs/`). What a
+    shell glob like `runs/*` also matches (report.html, report.md, a sweep folder, whose members are run folders
+    of their own) is skipped with one note; a path that does not exist, or naming no run folder at all, is an
+    error."""
+    found: dict[Path, None] = {}
+    skipped = []
+    for path in paths:
+        if not path.exists():
+            raise GroklabError(f"{path}: no such folder")
+        below = [path] if is_run_dir(path) else find_runs(path) if path.is_dir() else []
+        found.update(dict.fromkeys(below))
+        if not below:
+            skipped.append(f"{path} (a sweep folder: its members are run folders of their own)"
+                           if (path / "sweep.json").is_file() else str(path))
+    if not found:
+        if len(paths) == 1 and paths[0].is_dir():
+            load_run(paths[0])  # raises what the folder lacks
+        raise GroklabError(f"{' '.join(map(str, paths))}: not a run folder, and no run folders (config.json + "
+                           "metrics.jsonl) below it")
+    if skipped:
+        print(f"groklab: note: not run folders, skipped: {', '.join(skipped)}", file=sys.stderr)
+    return list(found)
+
+
 def cmd_detect(args: argparse.Namespace) -> int:
     """Print one line per run (or JSON) and write the detection into each summary.json."""
     config = _config(args)
-    dirs = [load_run(d).path for d in args.run_dirs]
+    dirs = [load_run(d).path for d in run_dirs(args.run_dirs)]
     results = [(d, detect_run(d, config)) for d in dirs]
     if args.json:
         print(json.dumps([{"run": str(d), "detection": det} for d, det in results], indent=2))
@@ -84,7 +115,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from groklab.analysis.plots import comparison_figure, curves_figure, detail_figure, save_figure
 
     config = _config(args)
-    runs = [load_run(d) for d in args.run_dirs]
+    runs = [load_run(d) for d in run_dirs(args.run_dirs)]
     if len(runs) == 1:
         run = runs[0]
         out = _check_out(args.out or run.path / "curves.png")
@@ -93,7 +124,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
         written = [save_figure(curves_figure(run.history, det, run.name), out),
                    save_figure(detail_figure(run.history, det, run.name), detail)]
     else:
-        out = _check_out(args.out or Path("comparison.png"))
+        beside = Path(os.path.commonpath([r.path.resolve() for r in runs]))  # the folder that holds the runs
+        out = _check_out(args.out or beside / "comparison.png")
         written = [save_figure(comparison_figure(runs), out)]
     for path in written:
         print(path)

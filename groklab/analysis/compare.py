@@ -59,14 +59,25 @@ def fmt_value(value: Any) -> str:
     return str(value) if not isinstance(value, dict | list) else _canon(value)
 
 
+MAX_LABEL_KEYS = 4  # more differing keys than this: runs of several presets, labelled preset by preset
+
+
 def run_labels(configs: Sequence[dict[str, Any]], names: Sequence[str]) -> list[str]:
-    """A legend label per run from the config keys that differ (`weight_decay=0.1, seed=1`), else names."""
-    keys = differing_keys(configs)
-    if not keys:
-        return list(names)
-    flats = [flatten(c) for c in configs]
-    short = short_keys(keys, [k for f in flats for k in f])
-    return [", ".join(f"{short[k]}={fmt_value(f.get(k, '-'))}" for k in keys) for f in flats]
+    """A label per run from the config keys that differ (`weight_decay=0.1, seed=1`), else its name. Runs that
+    differ in more than MAX_LABEL_KEYS keys (several presets: a transformer's and an MLP's configs differ in dozens)
+    are labelled by their preset (the config's `name`) and the keys that differ among that preset's runs
+    (`power2022: weight_decay=0.3`), never by keys of another preset's config."""
+    presets = [c.get("name") for c in configs]
+    grouped = len(differing_keys(configs)) > MAX_LABEL_KEYS and len(set(presets)) > 1
+    out = []
+    for config, preset, name in zip(configs, presets, names, strict=True):
+        same = [c for c, p in zip(configs, presets, strict=True) if p == preset] if grouped else list(configs)
+        keys = differing_keys(same)
+        short = short_keys(keys, [k for c in same for k in flatten(c)])
+        flat = flatten(config)
+        pairs = ", ".join(f"{short[k]}={fmt_value(flat.get(k, '-'))}" for k in keys)
+        out.append((f"{preset}: {pairs}" if pairs else str(preset)) if grouped else pairs or name)
+    return out
 
 
 def sort_key(config: dict[str, Any], keys: Sequence[str]) -> tuple:

@@ -65,8 +65,8 @@ class DetectConfig:
     spike_factor: float = 10.0  # spike: train loss >= this x its recent minimum (§07)
     spike_window: int = 20  # evaluations the recent minimum looks back over
     spike_floor: float = 1e-6  # ignore spikes whose loss stays below this (float32 round-off)
-    norm_window: int = 5  # evaluations either side of a spike searched for a weight-norm change
-    norm_change: float = 0.05  # relative norm range that counts as a change
+    norm_window: int = 5  # evaluations before a spike that set a column's course, and after it that are compared
+    norm_change: float = 0.05  # departure from that course (relative) that counts as moving with the spike
     baseline_margin: float = 0.1  # regression: val loss must fall below (1 - this) x the trivial baseline's
     baseline_drop: float = 0.5  # regression with a baseline, no loss_threshold: levels at this x its loss
 

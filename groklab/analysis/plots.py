@@ -71,13 +71,30 @@ def step_label(x: float, _pos: object = None) -> str:
     return f"{x:g}"
 
 
-def log_steps(ax: Axes, history: History) -> None:
-    """Log step axis; symlog (linear on [0, 1]) when step 0 is present so it is not silently dropped.
+DECADES = 30  # a run whose first event lies more than this many times before its last step is drawn on a log axis
+
+
+def spans_decades(history: History, detection: dict[str, Any] | None) -> bool:
+    """Whether a run's story needs a log step axis: its first event (the step from which train accuracy, or loss,
+    held the memorization or the phase level) lies more than DECADES times before its last step, as in Power's
+    Fig. 1 (fit near 1e3, generalization near 1e6). Otherwise a linear axis, so a validation rise from step 1k to
+    4k fills the panel instead of its last fifth. Without such an event (nothing was learnt): log."""
+    det = detection or {}
+    events = [s for s in (det.get("memorization_step"), (det.get("phase") or {}).get("train_step")) if s]
+    steps = [s for s in history.get("step") or [] if finite(s) is not None]
+    return not events or not steps or max(steps) > DECADES * min(events)
+
+
+def log_steps(ax: Axes, history: History, log: bool = True) -> None:
+    """Log step axis; symlog (linear on [0, 1]) when step 0 is present so it is not silently dropped; with
+    `log=False` (`spans_decades`) a linear one.
 
     Minor ticks are off: on decade-spanning axes they cost most of the drawing time and add little.
     """
     steps = [s for s in history.get("step") or [] if finite(s) is not None]
-    if steps and min(steps) <= 0:
+    if not log:
+        ax.set_xlim(0, max(1.0, max(steps, default=1.0)) * 1.02)
+    elif steps and min(steps) <= 0:
         ax.set_xscale("symlog", linthresh=1, linscale=0.3)
         ax.set_xlim(0, max(1.0, max(steps)) * 1.3)
     else:
@@ -108,13 +125,17 @@ def _legend(ax: Axes, handles: list[Any] | None = None, labels: list[str] | None
 
 
 def mark_steps(ax: Axes, detection: dict[str, Any] | None, labels: bool = True) -> None:
-    """Dashed lines at the detected memorization (train colour) and generalization (val colour) steps.
+    """Dashed lines at the detected memorization (train colour) and generalization (val colour) steps; a regression
+    run's are labelled with the loss level each held (`train/loss <= 0.068`), not as memorized / generalized.
 
     With `labels` they enter the legend with their step: readable where text on the curves would not be.
     """
     if not detection:
         return
-    marks = (("memorization_step", TRAIN, "memorized"), ("generalization_step", VAL, "generalized"))
+    words = ("memorized", "generalized")  # a regression run fits a loss level: its criterion names it
+    if detection.get("metric") == "loss":
+        words = tuple(str((detection.get("criteria") or {}).get(k, k)) for k in ("train", "val"))
+    marks = (("memorization_step", TRAIN, words[0]), ("generalization_step", VAL, words[1]))
     for key, color, text in marks:
         step = detection.get(key)
         if step is not None:
@@ -177,7 +198,7 @@ def _loss_panel(ax: Axes, history: History, detection: dict[str, Any] | None) ->
     base = (detection or {}).get("baseline")
     if base:  # a regression run is judged against the constant predictor (issue 17)
         ax.axhline(base["val/loss"], color=VAL, ls=":", lw=1.2, label=f"trivial baseline ({base['kind']})")
-    log_steps(ax, history)
+    log_steps(ax, history, spans_decades(history, detection))
     mark_steps(ax, detection, labels=False)
     mark_spikes(ax, detection)
     ax.set_ylabel("loss")
@@ -188,7 +209,7 @@ def _acc_panel(ax: Axes, history: History, detection: dict[str, Any] | None, lab
     _line(ax, history, "train/acc", "train acc", TRAIN)
     _line(ax, history, "val/acc", "val acc", VAL)
     ax.set_ylim(-0.02, 1.02)
-    log_steps(ax, history)
+    log_steps(ax, history, spans_decades(history, detection))
     mark_steps(ax, detection, labels=labels)
     ax.set_ylabel("accuracy")
     _legend(ax, fontsize=8, loc="center left")
@@ -225,6 +246,7 @@ def _ratio_history(history: History, num: str, den: str, diff: bool = False) -> 
 def detail_figure(history: History, detection: dict[str, Any] | None = None, title: str = "") -> Figure:
     """Six panels: loss, accuracy, generalization gap, weight norm, val/train loss ratio, spikes."""
     classification = _is_classification(history, detection)
+    log = spans_decades(history, detection)
     fig = new_figure(15, 8)
     (a_loss, a_acc, a_gap), (a_norm, a_ratio, a_spk) = fig.subplots(2, 3)
     _loss_panel(a_loss, history, detection)
@@ -235,7 +257,7 @@ def detail_figure(history: History, detection: dict[str, Any] | None = None, tit
         a_gap.set_ylabel("train acc − val acc")
     else:
         _line(a_acc, history, "val/loss", "val loss", VAL, log=True)
-        log_steps(a_acc, history)
+        log_steps(a_acc, history, log)
         mark_steps(a_acc, detection)
         a_acc.set_ylabel("val loss")
         gap = _ratio_history(history, "val/loss", "train/loss", diff=True)
@@ -243,7 +265,7 @@ def detail_figure(history: History, detection: dict[str, Any] | None = None, tit
     a_acc.set_title("accuracy" if classification else "validation loss")
     _line(a_gap, gap, "value", "gap", "#9467bd")
     a_gap.axhline(0, color="k", lw=0.6)
-    log_steps(a_gap, history)
+    log_steps(a_gap, history, log)
     mark_steps(a_gap, detection, labels=False)
     a_gap.set_title("generalization gap")
     drew = [_line(a_norm, history, "params/norm", "total norm", NORM)]
@@ -251,19 +273,19 @@ def detail_figure(history: History, detection: dict[str, Any] | None = None, tit
         twin = a_norm.twinx()
         drew.append(_line(twin, history, "params/last_layer_norm", "last-layer norm", LAST))
         twin.set_ylabel("last-layer norm", color=LAST)
-    log_steps(a_norm, history)
+    log_steps(a_norm, history, log)
     mark_steps(a_norm, detection, labels=False)
     a_norm.set_ylabel("total weight norm")
     a_norm.set_title("weight norm" if any(drew) else "weight norm (not logged)")
     ratio = _ratio_history(history, "val/loss", "train/loss")
     _line(a_ratio, ratio, "value", "val/train", "#8c564b", log=True)
     a_ratio.axhline(1, color="k", lw=0.6)
-    log_steps(a_ratio, history)
+    log_steps(a_ratio, history, log)
     mark_steps(a_ratio, detection, labels=False)
     a_ratio.set_ylabel("val loss / train loss")
     a_ratio.set_title("loss ratio")
     _line(a_spk, history, "train/loss", "train loss", TRAIN, log=True)
-    log_steps(a_spk, history)
+    log_steps(a_spk, history, log)
     mark_spikes(a_spk, detection, shade=True)
     a_spk.set_ylabel("train loss")
     n, k = (detection or {}).get("n_spikes", 0), (detection or {}).get("n_spikes_with_norm_change", 0)
@@ -285,7 +307,9 @@ def comparison_figure(runs: Sequence[Run], title: str = "") -> Figure:
     classification = any(series(r.history, "val/acc")[0] for r in runs)
     sequential = (len(differing_keys([r.config for r in runs])) == 1 and len(runs) > 2) or len(runs) > 10
     cmap = colormaps["viridis" if sequential else "tab10"]
-    colors = [cmap(i / max(1, len(runs) - 1)) if sequential else cmap(i) for i in range(len(runs))]
+    # viridis ends in a yellow that vanishes on white: its last colour is taken at 0.72 (a green)
+    colors = [cmap(0.72 * i / max(1, len(runs) - 1)) if sequential else cmap(i) for i in range(len(runs))]
+    decades = any(spans_decades(r.history, r.summary.get("detection")) for r in runs)
     fig = new_figure(15, 4.6)
     panels = fig.subplots(1, 3)
     keys = (("val/acc", "train/acc", "accuracy", False) if classification else
@@ -295,9 +319,10 @@ def comparison_figure(runs: Sequence[Run], title: str = "") -> Figure:
         for run, label, color in zip(runs, labels, colors, strict=True):
             _line(ax, run.history, val_key, label, color, log=log)
             if train_key:
-                _line(ax, run.history, train_key, "_nolegend_", color, log=log, ls="--", lw=1.0, alpha=0.7)
-        log_steps(ax, all_steps)
+                _line(ax, run.history, train_key, "_nolegend_", color, log=log, ls="--", lw=1.3, alpha=0.9)
+        log_steps(ax, all_steps, decades)
         ax.set_ylabel(ylabel + (" (train dashed)" if train_key else ""))
+        ax.set_title(ylabel + (": validation solid, train dashed" if train_key else ""), fontsize=10)
     handles, names = panels[0].get_legend_handles_labels()
     ncol = max(1, min(4, len(runs), 150 // max(1, *(len(n) for n in names))))
     fig.legend(handles, names, loc="outside lower center", ncol=ncol, fontsize=8)

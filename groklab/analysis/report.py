@@ -21,12 +21,15 @@ from groklab.analysis.plots import comparison_figure, curves_figure, detail_figu
 from groklab.analysis.tables import (
     DEFINITIONS,
     GROUP_COLUMNS,
+    GROUP_TABLE_COLUMNS,
     RUN_COLUMNS,
     Analysed,
     fmt_step,
     group_rows,
+    group_table,
     has_repeats,
     markdown_report,
+    plural,
     run_notes,
     run_row,
 )
@@ -125,6 +128,9 @@ def run_section(item: Analysed, anchor: str, figures: bool) -> str:
         parts.append(f"<p>{e(notes)}</p>")
     if run.summary.get("error"):
         parts.append(f"<p><strong>error:</strong></p><pre>{e(run.summary['error'])}</pre>")
+    groups = group_table(run)
+    if groups:
+        parts.append(f"<p>Validation per group:</p>{html_table(GROUP_TABLE_COLUMNS, groups)}")
     if figures and run.history.get("step"):
         for make, what in ((curves_figure, "curves"), (detail_figure, "detail")):
             png = figure_png(make(run.history, det, run.name))
@@ -146,7 +152,7 @@ def html_report(items: Sequence[Analysed], title: str, figures: bool = True, run
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>",
-        f'<p class="meta">{len(items)} runs · generated {e(stamp)} · '
+        f'<p class="meta">{plural(len(items), "run")} · generated {e(stamp)} · '
         + e(", ".join(f"{v}: {n}" for v, n in counts.most_common())) + "</p>",
         "<h2>Runs</h2>", html_table(RUN_COLUMNS, [run_row(it) for it in items], anchors),
         f'<p class="defs">{code_spans(e(DEFINITIONS))}</p>',

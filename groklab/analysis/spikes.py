@@ -2,13 +2,16 @@
 
 Thilak et al. 2022 describe cycles late in training with adaptive optimizers: the last layer's weight norm
 grows fast, the training loss spikes, then the norm plateaus; without explicit regularization grokking happens
-almost only at the onset of such spikes. So a spike is reported together with whether the weight norm moved
-around it. `params/last_layer_norm` is preferred when a probe logged it (the paper's quantity); otherwise the
-total norm `params/norm` is used, which is a weaker signal.
+almost only at the onset of such spikes. So a spike is reported together with what moved with it: which logged
+norms and per-group losses left their course there, and whether the learning rate changed (`what_moved`, the one
+decision that `groklab detect`, the report, the write-up and the figures print). For the weight-norm question of
+§07, `params/last_layer_norm` is preferred when a probe logged it (the paper's quantity); otherwise the total
+norm `params/norm` is used, which is a weaker signal.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from groklab.io import finite
@@ -71,62 +74,77 @@ def find_loss_spikes(
     return spikes
 
 
-def norm_change_around(history: History, key: str, row: int, window: int) -> float | None:
-    """Relative range of the norm over evaluations within `window` rows of `row`. Symmetric on purpose: the
-    Slingshot cycle is norm growth *before* the spike and a plateau after (§07)."""
-    return relative_range(history, key, row, window)
-
-
-def relative_range(history: History, key: str, row: int, window: int) -> float | None:
-    """(max - min) / min of a positive column over the evaluations within `window` rows of `row`."""
-    values = [v for r, _, v in _points(history, key) if abs(r - row) <= window]
-    if len(values) < 2 or min(values) <= 0:
+def off_course(history: History, key: str, row: int, window: int) -> float | None:
+    """How far a positive column left its own course at a spike starting at `row`: the course is the exponential
+    trend (a straight line in log) through the first and last of the `window` evaluations before the spike (flat
+    when only one precedes it); the answer is value / course - 1, largest in size, over the evaluations from the
+    spike to `window` after it. Weight decay shrinks weights by a constant factor per step, so its steady
+    shrinkage stays on course and scores about 0; a jump at the spike, or growth that stops there (the Slingshot:
+    norm growth, then a plateau, papers.md §07), does not. None without a positive value before and after."""
+    points = [(r, s, math.log(v)) for r, s, v in _points(history, key) if abs(r - row) <= window and v > 0]
+    before = [(s, v) for r, s, v in points if r < row]
+    after = [(s, v) for r, s, v in points if r >= row]
+    if not before or not after:
         return None
-    return (max(values) - min(values)) / min(values)
+    (s0, v0), (s1, v1) = before[0], before[-1]
+    slope = (v1 - v0) / (s1 - s0) if s1 > s0 else 0.0
+    return max((math.exp(v - v1 - slope * (s - s1)) - 1 for s, v in after), key=abs)
 
 
 def what_moved(history: History, row: int, window: int, change: float, top: int = 5) -> dict[str, Any]:
-    """What changed around a spike (issue 17, the m-height study's question): every parameter's norm
-    (`params/norm/<name>`, the layer_norms probe) and every per-group loss (keys holding `/mse/`, the
-    mheight_groups probe) whose relative range within `window` evaluations is at least `change` (the `top`
-    largest), and the learning rate if it changed there (warm-up)."""
+    """What moved with a spike: the one decision every output prints (`describe_moved`). Each weight norm (the
+    total `params/norm`, `params/last_layer_norm`, and per parameter `params/norm/<name>` from the layer_norms
+    probe) and each per-group loss (keys holding `/mse/`, the mheight_groups probe) that left its course by at
+    least `change` within `window` evaluations of the spike (`off_course`; the total norms and the `top` largest
+    others), and the learning rate if it changed there (warm-up)."""
     moved: dict[str, Any] = {"norms": {}, "groups": {}, "lr": None}
     for key in history:
-        kind = "norms" if key.startswith("params/norm/") else "groups" if "/mse/" in key else None
-        if kind is not None and (rel := relative_range(history, key, row, window)) is not None and rel >= change:
-            moved[kind][key.split("/", 2)[-1]] = round(rel, 4)
-    for kind in ("norms", "groups"):
-        moved[kind] = dict(sorted(moved[kind].items(), key=lambda kv: -kv[1])[:top])
+        norm = key in NORM_KEYS or key.startswith("params/norm/")
+        kind = "norms" if norm else "groups" if "/mse/" in key else None
+        dev = off_course(history, key, row, window) if kind is not None else None
+        if kind is not None and dev is not None and abs(dev) >= change:
+            moved[kind][key if key in NORM_KEYS else key.split("/", 2)[-1]] = round(dev, 4)
+    for kind in ("norms", "groups"):  # the total norms always, then the `top` largest of each kind
+        ranked = sorted(moved[kind].items(), key=lambda kv: (kv[0] not in NORM_KEYS, -abs(kv[1])))
+        moved[kind] = dict(ranked[: top + sum(1 for k, _ in ranked if k in NORM_KEYS)])
     lrs = [v for r, _, v in _points(history, "lr") if abs(r - row) <= window]
     if lrs and max(lrs) != min(lrs):
         moved["lr"] = {"min": min(lrs), "max": max(lrs)}
     return moved
 
 
-def describe_moved(moved: dict[str, Any]) -> str:
-    """'norms: blocks.0.W_in +31%; groups: 9,4,5 +120%; lr 1e-4 -> 1e-3' (or 'nothing logged moved')."""
-    parts = [f"{kind}: " + ", ".join(f"{k} +{100 * v:.0f}%" for k, v in moved[kind].items())
+def describe_moved(moved: dict[str, Any], percent: bool = True) -> str:
+    """What moved with a spike in words, the same in every output: 'norms: params/last_layer_norm -9%; groups:
+    9,4,5 +120% off their course; lr 0.0001..0.001', or 'nothing logged moved'. `percent=False` gives the
+    departures as the stored fractions (-0.094), for documents that state only values of the run's files."""
+    def fmt(v: float) -> str:
+        return f"{100 * v:+.0f}%" if percent else f"{v:+.4g}"
+
+    parts = [f"{kind}: " + ", ".join(f"{k} {fmt(v)}" for k, v in moved[kind].items())
              for kind in ("norms", "groups") if moved.get(kind)]
+    text = "; ".join(parts) + (" off their course" if parts else "")
     if moved.get("lr"):
-        parts.append(f"lr {moved['lr']['min']:.3g}..{moved['lr']['max']:.3g}")
-    return "; ".join(parts) or "nothing logged moved"
+        text += ("; " if text else "") + f"lr {moved['lr']['min']:.3g}..{moved['lr']['max']:.3g}"
+    return text or "nothing logged moved"
 
 
 def spikes_with_norm(
     history: History, factor: float = 10.0, window: int = 20, floor: float = 1e-6,
     norm_window: int = 5, norm_change: float = 0.05,
 ) -> list[dict[str, Any]]:
-    """Loss spikes annotated with the weight-norm column used, its relative change, and whether it moved."""
+    """Loss spikes annotated with what moved with them (`what_moved`) and, from that same decision, the weight-norm
+    column of §07 (`norm_key`), how far it left its course, and whether it moved with the spike."""
     key = norm_key(history)
     out = []
     for spike in find_loss_spikes(history, factor=factor, window=window, floor=floor):
         row = spike.pop("row")
-        change = norm_change_around(history, key, row, norm_window) if key else None
+        moved = what_moved(history, row, norm_window, norm_change)
+        change = off_course(history, key, row, norm_window) if key else None
         spike.update(
             norm_key=key,
             norm_change=None if change is None else round(change, 6),
-            norm_coincides=change is not None and change >= norm_change,
-            moved=what_moved(history, row, norm_window, norm_change),
+            norm_coincides=key in moved["norms"],
+            moved=moved,
         )
         out.append(spike)
     return out

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from groklab.analysis.compare import differing_keys, fmt_value, seed_groups, short_keys, spread
-from groklab.config import flatten
+from groklab.analysis.compare import run_labels, seed_groups, spread
+from groklab.analysis.spikes import describe_moved
 from groklab.io import last_finite
 from groklab.runs import Run
 
@@ -30,9 +30,23 @@ class Analysed:
     detection: dict[str, Any]
 
 
+def plural(n: int, noun: str) -> str:
+    """'1 run', '3 runs'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def fmt_step(step: float | None) -> str:
     """1750 -> '1,750'; None (never reached) -> a dash."""
     return DASH if step is None else f"{round(step):,}"
+
+
+def fmt_steps(summary: dict[str, Any], fallback: int | None = None) -> str:
+    """A run's steps against its budget: '4,000 / 4,000', or '3,800 (stopped, settled; at most 10,000)' for a run that
+    `train.stop_when` ended early, so a settled run does not read as an unfinished one."""
+    steps, total = summary.get("steps", fallback), summary.get("total_steps")
+    if summary.get("stopped") and total is not None:
+        return f"{fmt_step(steps)} (stopped, settled; at most {fmt_step(total)})"
+    return fmt_step(steps) + (f" / {fmt_step(total)}" if total is not None else "")
 
 
 def fmt_metric(value: float | None, metric: str) -> str:
@@ -65,9 +79,10 @@ def run_notes(item: Analysed, with_error: bool = True) -> str:
         notes.append("no summary.json")
     if summary.get("error") and with_error:
         notes.append(f"error: {error_line(summary['error'])}")
-    if det.get("n_spikes"):
-        with_norm = det["n_spikes_with_norm_change"]
-        notes.append(f"{det['n_spikes']} loss spike(s), {with_norm} with a norm change")
+    spikes = det.get("spikes") or []
+    notes += [f"loss spike at step {fmt_step(s['step'])}: {describe_moved(s.get('moved') or {})}" for s in spikes[:3]]
+    if len(spikes) > 3:
+        notes.append(f"{len(spikes) - 3} more loss spike{'s' if len(spikes) > 4 else ''}")
     notes.extend(det.get("notes", []))
     return "; ".join(notes)
 
@@ -76,11 +91,10 @@ def run_row(item: Analysed) -> dict[str, str]:
     """One status-table row of display strings."""
     run, det = item.run, item.detection
     metric = det.get("metric", "acc")
-    steps, total = run.summary.get("steps", det.get("last_step")), run.summary.get("total_steps")
     return {
         "run": run.name,
         "status": str(run.summary.get("status", "unknown")),
-        "steps": fmt_step(steps) + (f" / {fmt_step(total)}" if total is not None else ""),
+        "steps": fmt_steps(run.summary, det.get("last_step")),
         "final train": fmt_metric(last_finite(run.history.get(f"train/{metric}")), metric),
         "final val": fmt_metric(last_finite(run.history.get(f"val/{metric}")), metric),
         "verdict": det.get("verdict", DASH),
@@ -113,14 +127,10 @@ def group_rows(items: Sequence[Analysed]) -> list[dict[str, str]]:
     """One row per seed group (equal apart from seed / split seed), labelled by what differs between them."""
     groups = seed_groups([it.run.config for it in items])
     reps = [items[g[0]].run.config for g in groups]
-    keys = differing_keys(reps)
-    short = short_keys(keys, [k for rep in reps for k in flatten(rep)])
+    labels = run_labels(reps, [items[g[0]].run.name for g in groups])
     rows = []
-    for members, rep in zip(groups, reps, strict=True):
+    for members, label in zip(groups, labels, strict=True):
         dets = [items[i].detection for i in members]
-        flat = flatten(rep)
-        label = ", ".join(f"{short[k]}={fmt_value(flat.get(k, DASH))}" for k in keys)
-        label = label or items[members[0]].run.name
         verdicts = Counter(d.get("verdict", DASH) for d in dets)
         rows.append({
             "group": label,
@@ -130,6 +140,38 @@ def group_rows(items: Sequence[Analysed]) -> list[dict[str, str]]:
             "generalization step": fmt_spread([d.get("generalization_step") for d in dets]),
             "delay": fmt_spread([d.get("delay_steps") for d in dets]),
         })
+    return rows
+
+
+GROUP_TABLE_COLUMNS = ("group", "final val", "group-mean baseline", "published best")
+
+
+def group_table(run: Run) -> list[dict[str, str]]:
+    """Per-group validation figures of a run that logs them (the m-height probe's `val/mse/n,k,m`): the final
+    value, the group-mean baseline and the published best figure where there is one (mheight.md §4.6); then the
+    plain means over all groups and over the groups with m < n-k, the honest headline (the m = n-k groups' height is
+    an input of the `mheight` recipe). Empty for other runs."""
+    from groklab.mheight.metric import PUBLISHED_BELOW_MDS_MEAN, PUBLISHED_GROUPS, PUBLISHED_MEAN, headline
+
+    keys = [k for k in run.history if k.startswith("val/mse/")]
+    if not keys:
+        return []
+    base = (run.summary.get("baseline") or {}).get("val/loss per group") or {}
+    groups = {tuple(int(v) for v in k.rsplit("/", 1)[1].split(",")): k for k in keys}
+    final = {g: last_finite(run.history[k]) for g, k in groups.items()}
+    rows = [{"group": ",".join(map(str, g)), "final val": fmt_metric(final[g], "loss"),
+             "group-mean baseline": fmt_metric(base.get(",".join(map(str, g))), "loss"),
+             "published best": fmt_metric(PUBLISHED_GROUPS.get(g), "loss")} for g in sorted(groups)]
+    known = {g: v for g, v in final.items() if v is not None}
+    bases = {g: base[",".join(map(str, g))] for g in groups if ",".join(map(str, g)) in base}
+    course = len(groups) == 21 and all(g in groups for g in PUBLISHED_GROUPS)  # the 21 course groups
+    published = {"all": f"{PUBLISHED_MEAN} (MoE)", "m<n-k": f"≈{PUBLISHED_BELOW_MDS_MEAN:.2f} (derived)"}
+    for name, value in headline(known).items():
+        count = len(known) if name == "all" else sum(1 for n, k, m in known if m < n - k)
+        rows.append({"group": f"mean over {'all' if name == 'all' else name} ({count})",
+                     "final val": fmt_metric(value, "loss"),
+                     "group-mean baseline": fmt_metric(headline(bases).get(name), "loss"),
+                     "published best": published[name] if course else DASH})
     return rows
 
 
@@ -165,9 +207,13 @@ DEFINITIONS = (
 
 def markdown_report(items: Sequence[Analysed], title: str) -> str:
     """report.md: the status table, the seed-group table when there are repeats, and the definitions."""
-    parts = [f"# {md_cell(title)}", "", f"{len(items)} runs.", "", "## Runs", "",
+    parts = [f"# {md_cell(title)}", "", f"{plural(len(items), 'run')}.", "", "## Runs", "",
              md_table(RUN_COLUMNS, [run_row(it) for it in items]), ""]
     if has_repeats(items):
         parts += ["## Seed groups", "", md_table(GROUP_COLUMNS, group_rows(items)), ""]
+    for it in items:
+        rows = group_table(it.run)
+        if rows:
+            parts += [f"## Per group: {md_cell(it.run.name)}", "", md_table(GROUP_TABLE_COLUMNS, rows), ""]
     parts += ["## Definitions", "", DEFINITIONS, ""]
     return "\n".join(parts)

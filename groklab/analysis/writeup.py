@@ -21,6 +21,7 @@ from groklab.analysis.compare import differing_keys, fmt_value, short_keys, sort
 from groklab.analysis.detect import detect, infer_kind
 from groklab.analysis.plots import comparison_figure, curves_figure, figure_png
 from groklab.analysis.report import CSS, data_uri
+from groklab.analysis.spikes import describe_moved
 from groklab.config import RunConfig, flatten
 from groklab.errors import GroklabError
 from groklab.io import atomic_write, finite, last_finite
@@ -147,6 +148,9 @@ def result_row(item: Item) -> list[str]:
     value, step = best(item)
     summary = run.summary
     steps = num(summary.get("steps")) + (f" of {num(summary['total_steps'])}" if summary.get("total_steps") else "")
+    if summary.get("stopped") and summary.get("total_steps"):  # train.stop_when ended it once its rule had held
+        steps = f"{num(summary.get('steps'))} (stopped: {code(summary['stopped'].get('when'))} held; at most " \
+                f"{num(summary['total_steps'])})"
     delay = (f"{num(det['delay_steps'])} (×{num(det['delay_ratio'])})" if item.stored and det.get("delay_steps")
              is not None else "—")
     return [code(run.name), code(summary.get("status", "unknown")), steps,
@@ -197,6 +201,8 @@ def crossing(item: Item) -> str | None:
 
 
 def spikes(item: Item) -> list[str]:
+    """Each loss spike and what moved with it: the detector's one decision (`analysis.spikes.what_moved`), as
+    `groklab detect` and the report print it."""
     det, name = item.detection, code(item.run.name)
     cfg = det.get("config") or {}
     found = det.get("spikes") or []
@@ -204,13 +210,15 @@ def spikes(item: Item) -> list[str]:
         return [f"{name}: no train-loss spike (a rise to {num(cfg.get('spike_factor'))}x the recent minimum)."]
     out = []
     for s in found:
-        moved = ("moved with it" if s.get("norm_coincides") else "did not move with it")
-        change = (f" by {num(s['norm_change'])} (relative; threshold {num(cfg.get('norm_change'))})" if item.stored
-                  else "")
-        norm = (f"{code(s['norm_key'])} changed{change} around it: it {moved}" if s.get("norm_key")
-                and s.get("norm_change") is not None else "no weight norm was logged around it")
+        norm = "no weight norm was logged around it"
+        if s.get("norm_key") and s.get("norm_change") is not None:
+            moved = "moved with it" if s.get("norm_coincides") else "did not move with it"
+            norm = f"{code(s['norm_key'])} {moved}"
+        what = describe_moved(s.get("moved") or {}, percent=False)
         out.append(f"{name}: at step {num(s['step'])} the train loss rose from {num(s['baseline'])} to "
-                   f"{num(s['loss'])} (peak {num(s['peak_loss'])} at step {num(s['peak_step'])}); {norm}.")
+                   f"{num(s['loss'])} (peak {num(s['peak_loss'])} at step {num(s['peak_step'])}); {norm}. What "
+                   f"left its course there (by at least {num(cfg.get('norm_change'))}, relative, within "
+                   f"{num(cfg.get('norm_window'))} evaluations): {what}.")
     return out
 
 

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from groklab.config import RunConfig, flatten, validate
+from groklab.config import RunConfig, flatten, stop_conditions, validate
 from groklab.engine.common import DTYPES, Progress, Schedule, resolve_device
 from groklab.engine.graphs import capacity
 from groklab.engine.loop import Member, MemorySink, Outcome, Single, Sink, matmul_precision, run_loop
@@ -35,7 +35,8 @@ from groklab.tasks.base import check_size, trivial_baseline
 PER_MEMBER = {"seed", "name", "task.split_seed", "task.train_frac", "optim.lr", "optim.weight_decay", "optim.beta1",
               "optim.beta2", "optim.eps", "optim.warmup_steps", "optim.grokfast_alpha", "optim.grokfast_lamb",
               "optim.l1", "train.batch_size", "train.init_from", "train.mask_from", "train.keep_best",
-              "train.fixed_norm", "model.init_scale", "optim.momentum"}
+              "train.fixed_norm", "model.init_scale", "optim.momentum", "train.stop_when", "train.stop_after",
+              "optim.clip_grad_norm"}
 NOT_VMAP_SAFE = {"moe": "its routing picks rows by data-dependent indices"}
 
 
@@ -49,6 +50,8 @@ def unsupported(cfg: RunConfig) -> str | None:
          f"{o.grokfast_window} gradients per member (only ema is vectorised)"),
         (t.loss != "mse_violation", "train.loss=mse_violation draws random codewords from the global RNG"),
         (cfg.model.name not in NOT_VMAP_SAFE, f"model.name={cfg.model.name}: {NOT_VMAP_SAFE.get(cfg.model.name)}"),
+        (cfg.model.dropout == 0, "model.dropout draws its masks from the global RNG inside the forward, which a "
+         "group step cannot replay member by member"),
         (t.device in ("auto", "cpu", "cuda") and resolve_device(t.device).type in ("cpu", "cuda"),
          f"train.device={t.device}"),
     ]
@@ -73,11 +76,13 @@ def check(cfg: RunConfig, task: TaskData | None = None) -> TaskData:
     itemsize = DTYPES[cfg.train.dtype].itemsize
     check_size(f"the model ({n_params:,} parameters with gradients and optimizer state)", 5 * n_params * itemsize,
                "choose smaller model sizes")
-    metric = cfg.train.keep_best
     known = {f"{s}/{k}" for s in ("train", "val", *task.evals) for k in ("loss", "acc")} | {"params/norm"}
-    if metric and metric not in known and not probe_names(cfg.train.probes):
-        raise ConfigError(f"train.keep_best={metric!r} is not a logged metric; expected one of "
-                          f"{', '.join(sorted(known))} (or a probe's key with train.probes)")
+    metrics = [("train.keep_best", cfg.train.keep_best)] + [("train.stop_when", key) for key, _, _ in
+                                                            stop_conditions(cfg.train.stop_when)]
+    for name, metric in metrics:
+        if metric and metric not in known and not probe_names(cfg.train.probes):
+            raise ConfigError(f"{name}={metric!r} is not a logged metric; expected one of "
+                              f"{', '.join(sorted(known))} (or a probe's key with train.probes)")
     return task
 
 
@@ -175,8 +180,7 @@ def train_many(cfgs: Sequence[RunConfig], sinks: Sequence[Sink] | None = None, p
             with matmul_precision(cfg0.train), sdpa_kernel([SDPBackend.MATH]):  # vmap has no rule for fused SDPA
                 group = Group([cfgs[i] for i in chunk], [tasks[i] for i in chunk], device,
                               [states[i] for i in chunk], start)
-                bar = Progress(cfg0.train.steps, start, progress, label=f"{len(chunk)} members" if len(chunk) > 1
-                               else "")
+                bar = Progress(cfg0.train.steps, start, progress)
                 run_loop(group, [members[i] for i in chunk], start, Schedule.of(cfg0.train), bar)
     return [m.outcome for m in members]  # type: ignore[misc]
 

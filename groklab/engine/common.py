@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from groklab.config import TrainConfig
+from groklab.config import TrainConfig, stop_conditions
 from groklab.errors import ConfigError
 from groklab.losses import cross_entropy, onehot_mse, stablemax_cross_entropy
 from groklab.tasks import TaskData
@@ -89,6 +89,38 @@ class Schedule:
     def probes(self, step: int) -> bool:
         """Live probes run at step 0, the last step and every `probe_every` steps (0: at every evaluation)."""
         return self.probe_every == 0 or step % self.probe_every == 0 or step == self.steps
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """`train.stop_when`: a run ends early, as `completed`, once every condition has held at `after` consecutive
+    evaluations (`train.stop_after`), so a run stops soon after its outcome is settled instead of spending a blind
+    budget (`train.steps` is then the cap). Evaluations that did not measure a condition's metric (a probe measured
+    every `probe_every` steps) neither extend nor break a streak, as in the detector's sustained crossings; the
+    streak is part of `latest.pt`, so a resumed run stops at the same step."""
+
+    conditions: tuple[tuple[str, str, float], ...]
+    after: int
+
+    @classmethod
+    def of(cls, t: TrainConfig) -> StopRule:
+        return cls(tuple(stop_conditions(t.stop_when)), t.stop_after)
+
+    def update(self, streak: dict[str, int] | None, step: int, row: dict[str, Any]) -> dict[str, int] | None:
+        """The streak after the evaluation `row` at `step`: {"held": evaluations, "from": first step} while every
+        condition holds, None once one fails (or without conditions)."""
+        if not self.conditions:
+            return None
+        values = [row.get(key) for key, _, _ in self.conditions]
+        if any(v is None for v in values):
+            return streak
+        if all(v >= level if op == ">=" else v <= level
+               for v, (_, op, level) in zip(values, self.conditions, strict=True)):
+            return {"held": streak["held"] + 1, "from": streak["from"]} if streak else {"held": 1, "from": step}
+        return None
+
+    def settled(self, streak: dict[str, int] | None) -> bool:
+        return streak is not None and streak["held"] >= self.after
 
 
 # --- minibatch order --------------------------------------------------------------------------------------------
@@ -267,12 +299,12 @@ class Progress:
     """A tqdm bar on a terminal; otherwise a line at every 10% of the run. With several members it shows their
     median and how many are still training."""
 
-    def __init__(self, total: int, start: int, enabled: bool, label: str = "") -> None:
-        self.total, self.bar, self.enabled, self.next_line, self.label = total, None, enabled, start, label
+    def __init__(self, total: int, start: int, enabled: bool) -> None:
+        self.total, self.bar, self.enabled, self.next_line = total, None, enabled, start
         if enabled and sys.stderr.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, initial=start, unit="step", dynamic_ncols=True, desc=label or None)
+            self.bar = tqdm(total=total, initial=start, unit="step", dynamic_ncols=True)
 
     def update(self, step: int, rows: Sequence[dict[str, Any]], alive: int) -> None:
         if not self.enabled:
@@ -282,8 +314,7 @@ class Progress:
             self.bar.update(step - self.bar.n)
             self.bar.set_postfix_str(text)
         elif step >= self.next_line:
-            print(f"{self.label + ' ' if self.label else ''}step {step}/{self.total} {text}", file=sys.stderr,
-                  flush=True)
+            print(f"step {step}/{self.total} {text}", file=sys.stderr, flush=True)
             self.next_line = step + max(1, self.total // 10)
 
     def close(self) -> None:
@@ -298,5 +329,6 @@ def _describe(rows: Sequence[dict[str, Any]], alive: int) -> str:
         if values:
             parts.append(f"{key}={float(np.median(values)):.4g}")
     if len(rows) > 1:
-        parts.insert(0, f"{alive} members (median)")
+        parts.insert(0, f"median of {alive} members:" if alive == len(rows) else
+                     f"median of {len(rows)} members ({alive} still training):")
     return " ".join(parts)

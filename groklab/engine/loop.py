@@ -26,6 +26,7 @@ from groklab.engine.common import (
     BatchOrder,
     Progress,
     Schedule,
+    StopRule,
     better,
     checkpoint_state,
     chunk_sums,
@@ -81,6 +82,7 @@ class Outcome:
     steps: int  # optimizer steps done
     final: dict[str, Any]  # the last evaluation
     error: str | None = None
+    stopped: dict[str, Any] | None = None  # train.stop_when ended it early: the rule and the steps it held over
 
 
 class Trainer(Protocol):
@@ -102,6 +104,7 @@ class Member:
     sink: Sink
     resumed: float = 0.0  # seconds of training before this process (0 for a fresh run)
     best: dict[str, Any] | None = None  # train.keep_best: the best evaluation so far
+    streak: dict[str, int] | None = None  # train.stop_when: how long it has held (StopRule.update)
     started: float = 0.0  # perf_counter() at which this member's training time would have been 0
     outcome: Outcome | None = None
 
@@ -109,7 +112,18 @@ class Member:
     def of(cls, cfg: RunConfig, sink: Sink, state: dict[str, Any] | None) -> Member:
         if state is None:
             return cls(cfg, sink)
-        return cls(cfg, sink, resumed=state["time"], best=state.get("best"))
+        return cls(cfg, sink, resumed=state["time"], best=state.get("best"), streak=state.get("stop"))
+
+    def stopping(self, step: int, row: dict[str, Any]) -> dict[str, Any] | None:
+        """Update the `train.stop_when` streak with this evaluation; what summary.json records when it settles
+        the run (None while it trains on)."""
+        rule = StopRule.of(self.cfg.train)
+        self.streak = rule.update(self.streak, step, row)
+        if not rule.settled(self.streak):
+            return None
+        assert self.streak is not None
+        return {"when": self.cfg.train.stop_when, "after": rule.after, "from_step": self.streak["from"],
+                "step": step}
 
 
 def run_loop(trainer: Trainer, members: list[Member], start: int, schedule: Schedule, progress: Progress) -> None:
@@ -135,27 +149,31 @@ def run_loop(trainer: Trainer, members: list[Member], start: int, schedule: Sche
 
 def _record(trainer: Trainer, live: list[Member], step: int, schedule: Schedule, progress: Progress) -> list[Member]:
     """Evaluate every live member at `step`, log its row and write its checkpoints; return the members that go on
-    (a non-finite value ends a member with status `diverged`, the others train on unchanged)."""
+    (a non-finite value ends a member with status `diverged`, a settled `train.stop_when` as `completed` after a
+    last checkpoint; the others train on unchanged)."""
     rows = trainer.measure(step, schedule.probes(step))
     now, alive = time.perf_counter(), []
     for i, (m, metrics) in enumerate(zip(live, rows, strict=True)):
         elapsed = now - m.started if step else 0.0
         row, error = evaluation_row(step, elapsed, metrics, lr_at(m.cfg.optim, max(step - 1, 0)))
         m.sink.log(row)
-        m.outcome = Outcome("diverged" if error else "completed", step, row, error)
+        stopped = None if error else m.stopping(step, row)
+        m.outcome = Outcome("diverged" if error else "completed", step, row, error, stopped)
         if error:
             continue
-        alive.append(i)
+        if stopped is None:
+            alive.append(i)
         metric = m.cfg.train.keep_best
         if metric and better(metric, row.get(metric), (m.best or {}).get("value")):
             m.best = {"metric": metric, "step": step, "value": row[metric]}
             m.sink.save_best(trainer.state(i, step, elapsed, latest=False), m.best)
-        latest = schedule.saves_latest(step) and step > 0
-        if latest or schedule.keeps(step):
+        latest = (schedule.saves_latest(step) or stopped is not None) and step > 0  # a stopped run's last state
+        keep = schedule.keeps(step) or (stopped is not None and bool(schedule.kept))  # its last model, as at the end
+        if latest or keep:
             state = trainer.state(i, step, elapsed, latest=latest)
-            if latest and m.best is not None:
-                state["best"] = m.best
-            m.sink.save(state, step, latest=latest, keep=schedule.keeps(step))
+            if latest:
+                state |= {k: v for k, v in (("best", m.best), ("stop", m.streak)) if v is not None}
+            m.sink.save(state, step, latest=latest, keep=keep)
     if len(alive) < len(live):
         trainer.keep(alive)
     progress.update(step, rows, len(alive))
@@ -256,6 +274,8 @@ class Single:
             loss = loss + cfg.optim.l1 * sum(p.abs().sum() for p in self.params)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if cfg.optim.clip_grad_norm:  # GPT-2 recipes clip the global gradient norm (Wang et al. 2024: 1.0)
+            torch.nn.utils.clip_grad_norm_(self.params, cfg.optim.clip_grad_norm)
         if self.grad_filter is not None:
             self.filter_state = apply_to_model(self.model, self.grad_filter, self.filter_state)
         self.optimizer.step()

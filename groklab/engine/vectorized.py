@@ -45,7 +45,7 @@ from groklab.engine.common import (
 from groklab.engine.graphs import GraphedStep, eval_chunk
 from groklab.engine.loop import load_init_and_masks, probe_data, task_tensors
 from groklab.models import build_model
-from groklab.optim import build_optimizer, lr_at
+from groklab.optim import build_optimizer, lr_at, roles
 from groklab.optim.vectorized import VecOptimizer
 from groklab.probes.live import PROBES, probe_names
 from groklab.tasks import TaskData
@@ -93,7 +93,8 @@ class Group:
         self.base = copy.deepcopy(models[0]).to("meta")  # the functional template
         self.scratch = models[0] if probe_names(self.tcfg.probes) else None  # a real module for live probes
         del models
-        self.opt = VecOptimizer(self.params, [c.optim for c in cfgs], order, step=start)
+        self.opt = VecOptimizer(self.params, [c.optim for c in cfgs], order, step=start,
+                                roles=roles(cfgs[0].optim, self.base))
         for i, state in enumerate(states):
             if state is not None:
                 self.opt.load_member(i, state["optimizer"], state.get("grad_filter"))

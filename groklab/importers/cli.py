@@ -32,8 +32,14 @@ def parse_map(items: Sequence[str]) -> dict[str, str]:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("import", help="turn runs logged by other code into run folders",
-                              description=__doc__.splitlines()[0])
+    p = subparsers.add_parser(
+        "import", help="turn runs logged by other code into run folders",
+        description="Turn runs logged by other code into groklab run folders, one per SRC, under --out: a "
+        "Lightning CSVLogger version folder, TensorBoard event files, a wandb run folder or CSV export, a JSON or "
+        "JSONL history, a Sacred run folder. The format is detected from the files (or named with --from); "
+        "known column names become groklab's (step, train/acc, val/loss, ...), --map renames others. Every "
+        "source is read before anything is written, and each import gets the detector's verdict.",
+        epilog="example: groklab import lightning_logs/version_0 --out runs --map top1=val/acc")
     p.add_argument("sources", nargs="+", metavar="SRC", type=Path, help="a run's file or folder")
     p.add_argument("--from", dest="fmt", choices=list(READERS), default=None,
                    help="the format (default: detected from the files)")

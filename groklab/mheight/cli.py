@@ -10,24 +10,11 @@ import argparse
 import os
 import sys
 
-from groklab.errors import GroklabError
-
 METHODS = ("vertex", "lp", "exact")  # groklab.mheight.height.METHODS, spelled here to keep --help import-light
 
 
-def parse_matrix(text: str) -> list[list[float]]:
-    """'a,b,c;d,e,f' -> [[a, b, c], [d, e, f]] (rows separated by ';', entries by ',')."""
-    rows = [r for r in (part.strip() for part in text.split(";")) if r]
-    try:
-        out = [[float(x) for x in r.replace(" ", "").split(",")] for r in rows]
-    except ValueError:
-        raise GroklabError(f"cannot parse --P {text!r}: use 'a,b,c;d,e,f' (rows split by ';')") from None
-    if not out or len({len(r) for r in out}) != 1:
-        raise GroklabError(f"--P {text!r} must be a non-empty matrix with rows of equal length")
-    return out
-
-
 def cmd_height(args: argparse.Namespace) -> int:
+    from groklab.mheight.dataset import parse_matrix
     from groklab.mheight.height import height
 
     P = parse_matrix(args.P)
@@ -80,6 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     top = subparsers.add_parser("mheight", help="exact m-heights of analog codes and data sets of them",
                                 description=about)
     sub = top.add_subparsers(dest="mheight_command", metavar="{height,generate,import}", required=True)
+    top.set_defaults(mheight_leaves=sub)  # commands of higher layers join here (groklab.studies.cli: predict)
 
     p = sub.add_parser("height", help="print the exact m-height of one code [I_k | P]")
     p.add_argument("--P", required=True, help="k x (n-k) matrix, rows split by ';', e.g. '1,2;3,4'")
@@ -90,17 +78,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="vertex (batched, default), lp (Roth's LPs on HiGHS) or exact (rational arithmetic)")
     p.set_defaults(func=cmd_height)
 
-    g = sub.add_parser("generate", help="generate a data set of random P with exact labels")
-    g.add_argument("--groups", default="all", help="all | n9 | n10 | hard | 'n,k,m;n,k,m' (default all 21)")
-    g.add_argument("--per-group", type=int, default=1000)
-    g.add_argument("--dist", choices=("uniform", "integer"), default="uniform")
-    g.add_argument("--range", type=_positive_float, default=100.0, help="entries in [-range, range]")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--out", required=True, help="FILE.parquet or FILE.npz")
-    g.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    g.add_argument("--method", choices=METHODS, default="vertex")
-    g.add_argument("--device", default="auto", help="auto (a CUDA GPU when torch sees one, else cpu) | cpu | cuda[:i]")
-    g.add_argument("--chunk-size", type=int, default=500, help="rows per resumable chunk (part of the seed)")
+    g = sub.add_parser("generate", help="generate a data set of random P with exact labels",
+                       description="Random P matrices of the chosen (n, k, m) groups, each labelled with its exact "
+                       "m-height; resumable (chunks already written are kept). Train on it with "
+                       "`groklab run mheight task.data=FILE`.")
+    g.add_argument("--groups", default="all", help="all | n9 | n10 | hard | 'n,k,m;n,k,m' (default: all 21)")
+    g.add_argument("--per-group", type=int, default=1000, help="rows per (n, k, m) group (default: 1000)")
+    g.add_argument("--dist", choices=("uniform", "integer"), default="uniform",
+                   help="entries of P: uniform reals or integers in [-range, range] (default: uniform)")
+    g.add_argument("--range", type=_positive_float, default=100.0,
+                   help="entries in [-range, range] (default: 100)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the random P (default: 0)")
+    g.add_argument("--out", required=True, help="FILE.parquet or FILE.npz (required)")
+    g.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="processes labelling chunks in parallel (default: this machine's CPU count, %(default)s)")
+    g.add_argument("--method", choices=METHODS, default="vertex",
+                   help="vertex (batched, default), lp (Roth's LPs on HiGHS) or exact (rational arithmetic)")
+    g.add_argument("--device", default="auto",
+                   help="auto (a CUDA GPU when torch sees one, else cpu) | cpu | cuda[:i] (default: auto)")
+    g.add_argument("--chunk-size", type=int, default=500,
+                   help="rows per resumable chunk, part of the seed (default: 500)")
     g.add_argument("--quiet", action="store_true", help="no progress output")
     g.set_defaults(func=cmd_generate)
 

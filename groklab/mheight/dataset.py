@@ -10,6 +10,9 @@ Columns (``load_dataset`` returns them as a dict of numpy arrays):
 Files: Parquet (pyarrow) when the name ends in .parquet (P is a fixed-size list of K*R floats, row-major,
 K and R in the schema metadata), else an uncompressed .npz at exactly the given path. A JSON sidecar
 ``FILE.json`` records groups, counts, infinities and provenance. Every write is atomic (temp + os.replace).
+Read only: a CSV (``.csv``) with a header row and the columns n, k, m, P (``a,b;c,d``: rows split by ';') and
+optionally height (``inf`` allowed); without it the rows get exact labels (vertex method) or, for prediction,
+none. Pickles are never read here (they can run code): ``groklab mheight import --trust-pickle`` converts them.
 """
 
 from __future__ import annotations
@@ -133,11 +136,72 @@ def save_table(path: Path, table: dict, meta: dict) -> None:
     write_json(sidecar_path(path), {"format": FORMAT, "P_layout": LAYOUT, "P_shape": [K, R], **meta})
 
 
-def load_dataset(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read a data set written by ``generate_dataset`` / ``import_course``: the dict described above."""
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".pck")
+
+
+def parse_matrix(text: str, what: str = "--P") -> list[list[float]]:
+    """'a,b,c;d,e,f' -> [[a, b, c], [d, e, f]] (rows separated by ';', entries by ',')."""
+    rows = [r for r in (part.strip() for part in text.split(";")) if r]
+    try:
+        out = [[float(x) for x in r.replace(" ", "").split(",")] for r in rows]
+    except ValueError:
+        raise GroklabError(f"cannot parse {what} {text!r}: use 'a,b,c;d,e,f' (rows split by ';')") from None
+    if not out or len({len(r) for r in out}) != 1:
+        raise GroklabError(f"{what} {text!r} must be a non-empty matrix with rows of equal length")
+    return out
+
+
+def refuse_pickle(path: Path) -> None:
+    """A pickle runs code when it is read: one line pointing at the converter that asks for trust."""
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+    if path.suffix.lower() in PICKLE_SUFFIXES or (len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5):
+        raise GroklabError(f"{path} is a pickle, which can run code when read; if you trust it, convert it with "
+                           f"groklab mheight import {path} --trust-pickle --out data.npz")
+
+
+def read_csv(path: Path) -> dict[str, np.ndarray]:
+    """A CSV of codes (module docstring) as the column dict; height is NaN where the file has no height column."""
+    import csv
+
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in ("n", "k", "m", "P") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise GroklabError(f"{path}: a CSV of codes needs a header with the columns n, k, m, P (P as 'a,b;c,d') "
+                               f"and optionally height; missing {', '.join(missing)}")
+        rows = list(reader)
+    labelled = "height" in (reader.fieldnames or [])
+    n, k, m, Ps, h = [], [], [], [], []
+    for line, row in enumerate(rows, start=2):
+        try:
+            n.append(int(row["n"]))
+            k.append(int(row["k"]))
+            m.append(int(row["m"]))
+            h.append(float(row["height"]) if labelled else np.nan)
+        except (TypeError, ValueError):
+            raise GroklabError(f"{path}:{line}: n, k, m must be integers and height a number") from None
+        P = np.array(parse_matrix(row["P"] or "", f"{path}:{line}: P"))
+        if P.shape != (k[-1], n[-1] - k[-1]):
+            raise GroklabError(f"{path}:{line}: P is {P.shape[0]} x {P.shape[1]} but (n, k) = ({n[-1]}, {k[-1]}) "
+                               f"needs k x (n-k) = {k[-1]} x {n[-1] - k[-1]}")
+        Ps.append(P)
+    if not rows:
+        raise GroklabError(f"{path}: no rows")
+    return make_table(n, k, m, pad(Ps, pad_shape(np.array(k), np.array(n))), h)
+
+
+def load_dataset(path: str | os.PathLike, labels: bool = True) -> dict[str, np.ndarray]:
+    """Read a data set written by ``generate_dataset`` / ``import_course``, or a CSV of codes: the dict described
+    above. A CSV without heights gets exact ones when `labels`, else NaN heights."""
     path = Path(path)
     if not path.is_file():
         raise GroklabError(f"no such data set file: {path}")
+    refuse_pickle(path)
+    if path.suffix.lower() == ".csv":
+        table = read_csv(path)
+        check_table(table, path, labelled=False)
+        return exact_labels(table) if labels and np.isnan(table["height"]).any() else table
     try:
         if path.suffix == ".parquet":
             _, pq = _require_pyarrow()
@@ -166,8 +230,21 @@ def load_dataset(path: str | os.PathLike) -> dict[str, np.ndarray]:
     return table
 
 
-def check_table(table: dict[str, np.ndarray], path: str | os.PathLike) -> None:
-    """Refuse a data set whose rows cannot be what they claim, with one line naming the first bad row."""
+def exact_labels(table: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The table with the exact height of every row whose height is NaN (the batched vertex method, per group)."""
+    from groklab.mheight.height import heights
+
+    h = table["height"].copy()
+    keys = np.stack([table[c] for c in ("n", "k", "m")], axis=1)
+    for n, k, m in {tuple(int(v) for v in row) for row in keys[np.isnan(h)]}:
+        rows = np.flatnonzero(np.all(keys == (n, k, m), axis=1) & np.isnan(h))
+        h[rows] = heights(unpad(table["P"][rows], n, k), m)
+    return make_table(table["n"], table["k"], table["m"], table["P"], h)
+
+
+def check_table(table: dict[str, np.ndarray], path: str | os.PathLike, labelled: bool = True) -> None:
+    """Refuse a data set whose rows cannot be what they claim, with one line naming the first bad row; an
+    unlabelled table (a CSV without heights) may have NaN heights."""
     n, k, m, P, h = (table[c] for c in ("n", "k", "m", "P", "height"))
     if P.ndim != 3 or not len(n) == len(k) == len(m) == len(P) == len(h):
         raise GroklabError(f"{path}: columns of different lengths or P not a stack of matrices (P {P.shape}, "
@@ -185,7 +262,8 @@ def check_table(table: dict[str, np.ndarray], path: str | os.PathLike) -> None:
     first(np.any((P != 0) & ~inside, axis=(1, 2)), f"has P entries outside its k x (n-k) block: P's shape does not "
           f"match (n, k) ({LAYOUT})")
     first(~np.all(np.isfinite(P), axis=(1, 2)), "has NaN or infinite entries in P")
-    first(np.isnan(h), "has a NaN height (a label must be a number; inf marks an infinite height)")
+    if labelled:
+        first(np.isnan(h), "has a NaN height (a label must be a number; inf marks an infinite height)")
     first(h <= 0, "has a height <= 0 (every m-height is >= 1, mheight.md §1)")
 
 

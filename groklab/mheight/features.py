@@ -35,13 +35,15 @@ def widths(pairs: list[tuple[int, int]]) -> list[int]:
     return [max(comb(k, s) * comb(n - k, s) for n, k in pairs) for s in range(1, top + 1)]
 
 
-def sorted_log_minors(P: np.ndarray, n: np.ndarray, k: np.ndarray, scale: float) -> np.ndarray:
-    """Features (N, sum(widths)) for zero-padded P (N, K, R) with per-row n, k (module docstring)."""
-    pairs = sorted({(int(a), int(b)) for a, b in zip(n, k, strict=True)})
-    slots = widths(pairs)
+def sorted_log_minors(P: np.ndarray, n: np.ndarray, k: np.ndarray, scale: float,
+                      pairs: list[tuple[int, int]] | None = None) -> np.ndarray:
+    """Features (N, sum(widths)) for zero-padded P (N, K, R) with per-row n, k (module docstring). The slots are
+    sized for `pairs` (default: the (n, k) present), so rows scored later get the layout a model was trained on."""
+    present = sorted({(int(a), int(b)) for a, b in zip(n, k, strict=True)})
+    slots = widths([(int(a), int(b)) for a, b in pairs] if pairs else present)
     starts = np.concatenate([[0], np.cumsum(slots)])
     out = np.full((len(P), int(starts[-1])), FILL, dtype=np.float32)
-    for nn, kk in pairs:
+    for nn, kk in present:
         rows = np.flatnonzero((n == nn) & (k == kk))
         r = nn - kk
         M = np.abs(square_minors(P[rows, :kk, :r] / scale))

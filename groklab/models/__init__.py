@@ -40,12 +40,15 @@ def build_model(cfg: ModelConfig, task: TaskData) -> nn.Module:
         return build_mheight_model(cfg, task)
     if cfg.name == "group_heads":  # m-height, one head per (n, k, m) group (issue 17)
         return build_group_heads(cfg, task)
-    if cfg.act not in ("relu", "gelu") or not cfg.bias or cfg.init != "torch" or cfg.init_scale != 1:
+    own_init = cfg.init == "torch" or cfg.name in GPT2_MODELS  # the GPT-2 family takes model.init=gpt2
+    if cfg.act not in ("relu", "gelu") or not cfg.bias or not own_init or cfg.init_scale != 1:
         raise ConfigError(f"model.name={cfg.name} takes model.act=relu or gelu; model.bias, model.init and "
-                          "model.init_scale apply to mlp_concat and liu_toy only")
+                          "model.init_scale apply to mlp_concat and liu_toy only (model.init=gpt2: the GPT-2 family)")
     if task.vocab_size is None or task.n_classes is None:
         raise ConfigError(f"model.name={cfg.name} needs a token classification task")
     sizes = dict(d_vocab=task.vocab_size, d_out=task.n_classes, n_ctx=task.seq_len)
+    if task.meta.get("padding") == "right":  # the transformers read each row's answer at its last real token
+        sizes["pad_token"] = task.meta["pad_token"]
     common = dict(d_model=cfg.d_model, n_layers=cfg.n_layers, n_heads=cfg.n_heads, d_mlp=cfg.d_mlp, act=cfg.act)
     if cfg.name == "power_transformer":  # post-LN, bias-free linears, learned positions, torch default init
         return Transformer(**sizes, **common, norm="post", mlp_bias=False, init="torch", linear=cfg.linear)
@@ -53,7 +56,7 @@ def build_model(cfg: ModelConfig, task: TaskData) -> nn.Module:
         return Transformer(**sizes, **common, norm="none", mlp_bias=True, init="nanda", linear=cfg.linear)
     if cfg.name in GPT2_MODELS:  # pre-LN with a final LayerNorm, MLP biases, and its variants
         return build_gpt2(cfg, sizes, common)
-    if cfg.name == "mlp":
+    if cfg.name == "mlp":  # an MLP sees every position: padding needs no special reading
         return OneHotMLP(sizes["d_vocab"], sizes["n_ctx"], sizes["d_out"], cfg.d_mlp, cfg.n_layers, cfg.act,
                          cfg.linear)
     if cfg.name == "tickets_mlp":  # Minegishi 2023: d_model = embedding width, d_mlp = hidden width

@@ -22,6 +22,13 @@ variants the Hydra re-implementation of Power et al. (`ndtippens/grok-tests`) ad
   was never wired into its model (its forward references an undefined `position_ids`). `model.n_memory=0` leaves
   a plain GPT-2.
 
+GPT-2 as its authors train it (Radford et al. 2019; the HF GPT2LMHeadModel that Wang et al. 2024 train from
+scratch): `model.init=gpt2` (every weight N(0, 0.02), the two projections into the residual stream of each block,
+W_O and W_out, N(0, 0.02 / sqrt(2 n_layers)); biases 0, LayerNorm (1, 0)), `model.tie_embeddings` (logits = x W_E^T,
+GPT-2's tied LM head; the task must predict its own vocabulary) and `model.dropout` (GPT-2: 0.1 on the embeddings,
+the attention weights and both residual branches). Not GPT-2: no biases on the attention projections, and exact
+(erf) GELU where GPT-2 uses the tanh approximation.
+
 `model.pos=rotary` (every model here) replaces W_pos by rotary positions on queries and keys (Su et al. 2021);
 the reference's GPT-2 Meta used rotary positions. `model.linear=bitlinear` (groklab.models.bitlinear) applies to
 these and the other transformers and MLPs.
@@ -40,6 +47,7 @@ GPT2_MODELS = ("gpt2_transformer", "gpt2_resformer", "gpt2_svformer", "gpt2_meta
 VALUES = {"gpt2_transformer": "own", "gpt2_resformer": "resformer", "gpt2_svformer": "svformer", "gpt2_meta": "own"}
 POSITIONS = ("learned", "rotary")
 VALUE_MIXES = ("identity", "learnable")
+INITS = ("torch", "gpt2")
 TRANSFORMERS = ("power_transformer", "nanda_transformer", *GPT2_MODELS)
 BITLINEAR_MODELS = (*TRANSFORMERS, "mlp", "tickets_mlp", "mlp_concat")  # models with hidden linear layers
 
@@ -70,10 +78,19 @@ def check_model_keys(cfg: ModelConfig) -> None:
         raise ConfigError(f"model.value_mix={cfg.value_mix!r}: expected one of {', '.join(VALUE_MIXES)}")
     if cfg.value_mix != default.value_mix and cfg.name != "gpt2_resformer":
         raise ConfigError(f"model.value_mix applies to model.name=gpt2_resformer only (got model.name={cfg.name})")
+    if cfg.name in GPT2_MODELS and cfg.init not in INITS:
+        raise ConfigError(f"model.init={cfg.init!r}: {cfg.name} expects one of {', '.join(INITS)}")
+    for key in ("tie_embeddings", "dropout"):
+        if getattr(cfg, key) != getattr(default, key) and cfg.name not in GPT2_MODELS:
+            raise ConfigError(f"model.{key} applies to {', '.join(GPT2_MODELS)} (got model.name={cfg.name})")
 
 
 def build_gpt2(cfg: ModelConfig, sizes: dict[str, Any], common: dict[str, Any]) -> Transformer:
-    """A GPT-2 family model: pre-LN with a final LayerNorm, MLP biases, torch's default init."""
-    return Transformer(**sizes, **common, norm="pre", mlp_bias=True, init="torch", pos=cfg.pos, linear=cfg.linear,
+    """A GPT-2 family model: pre-LN with a final LayerNorm, MLP biases, torch's default init or GPT-2's."""
+    if cfg.tie_embeddings and sizes["d_out"] != sizes["d_vocab"]:
+        raise ConfigError(f"model.tie_embeddings needs a task whose answers are tokens of its input vocabulary "
+                          f"(this one has {sizes['d_out']} classes and {sizes['d_vocab']} input tokens)")
+    return Transformer(**sizes, **common, norm="pre", mlp_bias=True, init=cfg.init, pos=cfg.pos, linear=cfg.linear,
                        values=VALUES[cfg.name], learn_mix=cfg.value_mix == "learnable",
-                       n_memory=cfg.n_memory if cfg.name == "gpt2_meta" else 0)
+                       n_memory=cfg.n_memory if cfg.name == "gpt2_meta" else 0, tie=cfg.tie_embeddings,
+                       dropout=cfg.dropout)

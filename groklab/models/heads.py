@@ -64,7 +64,10 @@ def build_group_heads(cfg: ModelConfig, task: TaskData) -> nn.Module:
         raise ConfigError(f"model.name={cfg.name} takes model.act=relu or gelu (got {cfg.act!r})")
     groups = [tuple(g) for g in task.meta["groups"]]
     which, y = task.groups[0], task.y_train.double()  # real tensors, also when built on the meta device (engine.check)
-    mean = torch.stack([y[which == i].mean() for i in range(len(groups))])
-    std = torch.stack([y[which == i].std() for i in range(len(groups))]).nan_to_num(1.0).clamp_min(1e-3)
+    # A group without training rows (a model rebuilt to score new data, whose checkpoint then sets these
+    # buffers) gets mean 0 and std 1.
+    mean = torch.stack([y[which == i].mean() if (which == i).any() else y.new_zeros(()) for i in range(len(groups))])
+    std = torch.stack([y[which == i].std() if (which == i).sum() > 1 else y.new_ones(())
+                       for i in range(len(groups))]).clamp_min(1e-3)
     return GroupHeads(task.in_dim, groups, task.meta["layout"], mean, std, cfg.d_model, cfg.n_layers, cfg.d_mlp,
                       cfg.act)

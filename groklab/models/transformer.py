@@ -6,8 +6,9 @@ The answer is read at the last position, so the last block computes the query, t
 that position only (keys and values still see every position): the same logits, a fraction of the work.
 
 Options of the GPT-2 family (groklab.models.gpt2 says which model uses which, and why): rotary positions instead
-of W_pos, value residuals (ResFormer / SVFormer), cross-attention to learned memory tokens, and BitLinear matmuls
-(groklab.models.bitlinear). With every option off, the forward runs exactly the ops it always ran.
+of W_pos, value residuals (ResFormer / SVFormer), cross-attention to learned memory tokens, BitLinear matmuls
+(groklab.models.bitlinear), GPT-2's initialisation, tied embeddings and dropout, and right-padded inputs. With
+every option off, the forward runs exactly the ops it always ran.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from torch import Tensor, nn
 from groklab.models import bitlinear
 
 ROPE_BASE = 10_000.0
+GPT2_STD = 0.02  # GPT-2's initializer_range
 
 
 def rotary_tables(n_pos: int, d_head: int, like: Tensor) -> tuple[Tensor, Tensor]:
@@ -71,11 +73,11 @@ class Block(nn.Module):
 
     def __init__(
         self, d_model: int, n_heads: int, d_mlp: int, norm: str, mlp_bias: bool, act: str, linear: str = "dense",
-        values: str = "own", learn_mix: bool = False, memory: bool = False,
+        values: str = "own", learn_mix: bool = False, memory: bool = False, dropout: float = 0.0,
     ) -> None:
         super().__init__()
         d_head = d_model // n_heads
-        self.n_heads, self.d_head, self.norm, self.act = n_heads, d_head, norm, act
+        self.n_heads, self.d_head, self.norm, self.act, self.dropout = n_heads, d_head, norm, act, dropout
         self.linear, self.values = linear, values
         self.W_Q = nn.Parameter(torch.empty(n_heads, d_model, d_head))
         self.W_K = nn.Parameter(torch.empty(n_heads, d_model, d_head))
@@ -92,11 +94,17 @@ class Block(nn.Module):
         self.mem = MemoryAttention(d_model, n_heads, linear) if memory else None
         self.ln_mem = nn.LayerNorm(d_model) if memory else None
 
+    def drop(self, x: Tensor) -> Tensor:
+        """GPT-2's dropout (attention weights, residual branches) while training; nothing when dropout is 0."""
+        return F.dropout(x, self.dropout, self.training) if self.dropout else x
+
     def attn_values(
         self, x: Tensor, last_only: bool, v1: Tensor | None = None, rope: tuple[Tensor, Tensor] | None = None,
+        last: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         """x [batch, pos, d_model] -> ([batch, q_pos, d_model], this block's values [batch, head, pos, d_head]);
-        causal, scores scaled by 1/sqrt(d_head). `v1`: the first block's values (value residual blocks)."""
+        causal, scores scaled by 1/sqrt(d_head). `v1`: the first block's values (value residual blocks); `last`:
+        each row's last real position when rows are padded on the right (the only query of a last-only block)."""
         batch, pos, d_model = x.shape
         h, dh = self.n_heads, self.d_head
         mats = [self.W_Q, self.W_K] if self.W_V is None else [self.W_Q, self.W_K, self.W_V]
@@ -112,12 +120,17 @@ class Block(nn.Module):
         mixed = v
         if self.values == "mix":  # ResFormer: U_n = A_n (λ_{n,1} V1 + λ_{n,2} V_n)
             mixed = self.v_mix[0] * v1 + self.v_mix[1] * v if self.v_mix is not None else 0.5 * v1 + 0.5 * v
-        if last_only:  # the last query attends to every position: no mask needed
-            z = F.scaled_dot_product_attention(q[:, :, -1:], k, mixed)
+        extra = {"dropout_p": self.dropout} if self.dropout and self.training else {}
+        if last_only and last is not None:  # right padding: row i's query at last[i] sees positions <= last[i]
+            keep = torch.arange(x.shape[1], device=x.device) <= last[:, None]
+            z = F.scaled_dot_product_attention(q.take_along_dim(last.view(-1, 1, 1, 1), 2), k, mixed,
+                                               attn_mask=keep[:, None, None, :], **extra)
+        elif last_only:  # the last query attends to every position: no mask needed
+            z = F.scaled_dot_product_attention(q[:, :, -1:], k, mixed, **extra)
         else:
-            z = F.scaled_dot_product_attention(q, k, mixed, is_causal=True)  # [batch, head, pos, d_head]
+            z = F.scaled_dot_product_attention(q, k, mixed, is_causal=True, **extra)  # [batch, head, pos, d_head]
         z = z.transpose(1, 2).reshape(batch, z.shape[2], h * dh)
-        return bitlinear.matmul(z, self.W_O.reshape(h * dh, d_model), self.linear), v
+        return self.drop(bitlinear.matmul(z, self.W_O.reshape(h * dh, d_model), self.linear)), v
 
     def attn(self, x: Tensor, last_only: bool) -> Tensor:
         return self.attn_values(x, last_only)[0]
@@ -127,21 +140,23 @@ class Block(nn.Module):
         if self.b_in is not None:
             pre = pre + self.b_in
         out = bitlinear.matmul(F.relu(pre) if self.act == "relu" else F.gelu(pre), self.W_out, self.linear)
-        return out + self.b_out if self.b_out is not None else out
+        return self.drop(out + self.b_out if self.b_out is not None else out)
 
     def run(
         self, x: Tensor, last_only: bool, v1: Tensor | None = None, rope: tuple[Tensor, Tensor] | None = None,
-        memory: Tensor | None = None,
+        memory: Tensor | None = None, last: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         """The block's output and its values (the first block's are V1 of the value residual models)."""
         resid = x[:, -1:] if last_only else x
+        if last_only and last is not None:  # right padding: each row's answer position
+            resid = x.take_along_dim(last.view(-1, 1, 1), 1)
         if self.norm == "pre":  # GPT-2 style
-            out, v = self.attn_values(self.ln1(x), last_only, v1, rope)
+            out, v = self.attn_values(self.ln1(x), last_only, v1, rope, last)
             resid = resid + out
             if self.mem is not None:
                 resid = resid + self.mem(self.ln_mem(resid), memory)
             return resid + self.mlp(self.ln2(resid)), v
-        out, v = self.attn_values(x, last_only, v1, rope)
+        out, v = self.attn_values(x, last_only, v1, rope, last)
         resid = resid + out
         if self.norm == "post":  # Power et al. 2022: LN(x + Attn(x)), then LN(a + FFN(a))
             resid = self.ln1(resid)
@@ -157,25 +172,28 @@ class Transformer(nn.Module):
 
     pos: learned (W_pos) | rotary (no W_pos); linear: dense | bitlinear; values: own | resformer | svformer (the
     first block always computes its own values V1); n_memory > 0: learned memory tokens W_mem [n_memory, d_model]
-    that every (pre-LN) block cross-attends to.
+    that every (pre-LN) block cross-attends to. init: torch | nanda | gpt2; tie: the unembedding is W_E^T (no W_U);
+    dropout: GPT-2's, on the embeddings, attention weights and residual branches; pad_token: inputs are padded on
+    the right with it, and each row's answer is read at its last other token.
     """
 
     def __init__(
         self, d_vocab: int, d_out: int, n_ctx: int, d_model: int, n_layers: int, n_heads: int, d_mlp: int,
         norm: str, mlp_bias: bool, act: str, init: str, pos: str = "learned", linear: str = "dense",
-        values: str = "own", learn_mix: bool = False, n_memory: int = 0,
+        values: str = "own", learn_mix: bool = False, n_memory: int = 0, tie: bool = False, dropout: float = 0.0,
+        pad_token: int | None = None,
     ) -> None:
         super().__init__()
-        self.pos, self.d_head = pos, d_model // n_heads
+        self.pos, self.d_head, self.dropout, self.pad_token = pos, d_model // n_heads, dropout, pad_token
         later = {"own": "own", "resformer": "mix", "svformer": "first"}[values]
         self.W_E = nn.Parameter(torch.empty(d_vocab, d_model))
         self.W_pos = nn.Parameter(torch.empty(n_ctx, d_model)) if pos == "learned" else None
         self.blocks = nn.ModuleList(
             Block(d_model, n_heads, d_mlp, norm, mlp_bias, act, linear, "own" if i == 0 else later, learn_mix,
-                  memory=n_memory > 0)
+                  memory=n_memory > 0, dropout=dropout)
             for i in range(n_layers))
         self.ln_final = nn.LayerNorm(d_model) if norm == "pre" else None
-        self.W_U = nn.Parameter(torch.empty(d_model, d_out))
+        self.W_U = nn.Parameter(torch.empty(d_model, d_out)) if not tie else None
         self.W_mem = nn.Parameter(torch.empty(n_memory, d_model)) if n_memory > 0 else None
         self.reset_parameters(init, d_vocab)
 
@@ -185,7 +203,11 @@ class Transformer(nn.Module):
             leaf = name.rsplit(".", 1)[-1]
             if leaf.startswith("b_") or ".ln" in f".{name}" or name.startswith("ln_") or leaf == "v_mix":
                 continue  # biases start at 0, LayerNorm at (1, 0), ResFormer's λ at 0.5
-            if init == "nanda":  # Nanda 2023 (papers.md §03): N(0, 1/d_model), W_U N(0, 1/d_vocab)
+            if init == "gpt2":  # GPT-2 (Radford et al. 2019; HF's GPT2PreTrainedModel._init_weights): N(0, 0.02),
+                # the projections into the residual stream (c_proj: W_O, W_out) by 1/sqrt(2 n_layers)
+                residual = leaf in ("W_O", "W_out")
+                nn.init.normal_(p, std=GPT2_STD / math.sqrt(2 * len(self.blocks)) if residual else GPT2_STD)
+            elif init == "nanda":  # Nanda 2023 (papers.md §03): N(0, 1/d_model), W_U N(0, 1/d_vocab)
                 std = 1 / math.sqrt(d_vocab if leaf == "W_U" else d_model)
                 nn.init.normal_(p, std=std)
             elif leaf in ("W_E", "W_pos", "W_mem"):  # nn.Embedding's default, as the re-implementations use
@@ -203,11 +225,16 @@ class Transformer(nn.Module):
             x = x + self.W_pos[: tokens.shape[1]]
         else:
             rope = rotary_tables(tokens.shape[1], self.d_head, x)
+        if self.dropout:  # GPT-2's embedding dropout
+            x = F.dropout(x, self.dropout, self.training)
+        last = None
+        if self.pad_token is not None:  # right padding: the questions' last tokens (real tokens come first)
+            last = (tokens != self.pad_token).sum(1) - 1
         v1 = None
         for i, block in enumerate(self.blocks):
-            x, v = block.run(x, i == len(self.blocks) - 1, v1, rope, self.W_mem)
+            x, v = block.run(x, i == len(self.blocks) - 1, v1, rope, self.W_mem, last)
             v1 = v if i == 0 else v1
         x = x[:, -1]
         if self.ln_final is not None:
             x = self.ln_final(x)
-        return x @ self.W_U
+        return x @ self.W_U if self.W_U is not None else x @ self.W_E.T

@@ -28,21 +28,56 @@ def _base_kwargs(cfg: OptimConfig) -> dict[str, Any]:
     return {"lr": cfg.lr, "betas": (cfg.beta1, cfg.beta2), "eps": cfg.eps, "weight_decay": cfg.weight_decay}
 
 
-def param_groups(cfg: OptimConfig, model: nn.Module) -> list[dict[str, Any]]:
-    """All parameters in one group, or the input embedding W_E in a group of its own when `optim.embed_lr` or
-    `optim.embed_weight_decay` is set (Liu et al. 2022 train representations and decoder with two AdamWs)."""
-    if cfg.embed_lr is None and cfg.embed_weight_decay is None:
-        return [{"params": list(model.parameters())}]
-    embed = [p for n, p in model.named_parameters() if n.rsplit(".", 1)[-1] == "W_E"]
-    if not embed:
+def exempt_from_decay(cfg: OptimConfig, model: nn.Module) -> set[str]:
+    """Names of the parameters `optim.no_decay` exempts from weight decay: `bias` (b_* and *.bias) and `norm` (the
+    parameters of normalisation layers), as GPT-2 recipes do (the authors of Wang et al. 2024 exempt "bias",
+    "LayerNorm.weight" and "ln" in simpletransformers' seq2seq_model.py)."""
+    kinds = {k.strip() for k in cfg.no_decay.split(",") if k.strip()}
+    names: set[str] = set()
+    if "norm" in kinds:
+        norms = (nn.LayerNorm, nn.GroupNorm, nn.RMSNorm, nn.modules.batchnorm._NormBase)
+        for prefix, module in model.named_modules():
+            if isinstance(module, norms):
+                names |= {f"{prefix}.{n}" if prefix else n for n, _ in module.named_parameters(recurse=False)}
+    if "bias" in kinds:
+        names |= {n for n, _ in model.named_parameters() if (leaf := n.rsplit(".", 1)[-1]) == "bias"
+                  or leaf.startswith("b_")}
+    return names
+
+
+def roles(cfg: OptimConfig, model: nn.Module) -> dict[str, str]:
+    """Each parameter's group: "embed" (W_E with `optim.embed_lr` / `optim.embed_weight_decay`), "no_decay"
+    (`optim.no_decay`) or "" (the optimizer's own lr and weight decay). The reference optimizer and the vectorised
+    one (groklab.optim.vectorized) both read it, so they group alike."""
+    embed = cfg.embed_lr is not None or cfg.embed_weight_decay is not None
+    exempt = exempt_from_decay(cfg, model)
+    named = dict(model.named_parameters())
+    if embed and "W_E" not in {n.rsplit(".", 1)[-1] for n in named}:
         raise ConfigError("optim.embed_lr / optim.embed_weight_decay need a model with an input embedding W_E")
-    group: dict[str, Any] = {"params": embed}
-    if cfg.embed_lr is not None:
-        group["lr"] = cfg.embed_lr
-    if cfg.embed_weight_decay is not None:
-        group["weight_decay"] = cfg.embed_weight_decay
-    rest = [p for n, p in model.named_parameters() if n.rsplit(".", 1)[-1] != "W_E"]
-    return [group, {"params": rest}]
+    return {n: "embed" if embed and n.rsplit(".", 1)[-1] == "W_E" else "no_decay" if n in exempt else ""
+            for n in named}
+
+
+def param_groups(cfg: OptimConfig, model: nn.Module) -> list[dict[str, Any]]:
+    """All parameters in one group; or the input embedding W_E in a group of its own when `optim.embed_lr` or
+    `optim.embed_weight_decay` is set (Liu et al. 2022 train representations and decoder with two AdamWs), then the
+    rest, then the parameters `optim.no_decay` exempts (weight decay 0)."""
+    role = roles(cfg, model)
+    named = list(model.named_parameters())
+    if not any(role.values()):
+        return [{"params": [p for _, p in named]}]
+    groups: list[dict[str, Any]] = []
+    if "embed" in role.values():
+        group: dict[str, Any] = {"params": [p for n, p in named if role[n] == "embed"]}
+        if cfg.embed_lr is not None:
+            group["lr"] = cfg.embed_lr
+        if cfg.embed_weight_decay is not None:
+            group["weight_decay"] = cfg.embed_weight_decay
+        groups.append(group)
+    groups.append({"params": [p for n, p in named if role[n] == ""]})
+    if "no_decay" in role.values():
+        groups.append({"params": [p for n, p in named if role[n] == "no_decay"], "weight_decay": 0.0})
+    return groups
 
 
 def build_optimizer(cfg: OptimConfig, model: nn.Module) -> torch.optim.Optimizer:

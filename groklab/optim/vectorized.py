@@ -3,11 +3,12 @@
 Why not torch.optim on the stacked tensors: its lr, betas, eps and weight_decay are scalars shared by every tensor,
 so a weight-decay sweep in one vmap cannot use it (ecosystem.md §3.3, pitfall 3). Here every hyper-parameter is a
 float64 tensor of shape [M] (per tensor where a parameter group changes it: `optim.embed_lr`,
-`optim.embed_weight_decay` for W_E), broadcast as [M, 1, ...] against each stacked parameter, and the update
-replays torch's single-tensor implementations (`_single_tensor_adam`, `_single_tensor_sgd`: the paths torch takes
-on CPU) operation for operation: scalar coefficients are formed in float64 as Python would form them, then cast to
-the parameter dtype, so a float64 run matches the plain optimizer to rounding and a float32 run within float32
-tolerance. In front of the update, in the reference loop's order: Grokfast-EMA (elementwise, so it vectorises for
+`optim.embed_weight_decay` for W_E, `optim.no_decay`), broadcast as [M, 1, ...] against each stacked parameter, and
+the update replays torch's single-tensor implementations (`_single_tensor_adam`, `_single_tensor_sgd`: the paths
+torch takes on CPU) operation for operation: scalar coefficients are formed in float64 as Python would form them,
+then cast to the parameter dtype, so a float64 run matches the plain optimizer to rounding and a float32 run within
+float32 tolerance. In front of the update, in the reference loop's order: gradient clipping
+(`optim.clip_grad_norm`, per member), Grokfast-EMA (elementwise, so it vectorises for
 free) and ⊥Grad (Prieto 2025: per member and per tensor).
 
 The warm-up schedule (`optim.lr_at`, scaled through `set_lr`) and the bias corrections are computed on the device
@@ -18,7 +19,7 @@ state (moments, momentum, the step counter, the Grokfast EMA) is updated in plac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -51,7 +52,7 @@ class VecOptimizer:
     state_dict (parameter groups reorder it)."""
 
     def __init__(self, params: dict[str, Tensor], cfgs: Sequence[OptimConfig], order: Sequence[str],
-                 step: int = 0) -> None:
+                 step: int = 0, roles: Mapping[str, str] | None = None) -> None:
         self.params, self.order, self.kind = params, list(order), cfgs[0].name
         self.grokfast, self.orthograd = cfgs[0].grokfast == "ema", cfgs[0].orthograd
         device = next(iter(params.values())).device
@@ -65,13 +66,17 @@ class VecOptimizer:
         self.lr, self.beta1, self.beta2, self.eps = member("lr"), member("beta1"), member("beta2"), member("eps")
         self.warmup, self.momentum = member("warmup_steps"), member("momentum")
         self.gf_alpha, self.gf_lamb, self.l1 = member("grokfast_alpha"), member("grokfast_lamb"), member("l1")
-        # per tensor: W_E takes its parameter group's lr and weight decay (Liu et al. 2022's two optimizers)
-        base_lr = {"": self.lr, "embed": hyper([c.embed_lr if c.embed_lr is not None else c.lr for c in cfgs])}
-        wd = {"": member("weight_decay"), "embed": hyper([c.embed_weight_decay if c.embed_weight_decay is not None
-                                                           else c.weight_decay for c in cfgs])}
-        groups = cfgs[0].embed_lr is not None or cfgs[0].embed_weight_decay is not None
-        which = ["embed" if groups and k.rsplit(".", 1)[-1] == "W_E" else "" for k in params]
+        # per tensor, its parameter group's (optim.roles): W_E's own lr and weight decay (Liu et al. 2022's two
+        # optimizers), no weight decay on the parameters optim.no_decay exempts
+        base_lr = {"": self.lr, "no_decay": self.lr,
+                   "embed": hyper([c.embed_lr if c.embed_lr is not None else c.lr for c in cfgs])}
+        wd = {"": member("weight_decay"), "no_decay": hyper([0.0] * len(cfgs)),
+              "embed": hyper([c.embed_weight_decay if c.embed_weight_decay is not None else c.weight_decay
+                              for c in cfgs])}
+        which = [(roles or {}).get(k, "") for k in params]
         self.base_lr, self.wd = [base_lr[w] for w in which], [wd[w] for w in which]
+        self.clip = member("clip_grad_norm")
+        self.clipping = bool((self.clip > 0).any())  # decided once: no host sync in the step
         self.step_t = torch.tensor(float(step), dtype=torch.float64, device=device)
         zeros = {k: torch.zeros_like(p, memory_format=torch.preserve_format) for k, p in params.items()}
         self.exp_avg = zeros if self.kind != "sgd" else {}
@@ -97,6 +102,8 @@ class VecOptimizer:
         lrs = [base * f for base in self.base_lr]
         self.step_t += 1
         params = list(self.params.values())
+        if self.clipping:
+            clip_([p.grad for p in params], self.clip)  # type: ignore[misc]
         grads = self._filtered([p.grad for p in params])  # type: ignore[misc]
         if self.kind == "sgd":
             self._sgd(params, grads, lrs)
@@ -152,7 +159,7 @@ class VecOptimizer:
 
     def select(self, keep: Tensor) -> None:
         """Keep only the members in `keep` (a diverged member leaves the group)."""
-        for attr in ("lr", "beta1", "beta2", "eps", "warmup", "momentum", "gf_alpha", "gf_lamb", "l1"):
+        for attr in ("lr", "beta1", "beta2", "eps", "warmup", "momentum", "gf_alpha", "gf_lamb", "l1", "clip"):
             setattr(self, attr, getattr(self, attr)[keep])
         self.base_lr, self.wd = [v[keep] for v in self.base_lr], [v[keep] for v in self.wd]
         for attr in ("exp_avg", "exp_avg_sq", "buf"):
@@ -194,6 +201,17 @@ class VecOptimizer:
         if self.mu is None:
             return None
         return {"mu": {k: v[i].detach().clone() for k, v in self.mu.items()}}
+
+
+@torch.no_grad()
+def clip_(grads: list[Tensor], max_norm: Tensor) -> None:
+    """torch.nn.utils.clip_grad_norm_ per member, in place: each member's gradients scaled by min(1, max_norm /
+    (its global L2 norm + 1e-6)); a member with max_norm 0 is left unclipped."""
+    norms = torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads])  # [tensors, M]
+    total = torch.linalg.vector_norm(norms, dim=0)
+    coef = torch.clamp(max_norm.to(total.dtype) / (total + 1e-6), max=1.0)
+    coef = torch.where(max_norm > 0, coef, torch.ones_like(coef))
+    torch._foreach_mul_(grads, cols(coef, grads))
 
 
 def orthogonal(w: Tensor, g: Tensor, eps: float = 1e-30) -> Tensor:

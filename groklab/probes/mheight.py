@@ -9,12 +9,13 @@ import torch
 from torch import Tensor, nn
 
 from groklab.errors import GroklabError
-from groklab.mheight.metric import course_metric
+from groklab.mheight.metric import course_metric, headline
 
 
 @torch.no_grad()
 def mheight_groups(model: nn.Module, data: dict[str, Tensor], task: Any, settings: Any) -> dict[str, float]:
-    """`val/mse/n,k,m` for every group and `val/course_mse`, their plain average (the course score, §4.5).
+    """`val/mse/n,k,m` for every group, `val/course_mse`, their plain average (the course score, §4.5), and
+    `val/course_mse_m<n-k`, the average over the groups with m < n-k (where a model learns; headline()).
 
     Predictions and labels are log2 heights; the metric is computed on 2^(.) by `course_metric`, so it is the
     same function that scores exported predictions.
@@ -28,4 +29,6 @@ def mheight_groups(model: nn.Module, data: dict[str, Tensor], task: Any, setting
     guess = np.exp2(pred.double().cpu().numpy())
     result = course_metric(groups[:, 0], groups[:, 1], groups[:, 2], true, guess)
     out = {f"val/mse/{n},{k},{m}": v for (n, k, m), v in result.per_group.items()}
-    return out | {"val/course_mse": result.mean}
+    means = headline(result.per_group)
+    return out | {"val/course_mse": result.mean} | ({"val/course_mse_m<n-k": means["m<n-k"]} if "m<n-k" in means
+                                                    else {})

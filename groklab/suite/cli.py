@@ -48,7 +48,7 @@ def cmd_suite(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from groklab.suite.status import status_lines
 
-    for line in status_lines(args.folder):
+    for line in status_lines(args.folders):
         print(line)
     return 0
 
@@ -80,7 +80,9 @@ def register(subparsers: Any) -> None:
                            "on the next call)")
     p.set_defaults(func=cmd_suite)
     p = subparsers.add_parser("status", help="where a sweep, a suite or a folder of runs stands: one line a member")
-    p.add_argument("folder", type=Path, metavar="DIR")
+    p.add_argument("folders", nargs="+", metavar="DIR",
+                   help="sweep folders (runs/sweep-HASH), suite folders (suite/) or any folders holding run folders; "
+                        "a quoted glob is expanded")
     p.set_defaults(func=cmd_status)
     p = subparsers.add_parser("writeup", help="a Markdown and HTML write-up generated from run folders or sweeps")
     p.add_argument("paths", nargs="+", type=Path, metavar="RUNS_OR_SWEEP")

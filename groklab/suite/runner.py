@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from groklab.studies.progress import fourier_progress
 from groklab.studies.tickets import run_tickets
 from groklab.sweep.local import execute_members
 from groklab.sweep.record import refresh, write_record
+from groklab.sweep.slurm import SlurmOptions, check_available
 from groklab.sweep.spec import Sweep
 from groklab.tasks import TaskData
 
@@ -121,24 +122,26 @@ def train_local(entries: list[Entry], runs_dir: Path, command: str, progress: bo
             entry.error = message(e)
 
 
-def train_slurm(entries: list[Entry], sweep: Sweep, command: str, slurm: dict[str, Any]) -> None:
-    """Submit every unfinished arm as one job array (a submission that fails is the command's one-line error);
-    `wait` blocks until it ends, and a failed array task is reported on stderr and shows in its members' rows."""
-    from groklab.sweep.slurm import submit, wait_for
+def train_slurm(entries: list[Entry], sweep: Sweep, command: str, slurm: SlurmOptions) -> None:
+    """Submit every unfinished arm as one job array (a submission that fails is the command's one-line error),
+    except arms whose array task is still queued or running; `wait` blocks until it ends, and a failed array
+    task is reported on stderr and shows in its members' rows."""
+    from groklab.sweep.slurm import note_queued, queued_members, submit, wait_for
 
+    queued = queued_members(sweep.path)
+    note_queued(queued)
     todo: dict[str, tuple[RunConfig, TaskData]] = {}
     for entry in entries:
         for arm in entry.todo if entry.error is None else ():
-            todo[entry.configs[arm].run_name] = (entry.configs[arm], entry.tasks[arm])
+            if entry.configs[arm].run_name not in queued:
+                todo[entry.configs[arm].run_name] = (entry.configs[arm], entry.tasks[arm])
     if not todo:
         return
-    options = dict(slurm)
-    wait = options.pop("wait", False)
     jobs = submit([c for c, _ in todo.values()], [t for _, t in todo.values()], sweep.out, sweep.path, True, command,
-                  **options)
+                  replace(slurm, wait=False))
     try:
-        if wait:
-            wait_for(jobs)
+        if slurm.wait:
+            wait_for(jobs, sweep.path, slurm.cluster)
     except GroklabError as e:
         print(f"groklab: warning: {e}", file=sys.stderr)
 
@@ -199,23 +202,21 @@ def claim(name: str, out: Path | str, scale: str = "ci", arms: list[str] | None 
 
 
 def run_suite(scale: str = "ci", only: list[str] | None = None, executor: str = "local", out: Path | str = "suite",
-              progress: bool = False, command: str = "groklab suite", slurm: dict[str, Any] | None = None
+              progress: bool = False, command: str = "groklab suite",
+              slurm: SlurmOptions | dict[str, Any] | None = None
               ) -> tuple[Path, list[Entry], dict[str, Any]]:
     """Plan, train, study and check; returns (out folder, entries, timing). `groklab.suite.page` writes the
     files."""
     if executor not in EXECUTORS:
         raise GroklabError(f"--executor {executor!r}: expected local or slurm")
-    if executor == "slurm":
-        from groklab.sweep.slurm import check_available
-
-        check_available({k: v for k, v in (slurm or {}).items() if k in ("cluster", "chunk_size")})
+    options = check_available(slurm) if executor == "slurm" else SlurmOptions()
     start, cpu = time.monotonic(), time.process_time()
     out, entries = plan(scale, only, out)
     runs_dir = out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
     sweep = record(entries, runs_dir, executor, command)
     if executor == "slurm":
-        train_slurm(entries, sweep, command, slurm or {})
+        train_slurm(entries, sweep, command, options)
     else:
         train_local(entries, runs_dir, command, progress, sweep.path)
     for entry in entries:

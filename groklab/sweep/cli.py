@@ -35,7 +35,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"  {m['status']:<11} {m['steps']:>7} steps  val/acc={'-' if acc is None else f'{acc:.4f}'}  "
               f"{m['run']}  " + " ".join(f"{k}={v}" for k, v in m["overrides"].items() if k in record["grid"]))
     finished = all(m["status"] in ("completed", "diverged") for m in record["members"])
-    return 0 if finished or (args.executor == "slurm" and not args.wait) else 1
+    return 0 if finished or (args.executor == "slurm" and not slurm.wait) else 1
 
 
 def register(subparsers: Any) -> None:
@@ -54,16 +54,27 @@ def register(subparsers: Any) -> None:
 
 def add_slurm_arguments(p: argparse.ArgumentParser, wait_help: str) -> None:
     """The `--executor slurm` options of `groklab sweep` and `groklab suite` (see `slurm_options`)."""
-    g = p.add_argument_group("slurm (with --executor slurm)")
+    g = p.add_argument_group("slurm (with --executor slurm; each is checked with sbatch --test-only first)")
     g.add_argument("--chunk-size", type=int, default=64, help="members per array task (default 64)")
-    g.add_argument("--time-min", type=int, default=240, help="time limit of an array task; requeued after it")
+    g.add_argument("--time-min", type=int, default=240,
+                   help="time limit of an array task in minutes (default 240); requeued at it, members resume")
     g.add_argument("--partition", default=None)
-    g.add_argument("--gpus-per-task", type=int, default=0)
-    g.add_argument("--cpus-per-task", type=int, default=4)
+    g.add_argument("--cpus-per-task", type=int, default=4, help="default 4")
+    g.add_argument("--gpus-per-task", type=int, default=0, help="default 0")
+    g.add_argument("--mem", default=None, help="memory per task in SLURM's syntax (8G, 500M)")
+    g.add_argument("--account", default=None)
+    g.add_argument("--qos", default=None)
+    g.add_argument("--slurm", action="append", default=[], metavar="KEY[=VALUE]",
+                   help="any other sbatch option, e.g. --slurm constraint=a100 --slurm exclusive")
     g.add_argument("--wait", action="store_true", help=wait_help)
 
 
-def slurm_options(args: argparse.Namespace) -> dict[str, Any]:
-    """groklab.sweep.slurm.submit's keyword arguments from the parsed options."""
-    return {"chunk_size": args.chunk_size, "timeout_min": args.time_min, "partition": args.partition,
-            "gpus_per_task": args.gpus_per_task, "cpus_per_task": args.cpus_per_task, "wait": args.wait}
+def slurm_options(args: argparse.Namespace) -> Any:
+    """groklab.sweep.slurm.SlurmOptions from the parsed options (checked only with --executor slurm)."""
+    from groklab.sweep.slurm import SlurmOptions, parse_extra
+
+    if args.executor != "slurm":
+        return SlurmOptions()
+    return SlurmOptions(chunk_size=args.chunk_size, time_min=args.time_min, partition=args.partition,
+                        cpus_per_task=args.cpus_per_task, gpus_per_task=args.gpus_per_task, mem=args.mem,
+                        account=args.account, qos=args.qos, extra=parse_extra(args.slurm), wait=args.wait)

@@ -20,8 +20,9 @@ from groklab.tasks import TaskData
 
 
 def execute_members(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, vectorize: bool, command: str,
-                    progress: bool = False, sweep_dir: Path | None = None) -> None:
-    """Train members (fresh or resumed): vectorised groups first, then the rest one by one."""
+                    progress: bool = False, sweep_dir: Path | None = None, job: dict[str, str] | None = None) -> None:
+    """Train members (fresh or resumed): vectorised groups first, then the rest one by one. `job` (a SLURM array
+    task's id and log files) goes into each member's summary.json as `slurm`."""
     groups: dict[str, list[int]] = {}
     for i, (cfg, task) in enumerate(zip(cfgs, tasks, strict=True)):
         why = unsupported(cfg) if vectorize else "--no-vectorize"
@@ -29,12 +30,13 @@ def execute_members(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, vec
             print(f"groklab: note: {cfg.run_name} runs alone, not vectorised ({why})", file=sys.stderr)
         groups.setdefault(group_key(cfg, task) if why is None else f"alone {i}", []).append(i)
     for index in groups.values():
-        _train_locked([cfgs[i] for i in index], [tasks[i] for i in index], out, command, progress)
+        _train_locked([cfgs[i] for i in index], [tasks[i] for i in index], out, command, progress, job)
         if sweep_dir is not None:
             refresh(sweep_dir)
 
 
-def _train_locked(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, command: str, progress: bool) -> None:
+def _train_locked(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, command: str, progress: bool,
+                  job: dict[str, str] | None = None) -> None:
     """Lock every member's folder, skip those held by another process or finished meanwhile, train the rest."""
     with contextlib.ExitStack() as stack:
         todo = []
@@ -49,6 +51,8 @@ def _train_locked(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, comma
             return
         for cfg, task, run in todo:
             start(run, cfg, task, command)
+            if job:
+                run.write_summary(slurm=job)
         runs = [run for _, _, run in todo]
         with recording(runs):
             if len(todo) == 1:
@@ -58,5 +62,5 @@ def _train_locked(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, comma
                     print(f"sweep: training {len(todo)} members together (vectorised)", file=sys.stderr, flush=True)
                 outcomes = train_many([c for c, _, _ in todo], runs, progress=progress, tasks=[t for _, t, _ in todo])
         for (cfg, _, run), outcome in zip(todo, outcomes, strict=True):
-            finish(run, outcome.status, outcome.steps, outcome.error)
+            finish(run, outcome.status, outcome.steps, outcome.error, outcome.stopped)
             detect_after_training(run.path, detector_for(cfg))

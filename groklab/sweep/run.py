@@ -11,6 +11,7 @@ from groklab.errors import ConfigError
 from groklab.runs import check_out, check_writable, prepare
 from groklab.sweep.local import execute_members
 from groklab.sweep.record import refresh, write_record
+from groklab.sweep.slurm import SlurmOptions, check_available, note_queued, queued_members, submit
 from groklab.sweep.spec import plan
 from groklab.sweep.summary import finished, write_summary
 
@@ -19,36 +20,35 @@ EXECUTORS = ("local", "slurm")
 
 def run_sweep(preset: str | None, items: list[str], out: Path | str = "runs", executor: str = "local",
               vectorize: bool = True, resume: bool = False, progress: bool = False, command: str | None = None,
-              slurm: dict[str, Any] | None = None) -> Path:
+              slurm: SlurmOptions | dict[str, Any] | None = None) -> Path:
     """Run (or continue) a sweep and return its folder `<out>/sweep-<hash8>`.
 
-    executor="slurm" submits the unfinished members as a job array through submitit (`slurm` options:
-    see `groklab.sweep.slurm.submit`); "local" trains them in this process.
+    executor="slurm" submits the unfinished members as a job array through submitit (`slurm`: see
+    `groklab.sweep.slurm.SlurmOptions`), except those whose array task is still queued or running; "local" trains
+    them in this process.
     """
     if executor not in EXECUTORS:
         raise ConfigError(f"--executor {executor!r}: expected local or slurm")
     sweep = plan(preset, items, check_out(out))
     check_writable(sweep.out)
-    ready = [prepare(c, sweep.out, resume=resume, task=t) for c, t in zip(sweep.configs, sweep.tasks, strict=True)]
-    todo = [i for i, p in enumerate(ready) if not p.done]  # every refusal happens here, before anything is written
+    queued = queued_members(sweep.path) if executor == "slurm" else {}
+    ready = [prepare(c, sweep.out, resume=resume or c.run_name in queued, task=t)
+             for c, t in zip(sweep.configs, sweep.tasks, strict=True)]
+    # every refusal happens here, before anything is written
+    todo = [i for i, p in enumerate(ready) if not p.done and sweep.configs[i].run_name not in queued]
     if todo and executor == "slurm":
-        from groklab.sweep.slurm import check_available
-
-        check_available(slurm)
+        slurm = check_available(slurm)
     command = command or "groklab sweep " + " ".join(shlex.quote(a) for a in [*([preset] if preset else []), *items])
     write_record(sweep, command, executor, vectorize)
-    if len(todo) < len(sweep.members):
-        print(f"sweep: {len(sweep.members) - len(todo)} of {len(sweep.members)} members already finished, skipped",
-              file=sys.stderr)
+    done = sum(p.done for p in ready)
+    if done:
+        print(f"sweep: {done} of {len(sweep.members)} members already finished, skipped", file=sys.stderr)
+    note_queued(queued)
     cfgs, tasks = [sweep.configs[i] for i in todo], [sweep.tasks[i] for i in todo]
     if cfgs and executor == "slurm":
-        from groklab.sweep.slurm import submit
-
-        submit(cfgs, tasks, sweep.out, sweep.path, vectorize, command, **(slurm or {}))
+        submit(cfgs, tasks, sweep.out, sweep.path, vectorize, command, slurm)
     elif cfgs:
         execute_members(cfgs, tasks, sweep.out, vectorize, command, progress, sweep.path)
-    if finished(refresh(sweep.path)):
-        write_summary(sweep.path)
+    if finished(refresh(sweep.path)) and not (executor == "slurm" and (sweep.path / "summary.md").is_file()):
+        write_summary(sweep.path)  # (the last array task wrote it already)
     return sweep.path
-
-

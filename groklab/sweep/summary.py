@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from groklab.analysis.report import write_report
-from groklab.analysis.tables import DASH, fmt_step, md_cell, md_table
+from groklab.analysis.tables import DASH, fmt_step, fmt_steps, md_cell, md_table
 from groklab.errors import GroklabError
 from groklab.io import atomic_write
 from groklab.runs import FINISHED, RunDir
@@ -37,8 +37,7 @@ def member_row(member: dict[str, Any], keys: list[str]) -> dict[str, str]:
     return row | {
         "run": member["run"],
         "status": member["status"],
-        "steps": fmt_step(summary.get("steps")) + (f" / {fmt_step(summary['total_steps'])}"
-                                                   if summary.get("total_steps") else ""),
+        "steps": fmt_steps(summary),
         "verdict": detection.get("verdict", DASH),
         "train 99%": fmt_step((crossings.get("train/acc") or {}).get("0.99")),
         "val 99%": fmt_step((crossings.get("val/acc") or {}).get("0.99")),

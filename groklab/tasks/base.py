@@ -34,6 +34,10 @@ class TaskData:
     penalty: Callable[[torch.Tensor, torch.Tensor, Any], torch.Tensor | None] | None = None
     # The group of every training and validation row (m-height: its (n, k, m)), for per-group baselines.
     groups: tuple[torch.Tensor, torch.Tensor] | None = None
+    # What the inputs were made with that was fitted on the training rows (m-height: the features' standardisation,
+    # the entry scale, the groups' order), JSON-able: saved in the run folder, and passed back to the task's builder
+    # to encode new data the way the model was trained (groklab evaluate). Empty where inputs need no fitting.
+    fitted: dict[str, Any] = field(default_factory=dict)
 
     @property
     def seq_len(self) -> int:
@@ -80,12 +84,52 @@ def trivial_baseline(task: TaskData, kind: str = "auto") -> dict[str, Any] | Non
     else:
         g_tr, g_va = task.groups
         n = int(max(g_tr.max(), g_va.max())) + 1
-        sums = torch.zeros(n, y_tr.shape[1], dtype=torch.float64).index_add_(0, g_tr, y_tr)
-        counts = torch.bincount(g_tr, minlength=n).double()[:, None]
-        means = torch.where(counts > 0, sums / counts.clamp(min=1), y_tr.mean(0))  # a group without rows: global
+        means = group_means(y_tr, g_tr, n)
         pred_tr, pred_va, label = means[g_tr], means[g_va], "group mean"
-    return {"kind": label, "groups": n, "train/loss": float(((pred_tr - y_tr) ** 2).mean()),
-            "val/loss": float(((pred_va - y_va) ** 2).mean())}
+    out = {"kind": label, "groups": n, "train/loss": float(((pred_tr - y_tr) ** 2).mean()),
+           "val/loss": float(((pred_va - y_va) ** 2).mean())}
+    if label == "group mean":  # per group too, keyed as the task names its groups (m-height: "n,k,m")
+        names = [",".join(map(str, g)) for g in task.meta.get("groups", [])] or [str(i) for i in range(n)]
+        out["val/loss per group"] = {names[i]: float(((pred_va - y_va)[g_va == i] ** 2).mean())
+                                     for i in range(n) if (g_va == i).any()}
+    return out
+
+
+def group_means(y: torch.Tensor, group: torch.Tensor, n: int) -> torch.Tensor:
+    """[n, out] mean label of each group's rows (float64); a group without rows gets the global mean."""
+    sums = torch.zeros(n, y.shape[1], dtype=torch.float64).index_add_(0, group, y)
+    counts = torch.bincount(group, minlength=n).double()[:, None]
+    return torch.where(counts > 0, sums / counts.clamp(min=1), y.mean(0))
+
+
+def shapes(task: TaskData) -> dict[str, Any]:
+    """What a model is built for: kind, classes, vocabulary, input width, input dtype and row shape, groups."""
+    return {"kind": task.kind, "n_classes": task.n_classes, "vocab_size": task.vocab_size, "in_dim": task.in_dim,
+            "x": [str(task.x_train.dtype).removeprefix("torch."), *task.x_train.shape[1:]],
+            "groups": len(task.meta["groups"]) if task.groups is not None else None}
+
+
+def fitted_record(task: TaskData) -> dict[str, Any]:
+    """Everything a model trained on `task` needs to score other data (groklab evaluate), JSON-able: the shapes
+    it was built for, the training labels' mean (per group where the task has groups: what the trivial baseline
+    predicts, so the baseline on new data is the one fitted here) and the task's own fitted statistics
+    (TaskData.fitted)."""
+    record = shapes(task) | {"label_mean": None, "task": task.fitted}
+    if task.kind == "regression":
+        y = task.y_train.double().reshape(task.n_train, -1)
+        groups = record["groups"]
+        means = y.mean(0, keepdim=True) if groups is None else group_means(y, task.groups[0], groups)
+        record["label_mean"] = means.tolist()
+    return record
+
+
+def check_fits(task: TaskData, record: dict[str, Any]) -> None:
+    """Refuse, with one line, data whose shapes differ from those the run's model was built for."""
+    mine = shapes(task)
+    for key, value in mine.items():
+        if value != record[key]:
+            raise ConfigError(f"the data does not fit the run's model: {key} is {value} where the model was "
+                              f"trained on {record[key]}")
 
 
 def memory_bytes() -> int:

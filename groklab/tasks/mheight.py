@@ -6,7 +6,7 @@ gives every slice):
           range, 100 for the course, §4.3), so entries lie in [-1, 1]; K·R values;
   minors  (minors) log2 |minors| of P / scale of every size, sorted per size (groklab.mheight.features: invariant
           under the symmetries of P, §7.7), standardised with the training rows' mean and std per slot and per
-          (n, k) (`meta["minors_scaling"]["n,k"]`); 251 values for the course groups;
+          (n, k) (`TaskData.fitted["minors_scaling"]["n,k"]`); 251 values for the course groups;
   ratios  (ratios) log2 of the Cramer ratios ||G_I^-1 g_i||_1 over every basis I and column i outside it, the 16
           largest and 48 order statistics (groklab.mheight.features; invariant too), standardised the same way.
           Their largest is exactly log2 h_{n-k} (§2.3), so the m = n-k groups become a pass-through;
@@ -26,6 +26,11 @@ Data come from `task.data` (a file of `groklab mheight generate` or
 uniform P in [-100, 100] (the distribution that fits the course's 840k set, §4.4), exact vertex labels (§2.3),
 seed 0, exactly per_group + val_per_group rows per group. The study's 5k/group over 21 groups is 115,500 exact
 labels, about 1 s on one core with the batched vertex method.
+
+What the inputs are made with is fitted on the training rows once and kept as `TaskData.fitted` (`fit_inputs`: the
+groups' order, the padding, the entry scale, the features' standardisation), saved in the run folder; new rows (a
+re-split, a data file, single codes to predict) are encoded with it (`build_mheight(cfg, fitted)`,
+`scoring_task`), never with statistics of their own.
 """
 
 from __future__ import annotations
@@ -179,14 +184,26 @@ def load_table(cfg: TaskConfig, groups: tuple[tuple[int, int, int], ...]) -> tup
     return table, scale, str(path)
 
 
-def cached_features(kind: str, path: str, table: dict[str, np.ndarray], scale: float) -> np.ndarray:
-    """The `kind` ("minors" or "ratios") features of every row of the data set at `path` (groklab.mheight.features),
-    computed once and kept in the cache folder, keyed by the file's resolved path, size and mtime."""
-    from groklab.mheight.dataset import atomic_path
+def features_of(kind: str, table: dict[str, np.ndarray], scale: float,
+                pairs: list[list[int]] | None = None) -> np.ndarray:
+    """The unstandardised `kind` ("minors" or "ratios") features of every row (groklab.mheight.features); the
+    minors' slots are sized for the (n, k) `pairs` (default: those present)."""
     from groklab.mheight.features import sorted_log_minors, sorted_log_ratios
 
+    if kind == "minors":
+        return sorted_log_minors(table["P"], table["n"], table["k"], scale, pairs)
+    return sorted_log_ratios(table["P"], table["n"], table["k"])
+
+
+def cached_features(kind: str, path: str, table: dict[str, np.ndarray], scale: float,
+                    pairs: list[list[int]] | None = None) -> np.ndarray:
+    """`features_of` every row of the data set at `path`, computed once and kept in the cache folder, keyed by the
+    file's resolved path, size and mtime."""
+    from groklab.mheight.dataset import atomic_path
+
     stat = Path(path).stat()
-    key = json.dumps([kind, str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, scale, FEATURE_VERSION])
+    key = json.dumps([kind, str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, scale, FEATURE_VERSION]
+                     + ([pairs] if pairs else []))
     cached = cache_dir() / "mheight" / f"{kind}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npy"
     if cached.is_file():
         try:
@@ -195,39 +212,50 @@ def cached_features(kind: str, path: str, table: dict[str, np.ndarray], scale: f
                 return feats
         except (OSError, ValueError):
             pass  # a damaged cache file is recomputed
-    if kind == "minors":
-        feats = sorted_log_minors(table["P"], table["n"], table["k"], scale)
-    else:
-        feats = sorted_log_ratios(table["P"], table["n"], table["k"])
+    feats = features_of(kind, table, scale, pairs)
     with atomic_path(cached) as tmp, open(tmp, "wb") as fh:
         np.save(fh, feats)
     return feats
 
 
-def standardise(feats: np.ndarray, n: np.ndarray, k: np.ndarray, train: np.ndarray
-                ) -> tuple[np.ndarray, dict[str, dict[str, list[float]]]]:
-    """Features minus the training rows' mean over their std, per slot and per (n, k): a slot means a different
-    minor (or ratio) rank in each (n, k), and padded slots hold a constant, so statistics pooled over pairs would
-    squash the real values (measured: val log2-MSE 0.95 pooled vs 0.35 per pair, minors, 3k rows per group).
-    Returns the float32 features and {"n,k": {"mean": [...], "std": [...]}}."""
-    out, scaling = np.empty(feats.shape, dtype=np.float32), {}
-    for nn, kk in sorted({(int(a), int(b)) for a, b in zip(n, k, strict=True)}):
+def pairs_of(n: np.ndarray, k: np.ndarray) -> list[tuple[int, int]]:
+    return sorted({(int(a), int(b)) for a, b in zip(n, k, strict=True)})
+
+
+def fit_scaling(feats: np.ndarray, n: np.ndarray, k: np.ndarray, train: np.ndarray) -> dict[str, dict[str, list]]:
+    """The training rows' mean and std of every feature slot, per (n, k): a slot means a different minor (or
+    ratio) rank in each (n, k), and padded slots hold a constant, so statistics pooled over pairs would squash the
+    real values (measured: val log2-MSE 0.95 pooled vs 0.35 per pair, minors, 3k rows per group). Returns
+    {"n,k": {"mean": [...], "std": [...]}}, part of the task's fitted state."""
+    scaling = {}
+    for nn, kk in pairs_of(n, k):
         rows = (n == nn) & (k == kk)
         fit = feats[train[rows[train]]]
-        mean = fit.mean(axis=0) if len(fit) else np.zeros(feats.shape[1])
-        std = fit.std(axis=0) if len(fit) else np.ones(feats.shape[1])
-        std = np.where(std > 1e-6, std, 1.0)
+        mean = fit.mean(axis=0) if len(fit) else np.zeros(feats.shape[1], dtype=feats.dtype)
+        std = fit.std(axis=0) if len(fit) else np.ones(feats.shape[1], dtype=feats.dtype)
+        scaling[f"{nn},{kk}"] = {"mean": mean.tolist(), "std": np.where(std > 1e-6, std, 1.0).tolist()}
+    return scaling
+
+
+def apply_scaling(feats: np.ndarray, n: np.ndarray, k: np.ndarray, scaling: dict[str, dict[str, list]]
+                  ) -> np.ndarray:
+    """Features minus the fitted mean over the fitted std of their row's (n, k), in float32 (the same arithmetic
+    for the training rows and for any rows scored later)."""
+    out = np.empty(feats.shape, dtype=np.float32)
+    for nn, kk in pairs_of(n, k):
+        rows = (n == nn) & (k == kk)
+        fit = scaling[f"{nn},{kk}"]
+        mean, std = (np.asarray(fit[s], dtype=np.float32) for s in ("mean", "std"))
         out[rows] = (feats[rows] - mean) / std
-        scaling[f"{nn},{kk}"] = {"mean": mean.tolist(), "std": std.tolist()}
-    return out, scaling
+    return out
 
 
-def balanced_split(group_of: np.ndarray, finite: np.ndarray, n_groups: int, per_group: int, val_per_group: int,
+def balanced_split(group_of: np.ndarray, finite: np.ndarray, sampled: list[int], per_group: int, val_per_group: int,
                    seed: int, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices (train, val): per group a seeded permutation of its finite rows, first val then train."""
+    """Row indices (train, val): per sampled group a seeded permutation of its finite rows, first val then train."""
     rng = np.random.default_rng(seed)
     train, val = [], []
-    for g in range(n_groups):
+    for g in sampled:
         rows = np.flatnonzero((group_of == g) & finite)
         need = per_group + val_per_group
         if len(rows) < need:
@@ -254,50 +282,155 @@ def symmetries(P: np.ndarray, n: np.ndarray, k: np.ndarray, copies: int, seed: i
     return np.concatenate(out)
 
 
-def build_mheight(cfg: TaskConfig) -> TaskData:
-    """Balanced train/validation tensors of the m-height regression (module docstring)."""
-    groups = check(cfg)
-    table, scale, source = load_table(cfg, groups)
+def group_index(table: dict[str, np.ndarray], groups: list[tuple[int, int, int]]) -> np.ndarray:
+    """Each row's index in `groups`, -1 for a row of another group."""
     keys = np.stack([table["n"], table["k"], table["m"]], axis=1)
     group_of = np.full(len(keys), -1)
     for i, g in enumerate(groups):
         group_of[np.all(keys == np.array(g), axis=1)] = i
-    finite = ~table["is_inf"]
-    labels = [",".join(map(str, g)) for g in groups]
-    for i, lab in enumerate(labels):
+    return group_of
+
+
+def refuse_other_groups(groups: list[tuple[int, int, int]], fitted: dict[str, Any], where: str) -> None:
+    """One line naming the groups of `where` that the run's model was not trained on (it has no head for them)."""
+    known = {tuple(g) for g in fitted["groups"]}
+    other = [",".join(map(str, g)) for g in groups if tuple(g) not in known]
+    if other:
+        raise ConfigError(f"{where} holds group(s) {'; '.join(other)} that the run was not trained on (its groups: "
+                          f"{'; '.join(','.join(map(str, g)) for g in fitted['groups'])})")
+
+
+def fit_pad(P: np.ndarray, pad: list[int]) -> np.ndarray:
+    """P in the fitted K x R zero padding (rows of the fitted groups fit inside it; the rest is zero)."""
+    K, R = pad
+    if P.shape[1:] == (K, R):
+        return P
+    out = np.zeros((len(P), K, R))
+    out[:, : min(K, P.shape[1]), : min(R, P.shape[2])] = P[:, :K, :R]
+    return out
+
+
+def raw_features(parts: list[str], table: dict[str, np.ndarray], scale: float, source: str | None,
+                 pairs: list[list[int]] | None = None) -> dict[str, np.ndarray]:
+    """The unstandardised feature blocks among `parts` of every row: cached for the file at `source`, else
+    computed here."""
+    return {kind: cached_features(kind, source, table, scale, pairs) if source else features_of(kind, table, scale,
+                                                                                               pairs)
+            for kind in ("minors", "ratios") if kind in parts}
+
+
+def fit_inputs(cfg: TaskConfig, table: dict[str, np.ndarray], scale: float, train: np.ndarray,
+                 groups: list[tuple[int, int, int]], feats: dict[str, np.ndarray]) -> dict[str, Any]:
+    """What the inputs of a model trained on these rows are made with (TaskData.fitted): the groups (one head
+    each), the padding, the entry scale, the feature blocks, the (n, k) pairs the minors' slots are sized for, the
+    features' standardisation fitted on the training rows, and the resulting layout."""
+    pad = list(table["P"].shape[1:])
+    width = {kind: f.shape[1] for kind, f in feats.items()}
+    lay = layout(*pad, width.get("minors", 0), "raw" in cfg.features.split("+"), width.get("ratios", 0))
+    return {"groups": [list(g) for g in groups], "pad": pad, "scale": scale, "features": cfg.features,
+            "minors_pairs": [list(p) for p in pairs_of(table["n"], table["k"])],
+            **{f"{kind}_scaling": fit_scaling(f, table["n"], table["k"], train) for kind, f in feats.items()},
+            "layout": {k: [s.start, s.stop] for k, s in lay.items()}}
+
+
+def inputs(table: dict[str, np.ndarray], rows: np.ndarray, fitted: dict[str, Any], feats: dict[str, np.ndarray],
+           P: np.ndarray | None = None) -> Tensor:
+    """Model inputs [len(rows), in_dim] of `rows` of `table` made with a fitted state (`fit_inputs`): `feats`
+    (`raw_features` of every row) standardised with the fitted statistics; `P` replaces the rows' own P in the raw
+    block (augmented copies share their original's features, which are invariant)."""
+    n, k, m = (table[c][rows] for c in "nkm")
+    blocks = [apply_scaling(f[rows], n, k, fitted[f"{kind}_scaling"]) for kind, f in feats.items()]
+    P = table["P"][rows] if P is None else P
+    raw = fit_pad(P, fitted["pad"]) if "raw" in fitted["features"].split("+") else None
+    return encode(n, k, m, tuple(fitted["pad"]), raw, fitted["scale"], *blocks)
+
+
+def task_meta(fitted: dict[str, Any]) -> dict[str, Any]:
+    """The metadata every m-height TaskData carries (models read `groups` and `layout`, the sampled bound `pad`,
+    `layout` and `scale`), from the fitted state."""
+    from groklab.mheight.groups import below_mds
+
+    return {"task": "mheight", "groups": fitted["groups"], "pad": fitted["pad"], "scale": fitted["scale"],
+            "features": fitted["features"], "layout": fitted["layout"],
+            "group_sets": {"m<n-k": [i for i, g in enumerate(fitted["groups"]) if below_mds(g)]}}
+
+
+def build_mheight(cfg: TaskConfig, fitted: dict[str, Any] | None = None) -> TaskData:
+    """Balanced train/validation tensors of the m-height regression (module docstring). With `fitted` (a trained
+    run's TaskData.fitted) the rows are encoded with the run's statistics instead of fitting new ones, and the
+    groups index the run's heads."""
+    groups = check(cfg)
+    table, scale, source = load_table(cfg, groups)
+    if fitted is not None:
+        refuse_other_groups(list(groups), fitted, "task.groups")
+        if cfg.features != fitted["features"]:
+            raise ConfigError(f"task.features={cfg.features!r}, but the run's model takes {fitted['features']!r}")
+    order = [tuple(g) for g in fitted["groups"]] if fitted is not None else list(groups)
+    group_of, finite = group_index(table, order), ~table["is_inf"]
+    labels = [",".join(map(str, g)) for g in order]
+    sampled = [order.index(g) for g in groups]
+    for i in sampled:
         rows = int((group_of == i).sum())
         if rows and not (finite & (group_of == i)).any():
-            raise ConfigError(f"group {lab} has no finite labels in {source} (all {rows} heights are inf); "
+            raise ConfigError(f"group {labels[i]} has no finite labels in {source} (all {rows} heights are inf); "
                               "leave it out of task.groups")
-    tr, va = balanced_split(group_of, finite, len(groups), cfg.per_group, cfg.val_per_group, cfg.split_seed, labels)
-    K, R = table["P"].shape[1:]
+    tr, va = balanced_split(group_of, finite, sampled, cfg.per_group, cfg.val_per_group, cfg.split_seed, labels)
     parts = cfg.features.split("+")
-    blocks, stats = {}, {}
-    for kind in ("minors", "ratios"):
-        if kind in parts:
-            blocks[kind], stats[f"{kind}_scaling"] = standardise(cached_features(kind, source, table, scale),
-                                                                 table["n"], table["k"], tr)
-
-    def rows(idx: np.ndarray, P: np.ndarray) -> tuple[Tensor, Tensor]:
-        x = encode(table["n"][idx], table["k"][idx], table["m"][idx], (K, R), P if "raw" in parts else None, scale,
-                   *(b[idx] for b in blocks.values()))
-        return x, torch.tensor(np.log2(table["height"][idx]), dtype=torch.float32)
-
+    if fitted is None:
+        feats = raw_features(parts, table, scale, source)
+        fitted = fit_inputs(cfg, table, scale, tr, order, feats)
+    else:
+        feats = raw_features(parts, table, fitted["scale"], source, fitted["minors_pairs"])
     P_train = symmetries(table["P"][tr], table["n"][tr], table["k"][tr], cfg.augment, cfg.split_seed)
     tr = np.tile(tr, cfg.augment + 1)  # a copy's minors and ratios are its original's: they are invariant
-    (x_train, y_train), (x_val, y_val) = rows(tr, P_train), rows(va, table["P"][va])
-    width = {kind: b.shape[1] for kind, b in blocks.items()}
-    lay = layout(K, R, width.get("minors", 0), "raw" in parts, width.get("ratios", 0))
-    meta = {
-        "task": "mheight", "source": source, "groups": [list(g) for g in groups], "pad": [int(K), int(R)],
-        "scale": scale, "features": cfg.features, "layout": {k: [s.start, s.stop] for k, s in lay.items()},
-        "n_infinite_excluded": {lab: int(((group_of == i) & ~finite).sum()) for i, lab in enumerate(labels)},
-        "y_mean": float(y_train.mean()), "train_group": group_of[tr].tolist(), "val_group": group_of[va].tolist(),
-        **stats,
-    }
+
+    def labelled(idx: np.ndarray, P: np.ndarray | None = None) -> tuple[Tensor, Tensor]:
+        return inputs(table, idx, fitted, feats, P), torch.tensor(np.log2(table["height"][idx]), dtype=torch.float32)
+
+    (x_train, y_train), (x_val, y_val) = labelled(tr, P_train), labelled(va)
+    meta = task_meta(fitted) | {
+        "source": source, "data_scale": scale,
+        "n_infinite_excluded": {labels[i]: int(((group_of == i) & ~finite).sum()) for i in sampled},
+        "y_mean": float(y_train.mean()), "train_group": group_of[tr].tolist(), "val_group": group_of[va].tolist()}
     return TaskData(x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, kind="regression",
                     in_dim=int(x_train.shape[1]), meta=meta, penalty=partial(violation_term, meta=meta),
-                    groups=(torch.from_numpy(group_of[tr]), torch.from_numpy(group_of[va])))
+                    groups=(torch.from_numpy(group_of[tr]), torch.from_numpy(group_of[va])), fitted=fitted)
+
+
+def scoring_task(table: dict[str, np.ndarray], fitted: dict[str, Any], source: str | None) -> TaskData:
+    """The rows of `table` encoded with a trained run's fitted state, as the validation split of a TaskData whose
+    training split is empty: what `groklab evaluate --data` and `groklab mheight predict` score. Rows with an
+    infinite height are left out and counted (their log2 is no label, mheight.md §7.2); unlabelled rows keep a
+    NaN label. `source` is the file the table was read from (its features are cached), or None."""
+    where = source or "the data"
+    keys = {tuple(int(v) for v in row) for row in np.stack([table["n"], table["k"], table["m"]], axis=1)}
+    refuse_other_groups(sorted(keys), fitted, where)
+    order = [tuple(g) for g in fitted["groups"]]
+    group_of, finite = group_index(table, order), ~table["is_inf"]
+    rows = np.flatnonzero(finite)
+    feats = raw_features(fitted["features"].split("+"), table, fitted["scale"], source, fitted["minors_pairs"])
+    x = inputs(table, rows, fitted, feats)
+    y = torch.tensor(np.log2(table["height"][rows]), dtype=torch.float32)
+    meta = task_meta(fitted) | {
+        "source": source, "rows": len(table["n"]),
+        "n_infinite_excluded": {",".join(map(str, g)): int(((group_of == i) & ~finite).sum())
+                                for i, g in enumerate(order) if ((group_of == i) & ~finite).any()},
+        "train_group": [], "val_group": group_of[rows].tolist()}
+    return TaskData(x_train=x[:0], y_train=y[:0], x_val=x, y_val=y, kind="regression", in_dim=int(x.shape[1]),
+                    meta=meta, groups=(torch.zeros(0, dtype=torch.long), torch.from_numpy(group_of[rows])),
+                    fitted=fitted)
+
+
+def read_mheight(cfg: TaskConfig, path: str, fitted: dict[str, Any]) -> TaskData:
+    """`groklab evaluate RUN --data FILE` for an m-height run: every row of a data file (.npz, .parquet or a CSV of
+    codes, groklab.mheight.dataset; a CSV without heights gets exact labels) scored as the validation split."""
+    from groklab.mheight.dataset import load_dataset
+
+    try:
+        table = load_dataset(path)
+    except GroklabError as e:
+        raise ConfigError(f"--data {path}: {e}") from None
+    return scoring_task(table, fitted, path)
 
 
 def sampled_log2_bound(x: Tensor, meta: dict[str, Any], samples: int) -> Tensor:

@@ -59,7 +59,7 @@ def test_markdown_report(report_files, synth):
     assert {"crashed", "evil", "sweep/wd1-s0", "sweep/wd1-s1"} <= set(rows)
     assert "| failed |" in rows["crashed"] and "error: RuntimeError: boom &lt;b&gt;" in rows["crashed"]
     assert "| grokking |" in rows["sweep/wd1-s0"]
-    assert "1 loss spike(s), 1 with a norm change" in rows["sweep/wd1-s1"]
+    assert "loss spike at step 14,000: norms: params/norm -13% off their course" in rows["sweep/wd1-s1"]
     assert "## Seed groups" in md and "| 2 | grokking ×2 |" in md
     assert "<script>" not in md and "&lt;script&gt;" in md
 

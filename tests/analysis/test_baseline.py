@@ -24,8 +24,10 @@ def regression_task(groups: bool) -> TaskData:
 def test_group_mean_and_global_mean_by_hand():
     grouped = trivial_baseline(regression_task(groups=True))
     # group 0 mean (1+3+2+2)/4 = 2, group 1 mean 12: train errors 1,1,4,4,0,0 -> 10/6; val 0,0,4,4,4,4 -> 16/6
+    # per group on validation: group 0 errors 0,4,4,4,4 -> 16/5, group 1 error 0
     assert grouped == {"kind": "group mean", "groups": 2, "train/loss": pytest.approx(10 / 6),
-                       "val/loss": pytest.approx(16 / 6)}
+                       "val/loss": pytest.approx(16 / 6), "val/loss per group": {"0": pytest.approx(16 / 5),
+                                                                                 "1": pytest.approx(0.0)}}
     plain = trivial_baseline(regression_task(groups=False))
     assert plain["kind"] == "train mean" and plain["val/loss"] == pytest.approx(
         float(((torch.tensor([2.0, 12, 0, 0, 0, 0]) - 32 / 6) ** 2).mean()))
@@ -90,9 +92,9 @@ def test_what_moved_at_a_spike():
     steps = list(range(10))
     h = {"step": steps, "train/loss": [1.0] * 10, "lr": [1e-4] * 4 + [1e-3] * 6,
          "params/norm/blocks.0.W_in": [1.0] * 5 + [1.5] * 5, "params/norm/W_U": [2.0] * 10,
-         "val/mse/9,4,5": [1.0, 1.0, 1.0, 1.0, 3.0, 3.0, 1.0, 1.0, 1.0, 1.0], "val/mse/9,4,2": [0.1] * 10}
+         "val/mse/9,4,5": [1.0, 1.0, 1.0, 1.0, 1.0, 3.0, 1.0, 1.0, 1.0, 1.0], "val/mse/9,4,2": [0.1] * 10}
     moved = what_moved(h, row=5, window=2, change=0.05)
     assert moved["norms"] == {"blocks.0.W_in": 0.5} and moved["groups"] == {"9,4,5": 2.0}
     assert moved["lr"] == {"min": 1e-4, "max": 1e-3}
-    assert describe_moved(moved) == "norms: blocks.0.W_in +50%; groups: 9,4,5 +200%; lr 0.0001..0.001"
+    assert describe_moved(moved) == "norms: blocks.0.W_in +50%; groups: 9,4,5 +200% off their course; lr 0.0001..0.001"
     assert describe_moved(what_moved(h, row=9, window=1, change=0.05)) == "nothing logged moved"

@@ -1,6 +1,7 @@
 """Wang et al. 2024's composition claims at CI scale, through the preset's check on its CI arms
 (groklab/presets/wang2024.py: phi 12.6 and 9), as `groklab suite` runs them (issue 14). The comparison claim (OOD
-queries generalize) was not reproduced at a CI scale (docs/presets.md): its preset declares no check.
+queries generalize) at its CPU scale: `partial` (the grokking delay and the 0.9 level are asserted on graphs of the
+paper's size only).
 
 The engine evaluates and logs every `TaskData.evals` split as `<split>/loss` and `<split>/acc`.
 """
@@ -19,3 +20,17 @@ def test_wang2024_composition_groks_in_distribution_only_and_phi_speeds_it(claim
     assert f["verdict"] == "grokking" and f["val_at_memorization"] <= 0.5 and f["final_val"] >= 0.9
     assert f["ood_mean"] <= 0.1  # chance is 1/|E| = 0.02: OOD composition never groks
     assert f["val90_phi_low"] is None or f["val90_phi_low"] > f["val90_phi_high"]  # a larger phi groks sooner
+
+
+@pytest.mark.slow
+def test_wang2024_comparison_generalizes_ood_where_composition_does_not(claim):
+    entry = claim("wang2024_comparison")
+    check = entry.check
+    assert check.status == "partial", check.detail  # CPU scale: the delay and OOD >= 0.9 are not asserted
+    high = entry.runs["phi_high"]
+    assert high.config["task"]["padding"] == "right" and high.config["model"]["init"] == "gpt2"
+    f = check.figures
+    assert not f["paper_sized"] and f["ood_held_step"] is not None  # OOD comparison held >= chance + 0.25 = 0.725
+    assert f["ood_final"] >= 0.8 and f["composition_ood_mean"] <= 0.1  # composition at chance (1/50) at the recipe
+    assert f["composition_ood_atomic_final"] >= 0.95  # although it knows the OOD facts it would have to compose
+    assert f["iid90_phi_low"] is None or f["iid90_phi_low"] > f["iid90_phi_high"]

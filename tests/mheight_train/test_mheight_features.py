@@ -45,7 +45,7 @@ def test_minor_features_are_the_sorted_minors(small_file):
     table = load_dataset(small_file)
     for i in (0, 25, 45):  # a row of each group: undo the standardisation and compare with numpy's det
         n, k = (int(task.x_val[i, lay[c]].argmax()) + 1 for c in "nk")
-        scaling = task.meta["minors_scaling"][f"{n},{k}"]
+        scaling = task.fitted["minors_scaling"][f"{n},{k}"]
         val = task.x_val[i, lay["minors"]].double().numpy() * scaling["std"] + np.array(scaling["mean"])
         match = [j for j in np.flatnonzero((table["n"] == n) & (table["k"] == k))
                  if np.log2(table["height"][j]) == pytest.approx(task.y_val[i].item(), abs=1e-5)]
@@ -117,7 +117,8 @@ def test_ratios_block_and_bound_without_P(small_file):
     task = build_task(cfg(small_file, features="minors+ratios"))
     lay = {k: slice(*v) for k, v in task.meta["layout"].items()}
     assert lay["minors"] == slice(0, 251) and lay["ratios"] == slice(251, 315) and task.in_dim == 315 + 29
-    assert set(task.meta["ratios_scaling"]) == {"9,4", "10,5"} and len(task.meta["ratios_scaling"]["9,4"]["std"]) == 64
+    scaling = task.fitted["ratios_scaling"]
+    assert set(scaling) == {"9,4", "10,5"} and len(scaling["9,4"]["std"]) == 64
     task = build_task(cfg(small_file, features="minors"))
     with pytest.raises(GroklabError, match=r"task\.features=raw or raw"):
         sampled_log2_bound(task.x_val, task.meta, 4)
@@ -151,3 +152,18 @@ def test_run_with_minor_features(tmp_path, small_file):
     run = groklab.load_run(groklab.run("mheight", overrides, out=tmp_path))
     assert run.summary["status"] == "completed" and run.config["task"]["features"] == "minors"
     assert run.history["train/loss"][-1] < run.history["train/loss"][0]
+
+
+def test_the_run_records_stay_small(small_file):
+    """env.json and summary.json record the task's compact metadata, not its per-group feature scalings (hundreds of
+    floats per (n, k)) or per-row lists: a few KB, not 100."""
+    import json
+
+    from groklab.runs import task_record
+
+    task = build_task(cfg(small_file, features="minors+ratios"))
+    assert len(json.dumps(task.fitted["minors_scaling"])) > 5_000  # the fitted state: fitted.json, not the record
+    record = task_record(task)
+    assert "minors_scaling" not in record and "train_group" not in record
+    assert record["sizes"] == {"train": 150, "val": 60} and record["features"] == "minors+ratios"
+    assert len(json.dumps(record, indent=2)) < 3_000

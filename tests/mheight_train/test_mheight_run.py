@@ -32,6 +32,8 @@ def test_run_learns_and_is_diagnosed(tiny_run):
     assert groups <= set(final) and "train/acc" not in final
     mean = sum(final[k] for k in groups) / 3
     assert final["val/course_mse"] == pytest.approx(mean)
+    # the headline beside it: the groups with m < n-k only (9,4,5 has m = n-k)
+    assert final["val/course_mse_m<n-k"] == pytest.approx((final["val/mse/9,4,2"] + final["val/mse/10,5,3"]) / 2)
     assert final["val/mse/9,4,2"] < final["val/mse/9,4,5"]  # the m = n-k group is the hard one (§4.6)
     assert final["val/loss"] == pytest.approx(mean, rel=1e-5)  # balanced: the loss is the course mean
 
@@ -104,6 +106,8 @@ def test_an_mheight_run_carries_its_group_mean_baseline(tiny_run):
     run = groklab.load_run(tiny_run)
     base = run.summary["baseline"]
     assert base["kind"] == "group mean" and base["groups"] == 3 and base["val/loss"] > 0
+    per = base["val/loss per group"]  # balanced validation rows: the per-group figures average to the whole
+    assert set(per) == {"9,4,2", "9,4,5", "10,5,3"} and sum(per.values()) / 3 == pytest.approx(base["val/loss"])
     assert run.summary["detection"]["baseline"]["val/loss"] == base["val/loss"]
     verdict, below = run.summary["detection"]["verdict"], run.summary["detection"]["baseline"]["below_step"]
     assert (verdict == "baseline") == (below is None and verdict not in ("memorization", "confusion", "no learning"))

@@ -65,3 +65,25 @@ def test_status_shows_each_members_job(tmp_path, capsys):
         assert line.startswith("completed") and f"job {job_id} FINISHED" in line
     assert lines[-1] == "2 members: completed 2"
     assert (sweep / "summary.md").is_file()  # the last array task wrote the sweep's summary
+
+
+def test_status_of_several_folders_and_globs(tmp_path, capsys):
+    """Several DIRs, a shell's expansion of `out/*` (run folders, the sweep folder, a file) and a quoted glob:
+    each member once, under a heading per sweep where there are several."""
+    first = run_sweep(None, [*ITEMS[:-1], "seed=0,1"], out=tmp_path / "a")
+    second = run_sweep(None, [*ITEMS[:-1], "seed=2,3"], out=tmp_path / "b")
+    (tmp_path / "a" / "notes.txt").write_text("a file among the folders")
+    assert main(["status", str(first), str(second)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == f"{first}: 2 members" and lines[3] == f"{second}: 2 members", lines
+    assert lines[-1] == "4 members: completed 4" and len(lines) == 7
+    assert main(["status", *map(str, sorted((tmp_path / "a").iterdir()))]) == 0  # what `status a/*` receives
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1] == "2 members: completed 2" and all("seed=" in x for x in lines[:-1]), lines
+    assert main(["status", str(tmp_path / "*" / "sweep-*")]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "4 members: completed 4"
+    assert main(["status", str(tmp_path / "c*")]) == 2
+    assert main(["status", str(first), str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"groklab: error: {tmp_path / 'c*'}: no folder matches",
+                   f"groklab: error: {tmp_path / 'missing'}: no such folder"], err

@@ -4,7 +4,6 @@ import dataclasses
 import importlib.util
 import json
 import os
-import shutil
 import time
 
 import pytest
@@ -142,15 +141,3 @@ def test_suite_through_a_job_array(tmp_path, capsys):
     out, entries, meta = runner.run_suite("ci", ["gromov2023", "doshi2024"], "slurm", out, slurm=slurm)
     second = write_status(out, entries, "ci", meta | {"command": "test"})
     assert [r["status"] for r in second["rows"]] == ["reproduced", "reproduced"]
-
-
-@pytest.mark.skipif(importlib.util.find_spec("submitit") is None or shutil.which("srun") is not None,
-                    reason="needs submitit on a machine without SLURM")
-def test_slurm_without_a_cluster_is_one_line(tmp_path, capsys):
-    """Submission that cannot happen is the command's error (exit 2), not pending rows and exit 0."""
-    assert main(["suite", "--only", "gromov2023", "--executor", "slurm", "--out", str(tmp_path / "s"), "--quiet"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("groklab: error: --executor slurm: ") and "srun" in err[0], err
-    assert not (tmp_path / "s").exists()  # refused before a sweep.json with pending rows is written
-    assert main(["sweep", "gromov2023", "seed=0,1", "--executor", "slurm", "--out", str(tmp_path / "w")]) == 2
-    assert "srun" in capsys.readouterr().err and not (tmp_path / "w").exists()

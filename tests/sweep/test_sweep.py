@@ -6,10 +6,11 @@ import pytest
 import torch
 
 from groklab.cli import main
-from groklab.config import RunConfig, apply_overrides
+from groklab.config import RunConfig
 from groklab.engine import MemorySink, train
 from groklab.errors import ConfigError
 from groklab.io import read_jsonl
+from groklab.presets import resolve
 from groklab.sweep import parse_spec, plan, run_sweep
 
 from .conftest import tiny_items
@@ -40,7 +41,7 @@ def test_bad_specs_refused_with_one_line(tmp_path, capsys, item, message):
 
 def test_member_folders_are_groklab_run_folders(tiny):
     sweep = plan(None, [*tiny_items(), "seed=0,1"])
-    cfg = apply_overrides(RunConfig(), tiny | {"seed": "1"})
+    cfg = resolve(None, tiny | {"seed": "1"})  # where `groklab run` (the default preset) puts this config
     assert [c.run_name for _, c in sweep.members][1] == cfg.run_name
 
 

@@ -101,17 +101,24 @@ def test_groups_and_fallback_reasons(tiny):
     assert unsupported(apply_overrides(RunConfig(), tiny | {"optim.grokfast": "ma"})) is not None
 
 
-def test_a_diverging_member_stops_alone(tiny):
-    """Per-member early stop: the diverged member ends as train.train ends it, the others train on unchanged."""
-    cfgs = [apply_overrides(RunConfig(), tiny | {"seed": "0"}),
-            apply_overrides(RunConfig(), tiny | {"seed": "1", "optim.lr": "1e30", "optim.warmup_steps": "0"})]
+def replay_members(cfgs, rtol):
+    """train_many's members end as train() ends each of them (status, step, error, stop rule), with its rows."""
     sinks = [MemorySink() for _ in cfgs]
     outcomes = train_many(cfgs, sinks)
     for cfg, sink, outcome in zip(cfgs, sinks, outcomes, strict=True):
         ref = MemorySink()
         expected = train(cfg, ref)
-        assert (outcome.status, outcome.steps, outcome.error) == (expected.status, expected.steps, expected.error)
+        assert (outcome.status, outcome.steps, outcome.error, outcome.stopped) == (
+            expected.status, expected.steps, expected.error, expected.stopped)
         assert [r["step"] for r in sink.rows] == [r["step"] for r in ref.rows]
         if expected.status == "completed":
-            assert_rows_match(ref.rows, sink.rows, 1e-4)
+            assert_rows_match(ref.rows, sink.rows, rtol)
+    return outcomes
+
+
+def test_a_diverging_member_stops_alone(tiny):
+    """Per-member early stop: the diverged member ends as train.train ends it, the others train on unchanged."""
+    cfgs = [apply_overrides(RunConfig(), tiny | {"seed": "0"}),
+            apply_overrides(RunConfig(), tiny | {"seed": "1", "optim.lr": "1e30", "optim.warmup_steps": "0"})]
+    outcomes = replay_members(cfgs, 1e-4)
     assert [o.status for o in outcomes] == ["completed", "diverged"]
