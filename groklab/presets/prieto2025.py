@@ -15,11 +15,11 @@ paper's claims, as arms:
 - StableMax (`train.loss=stablemax`, float64, β2 0.999) groks without any regularization (Fig. 1, 80k epochs).
 
 Measured (one core, shared machine), and why the CI arms are where they are:
-- p 47, 40%: ⊥AdamW train acc 0.99 at step 90, val acc 0.95 at 260 / ~300 / 280 (seeds 0-2: 2.9-3.4x the fit,
-  no grokking delay by the shared definition's 5x) with val acc 0.01 at the fit; plain AdamW val acc 0.00 through 1,800 steps, its SC peaking at
-  0.64 (step 1,700) before a Slingshot lowers it. At this fraction nothing collapses for good: lr 5e-4 (Fig. 2's)
-  SC 0.06-0.42 through 20k steps with val 0.00; float64 loss the same; StableMax (lr 1e-2, β2 0.999) val 0.00
-  through 20k steps (p 47 is too small at 40% for generalization without regularization).
+- p 47, 40%: ⊥AdamW train acc 0.99 at step 90, val acc 0.95 at 260 / ~300 / 280 (seeds 0-2: 2.9-3.4x the fit, no
+  grokking delay by the shared definition's 5x) with val acc 0.01 at the fit; plain AdamW val acc 0.00 through 1,800
+  steps, its SC peaking at 0.64 (step 1,700) before a Slingshot lowers it. At this fraction nothing collapses for
+  good: lr 5e-4 (Fig. 2's) SC 0.06-0.42 through 20k steps with val 0.00; float64 loss the same; StableMax (lr 1e-2, β2
+  0.999) val 0.00 through 20k steps (p 47 is too small at 40% for generalization without regularization).
 - With 80% of the pairs (p 31, 768 training pairs): float32 AdamW SC 0.44 at step 1,400, 0.97 at 3,800, 0.99 at
   4,100 with val acc <= 0.03 (chance 0.032); the float64-loss run has float64 SC 0.00 until step 4,700, its
   loss 3e-13 at 3,800 against float32's 3e-9 (and val acc 0.00: it scales the logits, NLM). p 47 with 80%: SC
