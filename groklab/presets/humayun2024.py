@@ -21,8 +21,11 @@ MSE is ~0): 19.8 -> 22.4 at steps 2.5-3k (LC 31 -> 24), 21.3 -> 36.3 at 6-6.5k (
 PGD plateau and LC's rise (the first 1,000 steps, ~2 min of one core), and names LC's fall and the PGD rise as
 not asserted (`partial`): neither came without a weight-norm jump. The earlier float32 arm's PGD rise (0.24 at
 10k) came with the same kind of jump (20 -> 36), and its LC end moved from 11 to 18 between two machines.
-At the paper's lr 1e-3 (float32): PGD accuracy 0.05-0.06 until 14k steps and 0.12 at 20k; LC 53 at step 1,000
-falling to 15 by 20k.
+At the paper's lr 1e-3 in float64 (30k steps, eval every 2,000, ~24 min of a loaded core): train acc 0.99 at step 83,
+test acc settled at 0.89-0.91; PGD accuracy 0.04-0.064 to 20k, 0.10-0.13 over 22k-28k and 0.226 at 30k (the check's
+rise, >= 0.162, at the last evaluation only; the weight norm +8% over the 3,000 steps before it); LC around training
+points 41.5 at the fit, 53.1 at step 879, 11.7 at the end, but its fall again crossed a norm jump (19.9 -> 23.7 at
+14-16k, LC 39 -> 20). At the paper's lr 1e-3 in float32: PGD accuracy 0.05-0.06 until 14k steps and 0.12 at 20k.
 """
 
 from collections.abc import Mapping
