@@ -115,7 +115,7 @@ def test_presets_list_what_distinguishes_them_and_their_keys(capsys):
 @pytest.mark.parametrize(("argv", "needles"), [
     (["run"], ["groklab presets PRESET", "Config keys", "--resume RUN_DIR alone"]),
     (["show"], ["RUN_DIR", "a run folder"]),
-    (["status"], ["a sweep folder", "suite folder"]),
+    (["status"], ["sweep folders (runs/sweep-HASH)", "suite folders (suite/)", "folders holding run folders"]),
     (["import"], ["Lightning", "TensorBoard", "--map"]),
     (["mheight", "generate"], ["--per-group", "(default: 1000)", "(default: uniform)", "seed of the random P "
                                "(default: 0)", "CPU count", "(default: auto)", "task.data=FILE"]),
@@ -133,9 +133,10 @@ def test_the_default_preset_stops_once_settled_and_its_outputs_agree(tmp_path, c
     """power2022 at CI size (x+y mod 41, one layer: val acc 0.99 near step 900, seconds of CPU) with the preset's
     own stop rule: the run ends soon after val acc 0.99 has held, and summary.json, `show` and `detect` report the
     same steps and verdict."""
-    from groklab.presets.power2022 import SMALL
-
-    items = [f"{k}={v}" for k, v in SMALL.items() if k != "train.steps"] + ["train.steps=4000"]
+    small = {"task.op": "x+y", "task.p": 41, "model.n_layers": 1, "model.d_model": 64, "model.d_mlp": 256,
+             "optim.lr": 3e-3, "optim.weight_decay": 2.0, "train.batch_size": "full", "train.eval_every": 20,
+             "train.log_checkpoints": 0, "train.checkpoint_every": 1000, "train.device": "cpu"}
+    items = [f"{k}={v}" for k, v in small.items()] + ["train.steps=4000"]
     assert main(["run", *items, "--out", str(tmp_path), "--quiet"]) == 0
     show = capsys.readouterr().out
     folder = next(tmp_path.iterdir())

@@ -6,16 +6,19 @@ Everything here is a pure function of a history (columns as in design.md, None w
 Verdict (Liu et al. 2022, papers.md §02 "Phase classification"), at `phase_level` (0.9) on train and val
 accuracy, each crossing sustained for `patience` evaluations; t_train, t_val the first steps of the stretches:
   comprehension  both reached and not grokking (also: val reached but train never did);
-  grokking       both reached and (t_val - t_train >= gap_steps  or
-                 (t_val / t_train >= gap_ratio and >= min_gap_evals val evaluations lie in (t_train, t_val]));
+  grokking       both reached, t_val / t_train >= gap_ratio (5) with >= min_gap_evals val evaluations in
+                 (t_train, t_val], and t_val - t_train >= gap_steps (0: off by default);
   memorization   only train reached;
   confusion      neither reached, but train accuracy rose by >= min_acc_gain over its first value;
   no learning    neither reached and train accuracy never rose by min_acc_gain.
-Why the ratio clause: Liu's 10^3-step gap is tied to their 1e5-step budget. For short runs (a 2k-step toy)
-a 10x later generalization is the same phenomenon at a smaller scale; requiring a few evaluations in the gap
-stops evaluation granularity (train at step 2, val at step 10) from counting. Set gap_ratio=None for Liu's
-exact rule. The metric follows the data: accuracy whenever it was measured (classification, and regression
-scored by nearest-template accuracy as in §02), else loss with the same rule (`loss_threshold`, else a drop
+Why relative (docs/design.md "How a verdict is decided"): Liu's 10^3-step gap is tied to their 1e5-step budget,
+and Power et al. 2022 (§01) describe the phenomenon as validation rising orders of magnitude after the fit. A
+fixed gap calls a 1,500 -> 3,500 run (2.3x) grokking and a 100 -> 900 run (9x) comprehension, though only the
+second generalised long after fitting. So the verdict asks a ratio, and a fixed gap only as an extra condition
+(`gap_steps`); requiring a few evaluations in the gap stops evaluation granularity (train at step 2, val at step
+10) from counting. Liu's exact rule is `gap_ratio=none gap_steps=1000`.
+The metric follows the data: accuracy whenever it was measured (classification, and regression scored by
+nearest-template accuracy as in §02), else loss with the same rule (`loss_threshold`, else a drop
 to `loss_drop` x the first measured loss), so the m-height regression study gets verdicts too. When the run
 knows its trivial baseline (summary.json `baseline`, issue 17) the levels are `baseline_drop` x the baseline's
 loss on each split instead (0.5: R^2 >= 0.5 against the per-group mean; a random init's first loss says little
@@ -42,7 +45,7 @@ from groklab.runs import History, Run, RunDir, load_run
 # `baseline`: a regression run whose validation loss came down to its trivial baseline (summary.json `baseline`:
 # the training mean per group) but never below it by `baseline_margin`: on unseen data it learnt the constant.
 VERDICTS = ("comprehension", "grokking", "memorization", "confusion", "no learning", "baseline")
-DETECTION_VERSION = 2  # 2: regression levels relative to the trivial baseline when known
+DETECTION_VERSION = 3  # 2: regression levels relative to the trivial baseline; 3: grokking needs the ratio
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,8 @@ class DetectConfig:
     mem_level: float = 0.99  # memorization: train acc >= this (Power's 99%, §01)
     gen_level: float = 0.99  # generalization: val acc >= this
     phase_level: float = 0.9  # Liu et al. phase threshold (§02)
-    gap_steps: int = 1000  # Liu et al. grokking gap (§02)
-    gap_ratio: float | None = 5.0  # or t_val / t_train >= this (None: Liu's rule only)
+    gap_steps: int = 0  # and t_val - t_train >= this (Liu et al.'s 1000 in a 1e5-step budget, §02; 0: off)
+    gap_ratio: float | None = 5.0  # grokking needs t_val / t_train >= this (None: the fixed gap alone, Liu's rule)
     min_gap_evals: int = 3  # val evaluations the ratio clause needs inside the gap
     min_acc_gain: float = 0.05  # confusion vs no learning: sustained train-acc gain over its first value
     loss_threshold: float | None = None  # regression: absolute loss level (train and val)
@@ -84,6 +87,8 @@ class DetectConfig:
             raise ConfigError("detect gap_steps, norm_window, norm_change and spike_floor must be >= 0")
         if self.gap_ratio is not None and not (finite(self.gap_ratio) and self.gap_ratio > 1):
             raise ConfigError(f"detect gap_ratio must be > 1 or None, got {self.gap_ratio}")
+        if self.gap_ratio is None and self.gap_steps < 1:
+            raise ConfigError("detect gap_ratio=none leaves the fixed gap alone: set gap_steps >= 1 (Liu: 1000)")
         if not (finite(self.spike_factor) and self.spike_factor > 1):
             raise ConfigError(f"detect spike_factor must be > 1, got {self.spike_factor}")
         if self.loss_threshold is not None and not (finite(self.loss_threshold) and self.loss_threshold > 0):
@@ -154,10 +159,11 @@ def phase_verdict(
         return "memorization"
     if t_train is None:
         return "comprehension"
-    if t_val - t_train >= cfg.gap_steps:
-        return "grokking"
-    ratio_ok = cfg.gap_ratio is not None and t_train > 0 and t_val / t_train >= cfg.gap_ratio
-    return "grokking" if ratio_ok and evals_between >= cfg.min_gap_evals else "comprehension"
+    gap_ok = t_val - t_train >= cfg.gap_steps
+    if cfg.gap_ratio is None:  # Liu et al.'s fixed gap alone
+        return "grokking" if gap_ok and t_val > t_train else "comprehension"
+    ratio_ok = t_train > 0 and t_val / t_train >= cfg.gap_ratio and evals_between >= cfg.min_gap_evals
+    return "grokking" if ratio_ok and gap_ok else "comprehension"
 
 
 def has_accuracy(history: History) -> bool:

@@ -164,6 +164,7 @@ class Preset:
     study: Study | None = None  # a workflow on top of the arms (tickets, Fourier progress measures)
     note: Mapping[str, str] = field(default_factory=dict)  # scale -> why no arms (or no check) are declared there
     measured_at: Mapping[str, str] = field(default_factory=dict)  # scale -> the setting its arms measure, in words
+    main: str = ""  # the arm whose curves stand for the claim on the suite page (default: the first)
 
     def detector(self) -> DetectConfig:
         return DetectConfig.from_overrides(self.detect)

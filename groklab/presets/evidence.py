@@ -6,9 +6,11 @@ was read from its folder or built in memory.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from groklab.analysis.detect import DetectConfig, detect_loaded
+from groklab.analysis.delay import DelayRule
+from groklab.analysis.detect import DetectConfig, detect_loaded, sustained_crossing
 from groklab.errors import GroklabError
 from groklab.io import finite, last_finite
 from groklab.runs import Run
@@ -28,6 +30,11 @@ def values(run: Run, key: str) -> list[float]:
 def first_at(run: Run, key: str, level: float) -> int | None:
     """First evaluated step with `key` >= `level` (summary.json's `thresholds` rule), or None."""
     return next((s for s, v in points(run, key) if v >= level), None)
+
+
+def held_from(run: Run, key: str, level: float, patience: int = 3) -> int | None:
+    """First step of `key` >= `level` held for `patience` evaluations (the detector's rule), or None."""
+    return sustained_crossing(run.history.get("step") or [], run.history.get(key) or [], level, patience)
 
 
 def last(run: Run, key: str) -> float | None:
@@ -51,6 +58,13 @@ def need(runs: Any, *names: str) -> None:
     missing = [n for n in names if n not in runs]
     if missing:
         raise GroklabError(f"the claim check needs the arm(s) {', '.join(missing)} (got {', '.join(runs) or 'none'})")
+
+
+def chance_rule(run: Run, rule: DelayRule) -> DelayRule:
+    """`rule` with the run's chance level: 1/p for the modular tasks (one answer among p residues), else the rule's
+    own."""
+    p = (run.config.get("task") or {}).get("p")
+    return dataclasses.replace(rule, chance=1 / p) if isinstance(p, int) and p > 1 else rule
 
 
 def status_ok(run: Run, name: str) -> tuple[bool, str]:

@@ -71,11 +71,16 @@ def below_mds_figures(run: Run) -> tuple[float | None, float | None]:
     return finite((run.summary.get("final") or {}).get("val/course_mse_m<n-k")), finite(base)
 
 
+TARGET = 0.25  # the target for the 21-group mean at the course's 20k rows per group
+
+
 def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Check:
     """Issue 17 §2: the recipe (arm `recipe`: sorted minors and Cramer ratios, per-group heads) ends below 0.4x the
     per-group-mean baseline, its course score the plain mean of the group scores, and below LEARNT_RATIO x the
     baseline on the groups with m < n-k alone (the m = n-k group's height is one of its inputs); where the arm
-    `raw` (ResNet on raw P) is given, it never gets below 0.9x the baseline (benchmarks/RESULTS.md)."""
+    `raw` (ResNet on raw P) is given, it never gets below 0.9x the baseline (benchmarks/RESULTS.md). With all 21 groups
+    the scores must also beat the published best (`published_conditions`); with fewer (CI) that is named as not
+    asserted."""
     need(runs, "recipe")
     run = runs["recipe"]
     final = run.summary.get("final") or {}
@@ -98,17 +103,33 @@ def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Ch
         conditions += [status_ok(runs["raw"], "raw"),
                        (raw_best is not None and raw_base is not None and raw_best > 0.9 * raw_base,
                         f"raw P: best course log2-MSE {fmt(raw_best)} against {fmt(raw_base)}")]
+    found, missing = published_conditions(groups, course, learnt)
+    conditions += found
     return conclude(
         "features that carry the height's structure learn every group where the ResNet on raw P stays at the "
         "per-group mean", conditions,
         {"course_mse": course, "baseline": base, "course_mse_m<n-k": learnt, "baseline_m<n-k": learnt_base,
          "raw_best": raw_best, "groups": {",".join(map(str, g)): v for g, v in sorted(groups.items())}},
-        headline=headlines(groups, learnt, course))
+        not_asserted=missing, headline=headlines(groups, learnt, course))
+
+
+def published_conditions(groups: Mapping[tuple[int, int, int], float], course: float | None, learnt: float | None
+                         ) -> tuple[list[tuple[bool, str]], list[str]]:
+    """With all 21 groups: the recipe beats the published best on the 15 groups with m < n-k and on all 21, and
+    meets the target on all 21. With fewer (CI) these are not asserted (the second list says why)."""
+    if len(groups) < 21:
+        return [], [f"the scores against the published best (15 groups with m < n-k: "
+                    f"{PUBLISHED_BELOW_MDS_MEAN:.2f}; 21 groups: {PUBLISHED_MEAN:g}) and the target {TARGET:g}: this "
+                    f"scale has {len(groups)} groups (--scale paper; measured 0.210 and 0.152 there)"]
+    return [(learnt is not None and learnt < PUBLISHED_BELOW_MDS_MEAN,
+             f"log2-MSE {fmt(learnt)} over the groups with m < n-k (published {PUBLISHED_BELOW_MDS_MEAN:.2f})"),
+            (course is not None and course <= TARGET and course < PUBLISHED_MEAN,
+             f"log2-MSE {fmt(course)} over 21 groups (target <= {TARGET:g}; published {PUBLISHED_MEAN:g})")], []
 
 
 def headlines(groups: Mapping[tuple[int, int, int], float], learnt: float | None, course: float | None
               ) -> tuple[Headline, ...]:
-    """The published best beside ours, each saying which groups it averages (issue 27): the 15 groups with
+    """The published best beside ours, each saying which groups it averages: the 15 groups with
     m < n-k first (where both learn), then all groups (where the recipe passes the m = n-k heights through)."""
     n_learnt = sum(1 for n, k, m in groups if m < n - k)
     return (Headline("val log2-MSE, mean over the groups with m < n-k", round(PUBLISHED_BELOW_MDS_MEAN, 3), learnt,
@@ -118,16 +139,22 @@ def headlines(groups: Mapping[tuple[int, int, int], float], learnt: float | None
 
 
 def grokking_check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Check:
-    """The study's claim (§4.6): the detector finds grokking (a delayed val-loss drop) at wd 0.01 and 0.03 and
-    not at 0.1."""
+    """The study's claim (§4.6): the detector finds grokking (a delayed val-loss drop, relative to the trivial
+    baseline when the run knows it) at wd 0.01 and 0.03 and not at 0.1."""
     need(runs, "wd0.01", "wd0.03", "wd0.1")
-    verdicts = {name: detection(runs[name])["verdict"] for name in ("wd0.01", "wd0.03", "wd0.1")}
+    found = {name: detection(runs[name]) for name in ("wd0.01", "wd0.03", "wd0.1")}
+    verdicts = {name: d["verdict"] for name, d in found.items()}
+    best = {name: min(values(runs[name], "val/loss"), default=None) for name in found}
     return conclude(
         "grokking at weight decay 0.01 and 0.03, none at 0.1",
         [(verdicts["wd0.01"] == "grokking", f"wd 0.01: {verdicts['wd0.01']}"),
          (verdicts["wd0.03"] == "grokking", f"wd 0.03: {verdicts['wd0.03']}"),
          (verdicts["wd0.1"] != "grokking", f"wd 0.1: {verdicts['wd0.1']}")],
-        {f"{name}_verdict": v for name, v in verdicts.items()})
+        {f"{name}_verdict": v for name, v in verdicts.items()},
+        headline=[Headline("wd 0.01: best val log2-MSE", "~1.3 (at ~epoch 780)", best["wd0.01"]),
+                  Headline("wd 0.03: best val log2-MSE", "~2.0 (at ~epoch 520)", best["wd0.03"]),
+                  Headline("verdicts at wd 0.01 / 0.03 / 0.1", "grokking / grokking / none",
+                           " / ".join(verdicts.values()))])
 
 
 PRESET = Preset(
@@ -151,6 +178,8 @@ PRESET = Preset(
     # 0.152 over all 21 against 1.36); raw P there is not measured
     arms={"ci": (Arm("recipe", CI), Arm("raw", CI | RAW)), "paper": (Arm("recipe"),)},
     check=check,
+    measured_at={"ci": "4 groups (9,4,2; 9,5,3; 10,4,4; 10,6,4), 800 rows each, width 64, 400 steps",
+                 "paper": "21 groups, 20k rows each, width 256, 10k steps"},
 )
 
 GROKKING = Preset(

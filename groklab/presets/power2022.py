@@ -14,36 +14,37 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from groklab.analysis.delay import DelayRule, delay_of
 from groklab.analysis.detect import DetectConfig
 from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
-from groklab.presets.base import Arm, Check, Preset, conclude
-from groklab.presets.evidence import first_at, fmt, last_step, need, status_ok, values
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.presets.evidence import chance_rule, fmt, need, status_ok
 from groklab.runs import Run
 
-# CI scale: Power's post-LN transformer cut to one layer of d_model 64 on (a + b) mod 41, half the pairs, full
-# batch, AdamW lr 3e-3, wd 2: measured over seeds 0-3, train acc 0.99 at steps 120-140 and val acc 0.99 at steps
-# 820-1,040 (6-8x later); ~25 s of one core.
-SMALL = {
-    "task.op": "x+y", "task.p": 41, "model.n_layers": 1, "model.d_model": 64, "model.d_mlp": 256,
-    "optim.lr": 3e-3, "optim.weight_decay": 2.0, "train.batch_size": "full", "train.steps": 1000,
-    "train.eval_every": 20, "train.log_checkpoints": 0, "train.checkpoint_every": 1000, "train.device": "cpu",
-}
+# The delay (groklab.analysis.delay) as Power et al. state it: 99% accuracy on both splits (§01), validation near
+# chance (1/p) when training fits; the paper gives no ratio for its weight-decay runs, so R = 5.
+RULE = DelayRule(fit_level=0.99, gen_level=0.99, ratio=5.0, source="Power et al. 2022 §3: 99% train and val accuracy")
+# The CI arm is the default run itself (x/y mod 97, 50% of the pairs, the 2-layer d128 transformer, AdamW wd 1),
+# capped at 6,000 steps and stopping, as the default does, once val acc >= 0.99 has held 5 evaluations. Measured
+# (seed 0, one thread): train acc 0.99 held from step 1,000 with val acc 0.025 there, val acc 0.5 at 2,800, 0.99
+# held from 3,400: 3.4x the fit, short of R 5.
+CI = {"train.steps": 6000, "train.log_checkpoints": 0, "train.checkpoint_every": 6000, "train.device": "cpu"}
 
 
 def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Check:
-    """Delayed generalization: train acc reaches 0.99, and val acc reaches 0.99 at least 3x later (papers.md §01:
-    first evaluations at each level, as summary.json's `thresholds`)."""
+    """Delayed generalization (groklab.analysis.delay, RULE): train acc holds 0.99 while val acc is still within
+    0.1 of chance, and val acc holds 0.99 at least 5x later."""
     need(runs, "run")
     run = runs["run"]
-    train99, val99 = first_at(run, "train/acc", 0.99), first_at(run, "val/acc", 0.99)
-    ratio = val99 / train99 if train99 and val99 else None
+    delay = delay_of(run, chance_rule(run, RULE))
     return conclude(
-        "val acc reaches 0.99 at least 3x later than train acc (delayed generalization)",
-        [status_ok(run, "run"),
-         (train99 is not None, f"train acc 0.99 at step {fmt(train99)}"),
-         (val99 is not None, f"val acc 0.99 at step {fmt(val99)}"),
-         (ratio is not None and ratio >= 3, f"{fmt(ratio)}x later (needs >= 3)")],
-        {"train99": train99, "val99": val99, "ratio": ratio})
+        "train acc holds 0.99 while val acc is near chance; val acc holds 0.99 at least 5x later",
+        [status_ok(run, "run"), (delay.holds, delay.reason)],
+        {"train99": delay.fit_step, "val99": delay.gen_step, "ratio": delay.ratio, **delay.figures()},
+        headline=[Headline("steps to train acc 0.99", "< 1,000 (Fig. 1)", delay.fit_step),
+                  Headline("steps to val acc 0.99", "~1e4 with wd 1 (papers.md §01, third-party)", delay.gen_step),
+                  Headline("val acc 0.99 / train acc 0.99", "~1,000x (Fig. 1, no wd)", delay.ratio, "x")])
+
 
 PRESET = Preset(
     name="power2022",
@@ -59,8 +60,10 @@ PRESET = Preset(
                           stop_after=DetectConfig().patience + 2),
     ),
     paper_scale=("train.steps=100000",),
-    arms={"ci": (Arm("run", SMALL),), "paper": (Arm("run"),)},
+    arms={"ci": (Arm("run", CI),), "paper": (Arm("run"),)},
     check=check,
+    measured_at={"ci": "the paper's task and model (x/y mod 97, 50% of pairs, 2 layers d128, AdamW wd 1), at "
+                       "most 6,000 steps", "paper": "the paper's setting, 1e5 steps"},
 )
 
 # Figure 1 at CI scale: x/y mod 41 with the one-layer d_model-64 net, full batch, plain Adam without weight decay.
@@ -68,29 +71,42 @@ PRESET = Preset(
 FIG1_SMALL = {"task.p": 41, "model.n_layers": 1, "model.d_model": 64, "model.d_mlp": 256, "train.batch_size": "full",
               "train.steps": 2000, "train.eval_every": 50, "train.log_checkpoints": 0, "train.checkpoint_every": 2000,
               "train.device": "cpu"}
+# Fig. 1: train ~1 before 1e3 steps, validation near chance until ~1e5 and ~1 near 1e6 (papers.md §01): R = 100.
+FIG1_RULE = dataclasses.replace(RULE, ratio=100.0, source="Power et al. 2022 Fig. 1: 1e3 vs ~1e6 steps")
 
 
 def fig1_check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Check:
-    """Fig. 1: train acc 0.99 before step 1,000; val acc 0.99 only >= 100x later (the paper: ~1e6 steps), or, on
-    a budget too short for that, not at all, with the budget >= 5x the fit step and val acc <= 0.2 throughout
-    (chance is 1/p: 0.024 at p 41; measured <= 0.05)."""
+    """Fig. 1 (FIG1_RULE): train acc holds 0.99 before step 1,000 with val acc within 0.1 of chance, and val acc
+    holds 0.99 only >= 100x later. A budget too short for that (CI) shows the memorisation half: val acc stays
+    within 0.1 of chance through >= 5x the fit step; the late rise is then not asserted (`partial`)."""
     need(runs, "run")
     run = runs["run"]
-    train99, val99 = first_at(run, "train/acc", 0.99), first_at(run, "val/acc", 0.99)
-    budget, peak = last_step(run), max(values(run, "val/acc"), default=None)
-    if val99 is not None:
-        late = (train99 is not None and val99 >= 100 * train99, f"val acc 0.99 at step {fmt(val99)} "
-                f"({fmt(val99 / train99 if train99 else None)}x later; needs >= 100x)")
-    else:
-        late = (train99 is not None and budget >= 5 * train99 and peak is not None and peak <= 0.2,
-                f"val acc never 0.99 in {fmt(budget)} steps ({fmt(budget / train99 if train99 else None)}x the fit), "
-                f"at most {fmt(peak)}")
-    return conclude(
-        "without weight decay train acc reaches 0.99 before step 1,000 and val acc stays low for orders of magnitude "
-        "longer (the paper: ~1e6 steps)",
-        [status_ok(run, "run"), (train99 is not None and train99 < 1000, f"train acc 0.99 at step {fmt(train99)}"),
-         late],
-        {"train99": train99, "val99": val99, "steps": budget, "max_val_acc": peak})
+    rule = chance_rule(run, FIG1_RULE)
+    delay = delay_of(run, rule)
+    figures = {"train99": delay.fit_step, "val99": delay.gen_step, "steps": delay.last_step,
+               "max_val_acc": delay.val_peak, **delay.figures()}
+    conditions = [status_ok(run, "run"),
+                  (delay.fit_step is not None and delay.fit_step < 1000,
+                   f"train acc 0.99 held from step {fmt(delay.fit_step)} (needs < 1,000)")]
+    headline = [Headline("steps to train acc 0.99", "< 1,000", delay.fit_step),
+                Headline("steps to val acc 0.99", "~1e6", delay.gen_step,
+                         note="" if delay.gen_step else f"not reached in {fmt(delay.last_step)} steps")]
+    short = delay.outcome in ("not reached", "too soon") and delay.gen_step is None
+    if not short:  # generalised within the budget, or never fitted / not low at the fit: the delay decides
+        return conclude(CLAIM_FIG1, [*conditions, (delay.holds, delay.reason)], figures, headline=headline)
+    budget = delay.last_step or 0
+    conditions.append((delay.fit_step is not None and budget >= 5 * delay.fit_step
+                       and delay.val_peak is not None and delay.val_peak <= rule.low_level,
+                       f"val acc at most {fmt(delay.val_peak)} through {fmt(budget)} steps "
+                       f"({fmt(budget / delay.fit_step if delay.fit_step else None)}x the fit; needs >= 5x and "
+                       f"<= {rule.low_level:.3g}, chance + 0.1)"))
+    return conclude(CLAIM_FIG1, conditions, figures, headline=headline, not_asserted=[
+        f"val acc near 1 only ~1e3x after the fit: not reached in this {fmt(budget)}-step budget (the paper's "
+        "1e6 steps are --scale paper)"])
+
+
+CLAIM_FIG1 = ("without weight decay train acc holds 0.99 before step 1,000 while val acc stays near chance, and "
+              "val acc reaches 0.99 only ~1e3x later (the paper: ~1e6 steps)")
 
 
 # Figure 1 (the famous curve): plain Adam, no weight decay, 1e6 updates. GPU scale: train acc ~1 before 1e3
@@ -109,4 +125,6 @@ FIG1 = Preset(
     ),
     arms={"ci": (Arm("run", FIG1_SMALL),), "paper": (Arm("run"),)},
     check=fig1_check,
+    measured_at={"ci": "x/y mod 41, 1 layer d64, full batch, Adam without wd, 2,000 steps (the paper: p 97, "
+                       "2 layers, 1e6 steps)", "paper": "the paper's setting, 1e6 steps (GPU scale)"},
 )

@@ -26,7 +26,7 @@ def names(items: list[str]) -> list[str]:
 
 
 def cmd_suite(args: argparse.Namespace) -> int:
-    from groklab.suite.page import write_status
+    from groklab.suite.page import reason, summary_line, write_status
     from groklab.suite.runner import run_suite
 
     slurm = slurm_options(args)
@@ -37,9 +37,9 @@ def cmd_suite(args: argparse.Namespace) -> int:
                                    progress=not args.quiet, command=command, slurm=slurm)
     status = write_status(out, entries, args.scale, meta | {"command": command})
     for row in status["rows"]:
-        print(f"{row['status']:<15} {row['preset']:<20} {row['detail'] or row['error']}"[:240])
-    print(f"Reproduced: {status['reproduced']} of {status['presets']}  ({out / 'STATUS.md'}, status.html, "
-          "status.json)")
+        why = reason(row) or "; ".join(h["text"] for h in row["headline"])
+        print(f"{row['status']:<15} {row['preset']:<20} {why}"[:240])
+    print(f"{summary_line(status['rows'])[0]}  ({out / 'STATUS.md'}, status.html, status.json)")
     fine = {"reproduced", "partial", "not checked"}
     fine |= {"pending"} if args.executor == "slurm" and not args.wait else set()
     return 0 if set(status["counts"]) <= fine else 1

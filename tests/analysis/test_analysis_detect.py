@@ -63,17 +63,31 @@ def test_single_noisy_points_do_not_count(synth):
 
 
 def test_ratio_rule_for_short_runs(synth):
-    """Gap 700 steps < 10^3, but val takes 8x as long as train: grokking unless the ratio rule is off."""
+    """Gap 700 steps < 10^3, but val takes 8x as long as train: grokking; Liu's fixed 10^3 gap alone says no."""
     hist = synth.history(synth.step_curve(100), synth.step_curve(800), total=2000, every=50)
     assert detect(hist)["verdict"] == "grokking"
-    assert detect(hist, config=DetectConfig(gap_ratio=None))["verdict"] == "comprehension"
+    liu = DetectConfig(gap_ratio=None, gap_steps=1000)
+    assert detect(hist, config=liu)["verdict"] == "comprehension"
+
+
+def test_a_fixed_gap_alone_is_not_grokking(synth):
+    """wang2024's CI curve, 1,500 -> 3,500 (2.3x): a gap of 2,000 steps, but validation follows training within the
+    same order of magnitude. The ratio decides; the fixed gap is only an extra condition."""
+    hist = synth.history(synth.step_curve(1500), synth.step_curve(3500), total=5000, every=250)
+    assert detect(hist)["verdict"] == "comprehension"
+    assert detect(hist, config=DetectConfig(gap_ratio=None, gap_steps=1000))["verdict"] == "grokking"  # Liu's
+    late = synth.history(synth.step_curve(100), synth.step_curve(800), total=2000, every=50)
+    assert detect(late, config=DetectConfig(gap_steps=1000))["verdict"] == "comprehension"  # both conditions
+    with pytest.raises(ConfigError, match="gap_steps >= 1"):
+        DetectConfig(gap_ratio=None)
 
 
 def test_ratio_rule_needs_evaluations_in_the_gap():
     cfg = DetectConfig()
     assert phase_verdict(2, 10, evals_between=2, learned=True, cfg=cfg) == "comprehension"
     assert phase_verdict(2, 10, evals_between=3, learned=True, cfg=cfg) == "grokking"
-    assert phase_verdict(100, 1100, evals_between=1, learned=True, cfg=cfg) == "grokking"
+    assert phase_verdict(100, 1100, evals_between=1, learned=True, cfg=cfg) == "comprehension"
+    assert phase_verdict(100, 1100, evals_between=3, learned=True, cfg=cfg) == "grokking"
     assert phase_verdict(None, 500, evals_between=0, learned=True, cfg=cfg) == "comprehension"
 
 
@@ -128,7 +142,7 @@ def test_notes_and_nan_are_json_safe(synth):
 
 
 def test_config_overrides_and_validation():
-    overrides = ["patience=5", "gap_ratio=none", "levels=0.5,0.9", "loss_threshold=0.01"]
+    overrides = ["patience=5", "gap_ratio=none", "gap_steps=1000", "levels=0.5,0.9", "loss_threshold=0.01"]
     cfg = DetectConfig.from_overrides(overrides)
     assert (cfg.patience, cfg.gap_ratio, cfg.levels, cfg.loss_threshold) == (5, None, (0.5, 0.9), 0.01)
     with pytest.raises(ConfigError, match="did you mean patience"):

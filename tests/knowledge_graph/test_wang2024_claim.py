@@ -11,13 +11,18 @@ import pytest
 
 @pytest.mark.slow
 def test_wang2024_composition_groks_in_distribution_only_and_phi_speeds_it(claim):
+    """OOD composition stays at chance and a larger phi generalises sooner; but at this scale test_inferred_iid is
+    already 0.3-0.4 when the training facts are fitted and reaches 0.95 ~2x later, so the shared delay (near chance
+    at the fit, >= 5x later) fails: `not reproduced` (docs/presets.md)."""
     entry = claim("wang2024")
-    assert entry.check.passed, entry.check.detail
+    assert entry.check.status == "not reproduced"
+    failed = entry.check.detail.removeprefix("failed: ").split("; ")
+    assert len(failed) == 1 and "needs <= 0.12" in failed[0], failed
     high = entry.runs["phi_high"]
     assert high.config["task"]["phi"] == 12.6 and entry.runs["phi_low"].config["task"]["phi"] == 9
     assert high.history["val/acc"] == high.history["test_inferred_iid/acc"]  # `val` is test_inferred_iid
     f = entry.check.figures
-    assert f["verdict"] == "grokking" and f["val_at_memorization"] <= 0.5 and f["final_val"] >= 0.9
+    assert 0.12 < f["val_at_memorization"] <= 0.5 and f["final_val"] >= 0.9 and f["outcome"] == "not low"
     assert f["ood_mean"] <= 0.1  # chance is 1/|E| = 0.02: OOD composition never groks
     assert f["val90_phi_low"] is None or f["val90_phi_low"] > f["val90_phi_high"]  # a larger phi groks sooner
 

@@ -10,8 +10,14 @@ import pytest
 
 @pytest.mark.slow
 def test_levi2023_groks_when_predicted(claim):
+    """Every prediction holds; by the shared delay (groklab.analysis.delay) the check says `not reproduced`: at
+    d_out 1 validation accuracy is 0.17 when training accuracy reaches 0.95 (step ~155) and rises gradually to 0.95
+    at ~2,720 (17x), not from near chance (measured, docs/presets.md)."""
     entry = claim("levi2023")
-    assert entry.check.passed, entry.check.detail
+    assert entry.check.status == "not reproduced"
+    failed = entry.check.detail.removeprefix("failed: ").split("; ")
+    assert sorted(x.split(":")[0] for x in failed) == ["lam09_wd0", "lam09_wd1e-3"], failed
+    assert all("needs <= 0.1" in x and "train/acc 0.95 at step" in x for x in failed), failed
     f = entry.check.figures
     assert len(entry.runs) == 6 and set(f) == set(entry.runs)
     # weight decay 1e-2 holds the loss above eps/4 at lambda 0.9 only: never 95%, as predicted (§3.3)

@@ -10,7 +10,8 @@ def test_recipe_beats_the_constant_baseline_where_raw_P_does_not(claim):
     per-group heads) ends at ~0.19 of the per-group-mean baseline; the ResNet on raw P never gets below ~1.0 of it,
     as at 2,000 rows per group in benchmarks/RESULTS.md."""
     entry = claim("mheight")
-    assert entry.check.passed, entry.check.detail
+    assert entry.check.status == "partial", entry.check.detail  # the published scores need all 21 groups
+    assert entry.check.not_asserted[0].startswith("the scores against the published best")
     new, raw = entry.runs["recipe"], entry.runs["raw"]
     assert new.summary["baseline"]["kind"] == "group mean"
     assert new.config["model"]["name"] == "group_heads" and raw.config["model"]["name"] == "resnet_mlp"

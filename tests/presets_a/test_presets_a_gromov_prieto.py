@@ -6,22 +6,26 @@ import pytest
 
 @pytest.mark.slow
 def test_gromov_generalizes_with_periodic_neurons_without_regularization(claim):
-    """(n1 + n2) mod 31, quadratic MLP, MSE, full-batch AdamW with wd 0: test acc >= 0.95 and the mean Fourier
-    IPR of the neurons several times its value at initialisation (Gromov 2023, papers.md §08)."""
+    """(n1 + n2) mod 97 on 30% of the pairs, quadratic MLP, MSE, full-batch AdamW with wd 0 (Gromov 2023,
+    papers.md §08): train acc 0.99 held from step 13 with test acc ~0, test acc 0.99 held from step 300 (23x),
+    the mean Fourier IPR of the neurons 0.04 -> 0.53 (measured, seed 0)."""
     entry = claim("gromov2023")
     cfg = entry.runs["run"].config
     assert cfg["optim"]["weight_decay"] == 0 and cfg["optim"]["l1"] == 0 and cfg["train"]["batch_size"] == "full"
-    assert entry.check.passed, entry.check.detail
-    assert entry.check.figures["ipr_end"] >= 3 * entry.check.figures["ipr_start"]
+    assert entry.check.status == "reproduced", entry.check.detail
+    f = entry.check.figures
+    assert f["val_at_fit"] <= 0.02 and f["delay_ratio"] >= 10 and f["ipr_end"] >= 10 * f["ipr_start"]
 
 
 @pytest.mark.slow
 def test_doshi_three_term_addition_with_cubic_activation(claim):
-    """n1 + n2 + n3 mod 11 with φ(x) = x³ (Doshi et al. 2024): test acc >= 0.95 with a high mean IPR (a random
-    row over Z_11 already scores ~0.3, so the bar is 0.5 and 1.5x the initial value)."""
+    """n1 + n2 + n3 mod 23 on 10% of the triples with φ(x) = x³ and weight decay 5 (Doshi et al. 2024): train acc
+    0.99 held from step 100 with test acc 0.02, test acc 0.95 held from 1,200 (12x), IPR 0.16 -> 0.43 (a random
+    row over Z_23 already scores ~0.16; measured, seed 0)."""
     entry = claim("doshi2024")
-    assert entry.check.passed, entry.check.detail
-    assert entry.check.figures["ipr_end"] >= 0.5
+    assert entry.check.status == "reproduced", entry.check.detail
+    f = entry.check.figures
+    assert f["val_at_fit"] <= 0.05 and f["delay_ratio"] >= 8 and f["ipr_end"] >= 0.35
 
 
 @pytest.mark.slow

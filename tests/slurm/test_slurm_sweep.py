@@ -119,7 +119,12 @@ def test_time_limit_signal_requeues_the_task_and_it_resumes(slurm_cluster, tmp_p
     assert summary["status"] == "interrupted", summary  # recorded on the way out, not `failed`
     slurm("scontrol", "update", f"JobId={job}", "StartTime=now", "TimeLimit=10")  # room to finish, however slow
     here("sweep", *grid, "--out", str(tmp_path / "local"))
-    wait_until(lambda: task_state(job).startswith("COMPLETED"), f"{job} completed", 240)
+    try:
+        wait_until(lambda: task_state(job).startswith("COMPLETED"), f"{job} completed", 480)
+    except AssertionError as e:  # say where it stands: the state, SLURM's record and the task's log
+        log = next((sweep / "submitit").glob(f"{job}*/*_log.*"), None)
+        raise AssertionError(f"{e}; state {task_state(job)!r}\n{slurm('scontrol', 'show', 'job', job)}\n"
+                             f"{log.read_text()[-3000:] if log else 'no log'}") from None
     assert_same_run(tmp_path / "local" / name, tmp_path / "slurm" / name)
     log = (sweep / "submitit" / job / f"{job}_0_log.out").read_text()
     assert "this job is timed-out" in log and "Requeued job" in log, log[-3000:]

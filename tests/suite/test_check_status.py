@@ -1,7 +1,12 @@
 """The status model of a claim check (groklab.presets.base): reproduced / partial / not reproduced, the paper's
 headline figures beside ours, and a check that raises is `failed to run`, never a traceback."""
 
+from controls.build import Writer, jump, rows
+
+from groklab.presets import get
 from groklab.presets.base import Headline, conclude, judge
+from groklab.suite.page import row_of
+from groklab.suite.runner import Entry
 
 
 def test_status_follows_conditions_and_what_is_not_asserted():
@@ -38,3 +43,17 @@ def test_a_check_that_raises_fails_to_run_in_one_line():
     outcome = judge(broken, {"run": type("R", (), {"history": {}})()})
     assert outcome.status == "failed to run" and outcome.check is None
     assert outcome.reason == "the check raised KeyError: 'val/acc'" and "\n" not in outcome.reason
+
+
+def test_the_page_row_reads_the_arm_the_claim_is_about(tmp_path):
+    """levi2023's claim is λ 0.9's grokking: its row's steps, metrics and verdict come from `Preset.main`
+    (lam09_wd0), not from the first arm (λ 0.5, which generalises at once)."""
+    preset, w = get("levi2023"), Writer(tmp_path / "runs", "levi2023")
+    runs = {"lam05_wd0": w.run("lam05_wd0", rows(range(0, 501, 5), train__acc=jump(100, 0.0),
+                                                   val__acc=jump(100, 0.0), val__loss=0.5)),
+            "lam09_wd0": w.run("lam09_wd0", rows(range(0, 3201, 5), train__acc=jump(155, 0.0),
+                                                   val__acc=jump(2710, 0.0), val__loss=0.5))}
+    entry = Entry(preset, configs=preset.configs("ci"), runs=runs)
+    row = row_of(entry, "ci", tmp_path)
+    assert preset.main == "lam09_wd0" and next(iter(entry.configs)) != preset.main
+    assert (row["arm"], row["steps"], row["verdict"]) == ("lam09_wd0", 3200, "grokking"), row

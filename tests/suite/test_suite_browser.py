@@ -3,6 +3,7 @@ presets shown as text and never run."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -70,3 +71,40 @@ def test_writeup_in_headless_chromium(browser, tmp_path):
     assert [t for t in dom.tag_names if t in ("h1", "h2")][:3] == ["h1", "h2", "h2"]
     imgs = [a["src"] for t, a in dom.tags if t == "img"]
     assert len(imgs) == 3 and all(src.startswith("data:image/png;base64,") for src in imgs)  # comparison + 2 runs
+
+
+MEASURE = """<script>
+const width = document.documentElement.clientWidth;
+const out = [...document.querySelectorAll("body *")].filter(
+  el => el.getBoundingClientRect().right > width + 0.5).length;
+const thumbs = [...document.querySelectorAll("table img")].map(el => Math.round(el.getBoundingClientRect().width));
+document.title = `width=${width} scroll=${document.documentElement.scrollWidth} out=${out} thumbs=${thumbs}`;
+</script>"""
+
+
+def test_status_page_fits_1400px(browser, tmp_path):
+    """At a 1,400 px window the table does not overflow and no thumbnail is cut: a copy of status.html with a
+    measuring script (the page itself has none) reports the layout through its title (issue 25 point 7)."""
+    config = apply_overrides(power2022.PRESET.config, {"name": "wide"})
+    long = " ".join(f"lam{i}_wd{i}: val acc 0.95 at step never, predicted never;" for i in range(30))
+    preset = Preset("levi_like_" + "x" * 40, "Levi, Beck, Bar-Sinai 2023, A long title (arXiv 2310.16441)",
+                    long, config, arms={"ci": (Arm("a"),)}, check=power2022.check,
+                    measured_at={"ci": "d_in 200, lambda 0.5 and 0.9 x three weight decays, " + "y" * 60})
+    run = hostile_run(tmp_path / "runs", "ok")
+    check = power2022.check({"run": load_run(run)})
+    entries = [Entry(preset, configs={"a": config}, runs={"a": load_run(run)},
+                     check=dataclasses.replace(check, detail=long, not_asserted=(long,)))
+               for _ in range(3)]
+    write_status(tmp_path, entries, "ci", {"wall_s": 1.0, "cpu_s": 1.0, "command": "groklab suite " + "z" * 300})
+    page = tmp_path / "status.html"
+    assert len(browser.screenshot(page)) > 20_000  # rendered at 1,400 x 2,400 (conftest CHROMIUM_FLAGS)
+    probe = tmp_path / "measure.html"
+    probe.write_text(page.read_text().replace("</body>", MEASURE + "</body>"))
+    _, dom = browser.dom(probe)
+    found = dict(item.split("=", 1) for item in dom.title.split())
+    assert int(found["width"]) <= 1400 and int(found["scroll"]) <= int(found["width"]), dom.title
+    assert found["out"] == "0", dom.title
+    assert [int(w) for w in found["thumbs"].split(",")] == [160] * 3, dom.title
+    md = (tmp_path / "STATUS.md").read_text()
+    assert "&gt;" not in md and "-&gt;" not in md
+    assert all(len(cell) <= 400 for line in md.splitlines() if line.startswith("| ") for cell in line.split(" | "))
