@@ -114,6 +114,7 @@ PRESET = Preset(
     ),
     arms={"ci": (Arm("dense", CI),), "paper": (Arm("dense"),)},
     check=check,
+    main="ticket_s0",  # the study's first ticket stands for the claim on the suite page
     study=Study("tickets", "dense", {
         "ci": {"keep": 0.4, "retrain_steps": RETRAIN_STEPS, "retrain_wd": 1.0, "seeds": SEEDS},
         "paper": {"keep": 0.4, "retrain_steps": 30_000, "retrain_wd": 1.0, "seeds": SEEDS}}),
