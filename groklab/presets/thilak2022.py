@@ -13,7 +13,7 @@ facts not verified), so `--scale paper` runs x/y mod 97 with it for 100k steps. 
 cheapest network that slingshots in a few thousand full-batch steps: the bias-free ReLU MLP on concatenated
 one-hots of (a + b) mod 23 (Prieto 2025's model, 40% of the pairs), plain Adam lr 1e-2, betas (0.9, 0.99),
 eps 1e-8, float32 loss. Measured there (6,000 steps, seeds 0-2): every seed slingshots at steps 1,818-1,840 and
-again at 4,334-4,790 (the loss from <= 1e-7 to 3-16, the last-layer norm 16.8 -> 24.2 around the first), while
+again at 4,334-4,575 (the loss from <= 1e-7 to 6-16, the last-layer norm 16.8 -> 24.2 around the first), while
 with eps 1e-5 or 1e-4 no seed slingshots (the loss creeps to 2-6e-8 and the norm grows 16.5 -> 17.1); but the
 validation accuracy stays at 0.00 in every run, with or without Slingshots. The same held at 80% of the pairs
 (p 23, three seeds), at p 47 with 60% (val <= 0.003) and at p 31 with 60%: at CPU scale no run generalises, so the
