@@ -12,7 +12,7 @@ The paper's algorithmic runs reuse Power's transformer (from memory, unverified:
 facts not verified), so `--scale paper` runs x/y mod 97 with it for 100k steps. The CI-scale default is the
 cheapest network that slingshots in a few thousand full-batch steps: the bias-free ReLU MLP on concatenated
 one-hots of (a + b) mod 23 (Prieto 2025's model, 40% of the pairs), plain Adam lr 1e-2, betas (0.9, 0.99),
-eps 1e-8, float32 loss. Measured there (6,000 steps, seeds 0-2): every seed slingshots at steps 1,818-1,840 and
+eps 1e-8, float32 loss. Measured there (6,000 steps, seeds 0-2): every seed slingshots at steps 1,818-1,829 and
 again at 4,334-4,575 (the loss from <= 1e-7 to 6-16, the last-layer norm 16.8 -> 24.2 around the first), while
 with eps 1e-5 or 1e-4 no seed slingshots (the loss creeps to 2-6e-8 and the norm grows 16.5 -> 17.1); but the
 validation accuracy stays at 0.00 in every run, with or without Slingshots. The same held at 80% of the pairs
