@@ -53,14 +53,14 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def verdict_line(det: dict[str, Any]) -> str:
+def verdict_line(det: dict[str, Any], unit: str = "step") -> str:
     """The detector's verdict in words that cannot contradict the `first at` table printed above it: the table
-    gives the first evaluation at a level, the verdict the first step from which a level *held* (for
-    `patience` evaluations); `held_notes` says in words where the two differ."""
+    gives the first evaluation at a level, the verdict the first step (or epoch: `unit`) from which a level
+    *held* (for `patience` evaluations); `held_notes` says in words where the two differ."""
     crit, phase = det.get("criteria") or {}, det.get("phase") or {}
 
     def held(text: Any, step: Any) -> str:
-        return f"{text} {'never held' if step is None else f'held from step {_fmt(step)}'}"
+        return f"{text} {'never held' if step is None else f'held from {unit} {_fmt(step)}'}"
 
     parts = [held(phase.get(k), phase.get(f"{k}_step")) for k in ("train", "val")]
     levels = [held(crit.get("train"), det.get("memorization_step")),
@@ -75,7 +75,7 @@ def verdict_line(det: dict[str, Any]) -> str:
     return line + "".join(f"\nnote     {n}" for n in det.get("notes") or [])
 
 
-def held_notes(summary: dict[str, Any], det: dict[str, Any]) -> list[str]:
+def held_notes(summary: dict[str, Any], det: dict[str, Any], unit: str = "step") -> list[str]:
     """Where summary.json's first crossing (`first at`: one evaluation at the level) and the detector's sustained
     one (`held from`: the first of `patience` evaluations in a row at it) differ, the difference in words."""
     patience = (det.get("config") or {}).get("patience", 3)
@@ -87,30 +87,30 @@ def held_notes(summary: dict[str, Any], det: dict[str, Any]) -> list[str]:
         held = det.get(step_key)
         if det.get("metric") != "acc" or first is None or first == held:
             continue
-        then = (f"stayed there only from step {_fmt(held)}" if held is not None else
+        then = (f"stayed there only from {unit} {_fmt(held)}" if held is not None else
                 f"did not stay there for {patience} evaluations in a row before the run ended")
-        out.append(f"{key} first reached {level} at step {_fmt(first)} but {then}; the verdict counts a level "
+        out.append(f"{key} first reached {level} at {unit} {_fmt(first)} but {then}; the verdict counts a level "
                    f"from the first of {patience} evaluations in a row at it, so one lucky evaluation does not count")
     return out
 
 
-def status_line(s: dict[str, Any]) -> str:
+def status_line(s: dict[str, Any], unit: str = "step") -> str:
     """`completed  (4,300 of at most 10,000 steps: stopped once val/acc>=0.99 had held for 5 evaluations, ...)`"""
     stopped = s.get("stopped")
     if not stopped:
-        return f"status   {s.get('status')}  ({_fmt(s.get('steps'))}/{_fmt(s.get('total_steps'))} steps)"
+        return f"status   {s.get('status')}  ({_fmt(s.get('steps'))}/{_fmt(s.get('total_steps'))} {unit}s)"
     return (f"status   {s.get('status')}  ({_fmt(s.get('steps'))} of at most {_fmt(s.get('total_steps'))} steps: "
-            f"stopped once {stopped['when']} had held for {stopped['after']} evaluations, from step "
-            f"{_fmt(stopped['from_step'])})")
+            f"stopped once {stopped.get('when')} had held for {_fmt(stopped.get('after'))} evaluations, from step "
+            f"{_fmt(stopped.get('from_step'))})")
 
 
 def print_summary(path: Path) -> None:
     from groklab.runs import load_run
 
     run = load_run(path)
-    s = run.summary
+    s, unit = run.summary, run.unit
     print(f"run      {path}")
-    print(status_line(s))
+    print(status_line(s, unit))
     if s.get("error"):
         print(f"error    {s['error']}")
     final = s.get("final") or {}
@@ -118,10 +118,10 @@ def print_summary(path: Path) -> None:
                         "val/course_mse_m<n-k") if k in final]
     print("final    " + "  ".join(f"{k}={_fmt(final[k])}" for k in keys))
     for key, crossings in (s.get("thresholds") or {}).items():
-        print(f"{key:<9} first at " + "  ".join(f">={t}: step {_fmt(v)}" for t, v in crossings.items()))
+        print(f"{key:<9} first at " + "  ".join(f">={t}: {unit} {_fmt(v)}" for t, v in crossings.items()))
     if s.get("detection"):
-        print(verdict_line(s["detection"]))
-        for note in held_notes(s, s["detection"]):
+        print(verdict_line(s["detection"], unit))
+        for note in held_notes(s, s["detection"], unit):
             print(f"note     {note}")
     print_evaluations(path)
 
@@ -236,6 +236,14 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except GroklabError as e:
         print(f"groklab: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # the file system said no somewhere no check foresaw: still one line
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"groklab: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
+    except MemoryError:  # an allocation the size checks let through (a process limit below the machine's memory)
+        print("groklab: error: out of memory (a data set, model or file larger than this process may hold; "
+              "choose smaller sizes)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("groklab: interrupted", file=sys.stderr)

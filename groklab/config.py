@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import json
 import math
+import os
 import re
 import typing
 from dataclasses import dataclass, field
@@ -296,8 +297,7 @@ def validate(cfg: RunConfig) -> None:
     for key, value in flatten(cfg.to_dict()).items():
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{key}={value}: expected a finite number")
-    _check_batch_size(t.batch_size)
-    stop_conditions(t.stop_when)
+    _check_budget(t)
     checks = [
         (o.lr > 0, f"optim.lr must be > 0 (got {o.lr})"),
         (o.weight_decay >= 0, f"optim.weight_decay must be >= 0 (got {o.weight_decay})"),
@@ -306,13 +306,7 @@ def validate(cfg: RunConfig) -> None:
         (o.momentum >= 0, f"optim.momentum must be >= 0 (got {o.momentum})"),
         (o.warmup_steps >= 0, f"optim.warmup_steps must be >= 0 (got {o.warmup_steps})"),
         (o.name in OPTIMIZERS, f"optim.name={o.name!r}: expected one of {', '.join(OPTIMIZERS)}"),
-        (0 < t.steps <= MAX_STEPS, f"train.steps must be in 1..{MAX_STEPS:.0e} (got {t.steps})"),
-        (t.eval_every > 0, f"train.eval_every must be > 0 (got {t.eval_every})"),
-        (t.steps // t.eval_every <= MAX_EVALS, f"train.steps={t.steps} with train.eval_every={t.eval_every} "
-         f"would log {t.steps // t.eval_every:,} evaluations; at most {MAX_EVALS:,} (raise train.eval_every)"),
-        (t.checkpoint_every > 0, f"train.checkpoint_every must be > 0 (got {t.checkpoint_every})"),
         (t.probe_every >= 0, f"train.probe_every must be >= 0 (got {t.probe_every})"),
-        (t.stop_after >= 1, f"train.stop_after must be >= 1 (got {t.stop_after})"),
         (t.dtype in DTYPES, f"train.dtype={t.dtype!r}: expected one of {', '.join(DTYPES)}"),
         (t.loss_dtype in LOSS_DTYPES, f"train.loss_dtype={t.loss_dtype!r}: expected {', '.join(LOSS_DTYPES)}"),
         (t.loss in LOSSES, f"train.loss={t.loss!r}: expected one of {', '.join(LOSSES)}"),
@@ -342,13 +336,58 @@ def validate(cfg: RunConfig) -> None:
         (o.name != "muon" or (o.embed_lr is None and o.embed_weight_decay is None),
          "optim.embed_lr and optim.embed_weight_decay do not apply to optim.name=muon"),
         (min(m.d_model, m.n_layers, m.n_heads, m.d_mlp) > 0, "model sizes must be > 0"),
-        (m.d_model % m.n_heads == 0, f"model.d_model={m.d_model} is not divisible by model.n_heads={m.n_heads}"),
+        (m.n_heads > 0 and m.d_model % m.n_heads == 0,
+         f"model.d_model={m.d_model} is not divisible by model.n_heads={m.n_heads}"),
     ]
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
     _check_recipe(cfg)
     _check_probe(cfg.probe)
+    _check_sizes(cfg)
+    check_integers(cfg, negative=False)
+
+
+def _check_budget(t: TrainConfig) -> None:
+    """How long a run trains, how often it evaluates and saves, and when it stops (every figure computed before
+    any is read)."""
+    _check_batch_size(t.batch_size)
+    stop_conditions(t.stop_when)
+    evals = t.steps // t.eval_every if t.eval_every > 0 else 0
+    checks = [
+        (0 < t.steps <= MAX_STEPS, f"train.steps must be in 1..{MAX_STEPS:.0e} (got {t.steps})"),
+        (t.eval_every > 0, f"train.eval_every must be > 0 (got {t.eval_every})"),
+        (evals <= MAX_EVALS, f"train.steps={t.steps} with train.eval_every={t.eval_every} "
+         f"would log {evals:,} evaluations; at most {MAX_EVALS:,} (raise train.eval_every)"),
+        (t.checkpoint_every > 0, f"train.checkpoint_every must be > 0 (got {t.checkpoint_every})"),
+        (t.stop_after >= 1, f"train.stop_after must be >= 1 (got {t.stop_after})"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
+
+
+def _check_sizes(cfg: RunConfig) -> None:
+    """Model sizes no key-specific check bounds: a model is built, on the meta device, layer by layer before its
+    memory is estimated, so a typo of 10**9 layers must stop here."""
+    m = cfg.model
+    for key, value, most in (("d_model", m.d_model, MAX_WIDTH), ("d_mlp", m.d_mlp, MAX_WIDTH),
+                             ("n_layers", m.n_layers, MAX_LAYERS), ("n_heads", m.n_heads, MAX_WIDTH),
+                             ("n_experts", m.n_experts, MAX_LAYERS), ("n_memory", m.n_memory, MAX_WIDTH)):
+        if value > most:
+            raise ConfigError(f"model.{key} must be at most {most:,} (got {value:,})")
+
+
+def check_integers(cfg: RunConfig, negative: bool = True) -> None:
+    """The backstop of every integer key: a count or size is < 2**31 and a seed < 2**63 (what torch's and numpy's
+    generators take), and none is negative. `validate` checks the upper bounds and seeds before anything computes
+    with them; `engine.check` the rest after the task's and model's own checks have named their keys' rules."""
+    for key, value in flatten(cfg.to_dict()).items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            seed = key.endswith("seed")
+            limit = 2**63 if seed else 2**31
+            if value >= limit or (value < 0 and (negative or seed)):
+                raise ConfigError(f"{key}={value}: expected an integer in 0..{limit - 1:,}")
 
 
 def _check_recipe(cfg: RunConfig) -> None:
@@ -424,6 +463,8 @@ def _items(text: str) -> list[str]:
 
 
 MAX_STEPS = 1_000_000_000  # 1e9 optimizer steps: years on a CPU; more is a typo
+MAX_WIDTH = 1 << 20  # a model width, head count or memory size beyond a million is a typo
+MAX_LAYERS = 1_000  # layers or experts
 MAX_EVALS = 1_000_000  # evaluations one run may log (metrics.jsonl of a few hundred MB)
 OPTIMIZERS = ("adamw", "adam", "sgd", "muon")
 DTYPES = ("float32", "float64")
@@ -434,3 +475,23 @@ NO_DECAY = ("bias", "norm")  # optim.no_decay: biases (b_*, *.bias) and normalis
 PADDINGS = ("left", "right")
 PADDED_TASKS = ("kg_composition", "kg_comparison")  # tasks whose questions differ in length
 ACTS = ("relu", "gelu", "tanh", "square", "power", "identity")  # transformers and mlp take relu | gelu (checked there)
+
+
+def memory_bytes() -> int:
+    """Physical memory of this machine (0 if unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return 0
+
+
+PARSED_BYTES = 40  # memory per byte of a parsed text source (Python dicts of numbers per cell), measured ~25
+
+
+def check_size(what: str, n_bytes: float, hint: str) -> None:
+    """Refuse, before allocating anything, a data set, model, plan or file that would take more than half of this
+    machine's memory: a clear error instead of a MemoryError traceback or the kernel's OOM killer."""
+    limit = memory_bytes() // 2
+    if limit and n_bytes > limit:
+        raise ConfigError(f"{what} needs about {n_bytes / 2**30:,.1f} GiB, more than half of this machine's "
+                          f"{2 * limit / 2**30:.0f} GiB; {hint}")

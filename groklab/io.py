@@ -8,13 +8,17 @@ valid row and report each damaged line with its number instead of silently stopp
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import math
 import os
 import pickle
+import stat
 import sys
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,22 +41,111 @@ def _temp_beside(path: Path) -> tuple[int, str]:
     return fd, tmp
 
 
-def atomic_write(path: Path | str, data: str | bytes) -> None:
-    """Write `data` to a temporary file beside `path`, fsync it, then rename it over `path`."""
-    path = Path(path)
+def check_writable(out: Path) -> None:
+    """A folder that files will be written into (created if missing) can be: its nearest existing ancestor is a
+    folder, not a file, and writable. Checked before any work, so that a bad --out is one line and no trace."""
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise GroklabError(f"cannot write to --out {out}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise GroklabError(f"cannot write to --out {out}: {probe} is not writable")
+
+
+def write_error(path: Path, e: OSError) -> GroklabError:
+    """One line for a write the file system refused (read-only, full, a folder where a file goes, ...)."""
+    why = e.strerror or str(e)
+    if e.errno in (errno.EISDIR, errno.EEXIST) or (e.errno == errno.ENOTEMPTY):
+        why = f"{path} is a folder, not a file"
+    elif e.errno == errno.ENOTDIR:
+        why = "a part of the path is a file, not a folder"
+    elif e.errno in (errno.ENOSPC, errno.EDQUOT):
+        why = f"{e.strerror} (free some space and run again)"
+    return GroklabError(f"cannot write {path}: {why}")
+
+
+def _write_temp(path: Path, data: str | bytes) -> str:
+    """`data` in a fsynced temporary file beside `path`; returns its name (the caller renames it into place)."""
     try:
         fd, tmp = _temp_beside(path)
     except OSError as e:
-        raise GroklabError(f"cannot write {path}: {e.strerror or e}") from None
+        raise write_error(path, e) from None
     try:
-        with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w", **({} if isinstance(data, bytes) else
-                                                                         {"encoding": "utf-8"})) as f:
-            f.write(data)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise write_error(path, e) from None
+        raise
+    return tmp
+
+
+def atomic_write(path: Path | str, data: str | bytes) -> None:
+    """Write `data` to a temporary file beside `path`, fsync it, then rename it over `path`. A refusal of the
+    file system (full, read-only, a folder at `path`) is one GroklabError line and leaves `path` as it was."""
+    path = Path(path)
+    tmp = _write_temp(path, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException as e:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise write_error(path, e) from None
+        raise
+
+
+class Batch:
+    """Several files written all or nothing (`all_or_nothing`): each is written to a temporary file beside its
+    target first; only when every one is on disk are they renamed into place. On failure the temporary files and
+    the folders the batch made are removed, and no target has changed."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[str, Path]] = []
+        self.made: list[Path] = []
+
+    def mkdir(self, path: Path) -> None:
+        missing = [p for p in (path, *path.parents) if not p.exists()]
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise write_error(path, e) from None
+        self.made += missing
+
+    def write(self, path: Path | str, data: str | bytes) -> None:
+        path = Path(path)
+        if path.is_dir():
+            raise GroklabError(f"cannot write {path}: it is a folder, not a file")
+        self.pending.append((_write_temp(path, data), path))
+
+    def commit(self) -> None:
+        for tmp, path in self.pending:
+            try:
+                os.replace(tmp, path)
+            except OSError as e:
+                raise write_error(path, e) from None
+        self.pending = []
+
+    def discard(self) -> None:
+        for tmp, _ in self.pending:
+            Path(tmp).unlink(missing_ok=True)
+        for folder in self.made:  # innermost first; only if nothing else was put there meanwhile
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+@contextlib.contextmanager
+def all_or_nothing() -> Iterator[Batch]:
+    """`with all_or_nothing() as batch: batch.write(a, ...); batch.write(b, ...)`: every file, or none."""
+    batch = Batch()
+    try:
+        yield batch
+        batch.commit()
+    except BaseException:
+        batch.discard()
         raise
 
 
@@ -65,20 +158,147 @@ def write_json(path: Path | str, obj: Any) -> None:
     atomic_write(path, json.dumps(obj, indent=2, allow_nan=False) + "\n")
 
 
-def read_json(path: Path | str, what: str = "file") -> dict[str, Any]:
-    """A JSON object file; a missing, unreadable, damaged or non-object file is one GroklabError line."""
+MAX_DEPTH = 64  # nesting a JSON or YAML value may have: every file groklab reads needs a handful of levels
+
+
+def depth_error(data: Any, limit: int = MAX_DEPTH) -> str | None:
+    """Why `data` (parsed JSON or YAML) is nested too deeply or refers to itself, or None. Iterative: a value
+    nested thousands deep must not raise RecursionError in the check that looks for it."""
+    stack: list[tuple[Any, int, frozenset[int]]] = [(data, 0, frozenset())]
+    while stack:
+        value, level, above = stack.pop()
+        if not isinstance(value, dict | list):
+            continue
+        if level >= limit:
+            return f"nested more than {limit} levels deep"
+        if id(value) in above:
+            return "a value that contains itself (a recursive alias)"
+        inner = above | {id(value)}
+        stack += [(v, level + 1, inner) for v in (value.values() if isinstance(value, dict) else value)]
+    return None
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} is too large for a float")
+    return value
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number groklab writes")
+
+
+def loads(text: str | bytes, finite: bool = False) -> Any:
+    """json.loads, with the ways valid JSON can still break a reader turned into ValueError: nesting deeper than
+    MAX_DEPTH (the parser's RecursionError, or a reader's later), integers too long to convert and, with `finite`
+    (the files groklab writes itself, which never hold them), NaN, Infinity and numbers beyond a float."""
+    try:
+        data = json.loads(text, parse_float=_finite, parse_constant=_no_constant) if finite else json.loads(text)
+    except RecursionError:
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep") from None
+    why = depth_error(data)
+    if why:
+        raise ValueError(why)
+    return data
+
+
+def read_json(path: Path | str, what: str = "file", shape: Shape | None = None) -> dict[str, Any]:
+    """A JSON object file; a missing, unreadable, damaged or non-object file, or one whose values are not of
+    `shape` (`check_shape`), is one GroklabError line."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GroklabError(f"{path}: no such {what}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise GroklabError(f"{path}: cannot read {what} ({getattr(e, 'strerror', None) or e})") from None
+        data = loads(read_bytes(path, what), finite=True)
     except ValueError as e:
         raise GroklabError(f"{path}: {what} is not valid JSON ({e}); restore it or delete the folder") from None
     if not isinstance(data, dict):
         raise GroklabError(f"{path}: {what} is not a JSON object; restore it or delete the folder")
+    why = shape_error(data, shape) if shape is not None else None
+    if why:
+        raise GroklabError(f"{path}: {what} is damaged ({why}); restore it or delete the folder")
     return data
+
+
+def read_bytes(path: Path, what: str = "file") -> bytes:
+    """A file's bytes; a missing or unreadable file (a folder, no permission, a FIFO or device) is one line."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise GroklabError(f"{path}: no such {what}") from None
+    except OSError as e:
+        raise GroklabError(f"{path}: cannot read {what} ({e.strerror or e})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise GroklabError(f"{path}: cannot read {what} (not a regular file)")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    except OSError as e:
+        raise GroklabError(f"{path}: cannot read {what} ({e.strerror or e})") from None
+    finally:
+        os.close(fd)
+
+
+# --- shapes: what a JSON file must hold, checked where it is read ---------------------------------------------
+INT_LIMIT = 2**63  # a step or count beyond this is no step (and no int64)
+
+
+class Each:
+    """A shape: a JSON object whose every value has shape `inner` (e.g. {metric: {threshold: step}})."""
+
+    def __init__(self, inner: Shape) -> None:
+        self.inner = inner
+
+
+Shape = type | tuple[type, ...] | dict[str, "Shape"] | list["Shape"] | Each
+_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "an object",
+          list: "a list", type(None): "null"}
+
+
+def _fits(value: Any, kind: type) -> bool:
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool) and abs(value) < INT_LIMIT
+    if kind is float:  # any number a float can hold (JSON's 1e999 is inf, which readers treat as not finite)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        return isinstance(value, float) or abs(value) < INT_LIMIT
+    return isinstance(value, kind)
+
+
+def shape_error(data: Any, shape: Shape, where: str = "") -> str | None:
+    """Why `data` does not have `shape`, or None. Shapes: a type or tuple of types (`int` excludes bools and
+    integers beyond 2**63; `float` is any number), a dict {key: shape} (an object; listed keys, where present,
+    have their shapes, other keys are free), [shape] (a list of such), Each(shape) (an object of such)."""
+    if isinstance(shape, dict):
+        if not isinstance(data, dict):
+            return f"{where or 'the file'} is {_kind(data)}, expected an object"
+        for key, inner in shape.items():
+            if key in data:
+                why = shape_error(data[key], inner, f"{where}.{key}" if where else repr(key))
+                if why:
+                    return why
+        return None
+    if isinstance(shape, list | Each):
+        inner = shape[0] if isinstance(shape, list) else shape.inner
+        kind = list if isinstance(shape, list) else dict
+        if not isinstance(data, kind):
+            return f"{where} is {_kind(data)}, expected {_NAMES[kind]}"
+        items = enumerate(data) if isinstance(data, list) else data.items()
+        for key, value in items:
+            why = shape_error(value, inner, f"{where}[{key!r}]")
+            if why:
+                return why
+        return None
+    kinds = shape if isinstance(shape, tuple) else (shape,)
+    if any(_fits(data, k) for k in kinds):
+        return None
+    return f"{where} is {_kind(data)}, expected {' or '.join(_NAMES.get(k, k.__name__) for k in kinds)}"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= INT_LIMIT:
+        return "an integer too large for a step or count"
+    text = json.dumps(value)[:40] if not isinstance(value, dict | list) else ""
+    return f"{_NAMES.get(type(value), type(value).__name__)}" + (f" ({text})" if text else "")
 
 
 @dataclass
@@ -104,12 +324,9 @@ def read_jsonl(path: Path | str, required: str | None = "step") -> Lines:
     """
     path = Path(path)
     out = Lines()
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return out
-    except OSError as e:
-        raise GroklabError(f"{path}: cannot read ({e.strerror or e})") from None
+    data = read_bytes(path)
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -130,30 +347,63 @@ def _row_problem(raw: bytes, required: str | None, torn: bool) -> dict[str, Any]
     if torn:
         return "incomplete last line (a write cut by a kill)"
     try:
-        row = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return "not a JSON line"
+        row = loads(raw.decode("utf-8"), finite=True)
+    except ValueError as e:  # UnicodeDecodeError included
+        return "not a JSON line" + (f" ({e})" if "nested" in str(e) or "float" in str(e) else "")
     if not isinstance(row, dict):
         return "not a JSON object"
-    if required is not None:
-        value = row.get(required)
-        if isinstance(value, bool) or not isinstance(value, int):
-            return f"no integer {required!r}"
+    if required is not None and not _fits(row.get(required), int):
+        return f"no integer {required!r}"
     return row
 
 
 def append_line(path: Path, row: dict[str, Any]) -> None:
     """Append one JSON line with a single write, flushed to the kernel: a kill -9 loses nothing and leaves at most
     one torn line. (Durability against power loss is `sync_file`'s, called before each checkpoint: an fsync per
-    row would cost ~5 ms each.)"""
-    with open(path, "ab") as f:
-        f.write((dumps(row) + "\n").encode("utf-8"))
+    row would cost ~5 ms each.) A symbolic link at `path` is refused, never followed: whoever can write into a
+    shared run folder must not be able to make a run append to another file."""
+    data = (dumps(row) + "\n").encode("utf-8")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o666)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise GroklabError(f"{path} is a symbolic link, not a file groklab wrote; remove it") from None
+        raise write_error(path, e) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise GroklabError(f"{path} is not a regular file; remove it")
+        written = os.write(fd, data)
+        if written != len(data):  # a full disk can take part of a line: leave it torn (as a kill would) and stop
+            raise write_error(path, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+    except OSError as e:
+        raise write_error(path, e) from None
+    finally:
+        os.close(fd)
+
+
+def open_lock(path: Path, write: bool = True) -> int:
+    """A file descriptor of the lock file `path` for flock, created when `write`. Never through a symbolic link
+    and only a regular file with one name: a `.lock` that someone replaced by a link to another file must not make
+    a run truncate or write that file (its writer truncates the lock to record its pid)."""
+    flags = (os.O_RDWR | os.O_CREAT if write else os.O_RDONLY) | os.O_NOFOLLOW | os.O_NONBLOCK
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise GroklabError(f"{path} is a symbolic link, not a lock file groklab made; remove it") from None
+        raise GroklabError(f"cannot open the lock file {path}: {e.strerror or e}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+        os.close(fd)
+        what = "a second name of another file (a hard link)" if stat.S_ISREG(info.st_mode) else "not a regular file"
+        raise GroklabError(f"{path} is {what}, not a lock file groklab made; remove it")
+    return fd
 
 
 def sync_file(path: Path) -> None:
     """fsync an existing file (the rows a checkpoint covers reach the disk before the checkpoint does)."""
     if path.exists():
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         try:
             os.fsync(fd)
         finally:
@@ -161,20 +411,28 @@ def sync_file(path: Path) -> None:
 
 
 def save_tensors(path: Path | str, obj: Any) -> None:
-    """torch.save, atomically. Through a file object, so the archive inside is named `archive` and not after the
-    random temporary name: the same tensors give the same bytes."""
+    """torch.save, atomically (a refusal of the file system is one GroklabError line, `path` unchanged). Through a
+    Python file object: a refused write surfaces as OSError (torch's own C++ writer on a path would say only
+    "iostream error"), and the archive inside is named `archive`, not after the random temporary name, so the same
+    tensors give the same bytes."""
     import torch
 
     path = Path(path)
-    fd, tmp = _temp_beside(path)
+    try:
+        fd, tmp = _temp_beside(path)
+    except OSError as e:
+        raise write_error(path, e) from None
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        cause = e if isinstance(e, OSError) else e.__cause__ or e.__context__  # torch wraps it in a RuntimeError
+        if isinstance(cause, OSError):
+            raise write_error(path, cause) from None
         raise
 
 
@@ -202,7 +460,10 @@ def finite(value: Any) -> float | None:
     """A float if `value` is a finite number, else None (None, NaN, inf, strings, bools)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond a float's range (hand-edited JSON): not a usable measurement
+        return None
     return value if math.isfinite(value) else None
 
 

@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,14 +28,18 @@ from typing import TYPE_CHECKING, Any
 from groklab.config import RunConfig, flatten
 from groklab.errors import ConfigError, GroklabError
 from groklab.io import (
+    Each,
     append_line,
     atomic_write,
+    check_writable,
     dumps,
     load_tensors,
+    open_lock,
     read_json,
     read_jsonl,
     save_tensors,
     sync_file,
+    write_error,
     write_json,
 )
 from groklab.tracking import Tracker, check_trackers, open_trackers
@@ -45,6 +49,28 @@ if TYPE_CHECKING:  # torch and the engine are imported where a run trains, so th
 
     from groklab.tasks import TaskData
 
+# What the readers of a run folder rely on, checked where the files are read (io.shape_error): a hand-edited or
+# damaged value of the wrong type is one line naming the file and the key, never a traceback further on.
+STEP = (int, type(None))
+DETECTION = {"verdict": str, "kind": str, "memorization_step": STEP, "generalization_step": STEP,
+             "delay_ratio": (float, type(None)), "criteria": Each((str, type(None))),
+             "phase": {"train": (str, type(None)), "val": (str, type(None))}, "notes": [str],
+             "spikes": [{"step": int}]}
+SUMMARY = {"status": str, "steps": STEP, "total_steps": STEP, "error": (str, type(None)), "kind": str,
+           "final": (dict, type(None)), "thresholds": Each(Each(STEP)), "detection": DETECTION,
+           "task": (dict, type(None)), "parameters": (int, type(None)), "baseline": (dict, type(None)),
+           "prediction": (dict, type(None)), "best": dict, "x_axis": str, "notes": [str], "unread": [str],
+           "stopped": (dict, type(None)), "slurm": {"stderr": (str, type(None)), "stdout": (str, type(None))}}
+CONFIG = {section: dict for section in ("task", "model", "optim", "train", "probe", "imported")}
+NUMBER = (float, type(None))
+FIGURES = {"rows": int, "loss": NUMBER, "acc": NUMBER, "baseline": NUMBER, "groups": int}
+# evaluations/*.json (groklab evaluate) and fitted.json (tasks.base.fitted_record), with the keys their readers
+# cannot do without
+EVALUATION = {"checkpoint": str, "step": int, "metric": str, "splits": Each(FIGURES), "groups": Each(Each(FIGURES)),
+              "group_means": Each(Each(FIGURES)), "data": {"source": str, "overrides": dict}}
+EVALUATION_KEYS = ("checkpoint", "step", "metric", "splits", "data")
+FITTED = {"kind": str, "n_classes": (int, type(None)), "vocab_size": (int, type(None)), "in_dim": (int, type(None)),
+          "x": list, "groups": (int, type(None)), "label_mean": (list, type(None)), "task": (dict, type(None))}
 THRESHOLDS = (0.5, 0.9, 0.95, 0.99)
 FINISHED = ("completed", "diverged", "imported")
 STATUSES = ("running", "completed", "diverged", "failed", "interrupted", "imported")
@@ -88,12 +114,13 @@ class RunDir:
 
     # --- reading ------------------------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
-        return read_json(self.path / "config.json", "config.json")
+        return read_json(self.path / "config.json", "config.json", CONFIG)
 
     def summary(self) -> dict[str, Any]:
-        """summary.json, or {} when it is missing (a run that died at start-up)."""
+        """summary.json, or {} when it is missing (a run that died at start-up); values of the wrong type are one
+        GroklabError line (SUMMARY)."""
         p = self.path / "summary.json"
-        return read_json(p, "summary.json") if p.exists() else {}
+        return read_json(p, "summary.json", SUMMARY) if os.path.lexists(p) else {}
 
     def rows(self, warn: bool = True) -> list[dict[str, Any]]:
         """Every valid row of metrics.jsonl; each damaged line is reported on stderr with its number."""
@@ -128,8 +155,11 @@ class RunDir:
             os.close(fd)
 
     def _acquire(self) -> int | None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise write_error(self.path, e) from None
+        fd = open_lock(self.path / ".lock")
         try:
             import fcntl
 
@@ -160,21 +190,25 @@ class RunDir:
         return attempt()
 
     def holder(self) -> str:
-        with contextlib.suppress(OSError):
-            text = (self.path / ".lock").read_text().strip()
+        with contextlib.suppress(OSError, GroklabError):
+            fd = open_lock(self.path / ".lock", write=False)
+            try:
+                text = os.read(fd, 200).decode(errors="replace").strip()
+            finally:
+                os.close(fd)
             if text:
                 return text.split()[0]
         return "unknown"
 
     def locked(self) -> bool:
         """Whether another process holds the lock now."""
-        if not (self.path / ".lock").exists():
+        if not os.path.lexists(self.path / ".lock"):
             return False
         try:
             import fcntl
         except ImportError:  # pragma: no cover
             return False
-        fd = os.open(self.path / ".lock", os.O_RDONLY)
+        fd = open_lock(self.path / ".lock", write=False)
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
             return False
@@ -244,7 +278,7 @@ class RunDir:
         """fitted.json (tasks.base.fitted_record: what new data is encoded with), or None for a folder written
         before it existed (the record is then rebuilt from the config)."""
         p = self.path / "fitted.json"
-        return read_json(p, "fitted.json") if p.exists() else None
+        return required(read_json(p, "fitted.json", FITTED), FITTED, p, "fitted.json") if p.exists() else None
 
     def checkpoints(self) -> dict[str, Path]:
         """The checkpoints a model can be loaded from: `latest`, `best` (train.keep_best) and `step_N` (the
@@ -278,7 +312,10 @@ class RunDir:
         out = []
         for p in sorted(self.evaluations_dir.glob("*.json"), key=lambda q: q.stat().st_mtime_ns):
             try:
-                out.append((p, read_json(p, "evaluation")))
+                record = required(read_json(p, "evaluation", EVALUATION), EVALUATION_KEYS, p, "evaluation")
+                if not record["splits"] or not {"source", "overrides"} <= set(record["data"]):
+                    raise GroklabError(f"{p}: evaluation is damaged (no split scored, or no data source)")
+                out.append((p, record))
             except GroklabError as e:
                 print(f"groklab: warning: {e}; skipped", file=sys.stderr)
         return out
@@ -290,6 +327,14 @@ class RunDir:
             self.evaluations_dir.mkdir(exist_ok=True)
             write_json(path, record)
         return path
+
+
+def required(data: dict[str, Any], keys: Iterable[str], path: Path, what: str) -> dict[str, Any]:
+    """`data` if it holds every key its readers index, else one GroklabError line naming the first missing."""
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise GroklabError(f"{path}: {what} is damaged (no {missing[0]!r}); restore it or delete it")
+    return data
 
 
 def environment(device: torch.device, task: TaskData | None = None) -> dict[str, Any]:
@@ -347,16 +392,6 @@ def check_out(out: Path | str) -> Path:
     return Path(out)
 
 
-def check_writable(out: Path) -> None:
-    probe = out
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise GroklabError(f"cannot write to --out {out}: {probe} is a file, not a folder")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise GroklabError(f"cannot write to --out {out}: {probe} is not writable")
-
-
 def config_difference(a: dict[str, Any], b: dict[str, Any]) -> str:
     fa, fb = flatten(a), flatten(b)
     diffs = [f"{k}: {fa.get(k)!r} vs {fb.get(k)!r}" for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
@@ -408,9 +443,9 @@ def start(run: RunDir, cfg: RunConfig, task: TaskData, command: str, force: bool
     from groklab.tasks.base import fitted_record, trivial_baseline
 
     if force:
-        for child in run.path.iterdir():
+        for child in run.path.iterdir():  # a symbolic link is removed itself, never what it points to
             if child.name != ".lock":
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
     if not run.exists():
         write_json(run.path / "config.json", cfg.to_dict())
         atomic_write(run.path / "command.txt", command + "\n")
@@ -450,13 +485,37 @@ def recording(runs: list[RunDir]) -> Iterator[None]:
         yield
     except (KeyboardInterrupt, SystemExit):
         for run in runs:
-            finish(run, "interrupted", None, "interrupted (resume with --resume)")
+            _record_end(run, "interrupted", "interrupted (resume with --resume)")
         raise
     except BaseException as e:
         message = str(e) if isinstance(e, GroklabError) else f"{type(e).__name__}: {e}"
         for run in runs:
-            finish(run, "failed", None, message)
+            _record_end(run, "failed", message)
         raise
+
+
+def _record_end(run: RunDir, status: str, error: str) -> None:
+    """`finish`; on a full disk (no room for the atomic write's temporary file) summary.json is rewritten where
+    it is instead, compact, in the blocks it already has, so the folder still says why the run stopped."""
+    try:
+        finish(run, status, None, error)
+    except GroklabError:
+        summary: dict[str, Any] = {}
+        with contextlib.suppress(GroklabError):
+            summary = run.summary()
+        ended = {"status": status, "error": error}
+        data = dumps(summary | ended).encode()
+        with contextlib.suppress(OSError):
+            fd = os.open(run.path / "summary.json", os.O_WRONLY | os.O_NOFOLLOW)
+            try:
+                if len(data) > os.fstat(fd).st_size:  # only what fits in the blocks the file holds
+                    data = dumps({k: summary[k] for k in ("steps", "total_steps", "kind") if k in summary}
+                                 | ended).encode()
+                os.write(fd, data)
+                os.ftruncate(fd, len(data))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 def execute(cfg: RunConfig, out: Path | str = "runs", resume: bool | Path = False, force: bool = False,
@@ -486,6 +545,16 @@ class Run:
     history: Any  # dict of columns, or a pandas DataFrame
     name: str = field(default="")  # a label for tables and figures (the folder's name by default)
 
+    @property
+    def unit(self) -> str:
+        return x_unit(self.summary)
+
+
+def x_unit(summary: dict[str, Any]) -> str:
+    """What a run's `step` column counts: "epoch" for an import whose x axis is the epoch (summary `x_axis`),
+    else "step" (optimizer steps)."""
+    return "epoch" if summary.get("x_axis") == "epoch" else "step"
+
 
 def load_run(path: Path | str, as_frame: bool = False, name: str | None = None) -> Run:
     """Config, summary and history (columns; `None` where a line lacks a key) of a run folder. A summary that
@@ -498,8 +567,11 @@ def load_run(path: Path | str, as_frame: bool = False, name: str | None = None) 
         raise GroklabError(f"{run.path}: not a run folder (missing {', '.join(missing)})")
     history: Any = run.history()
     if as_frame:
-        import pandas as pd
-
+        try:
+            import pandas as pd
+        except ImportError:
+            raise GroklabError("load_run(..., as_frame=True) needs pandas: pip install 'groklab[pandas]' (or "
+                               "leave as_frame out for a dict of columns)") from None
         history = pd.DataFrame(history)
     summary = run.summary()
     if summary.get("status") == "running" and not run.locked():
@@ -511,26 +583,64 @@ def write_folder(path: Path, config: dict[str, Any], rows: list[dict[str, Any]],
                  force: bool = False) -> Path:
     """A complete run folder written at once (`groklab import`): config.json, metrics.jsonl and summary.json go
     into a temporary folder beside `path`, which then takes its place, so no reader ever sees half of it. An
-    existing folder is an error unless `force`."""
+    existing folder is an error unless `force`. Under a lock on the parent folder, so that two writers of the
+    same folder never replace one another's (the second sees the first's folder and needs --force); temporary
+    folders that a killed writer left are removed under the same lock."""
     path = Path(path)
-    if path.exists() and not force:
-        raise GroklabError(f"{path} exists: add --force to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     try:
-        write_json(tmp / "config.json", config)
-        atomic_write(tmp / "metrics.jsonl", "".join(dumps(row) + "\n" for row in rows))
-        write_json(tmp / "summary.json", summary)
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp's folder is owner-only; give it the mode mkdir would
-        if path.exists():
-            shutil.rmtree(path)
-        tmp.replace(path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise write_error(path.parent, e) from None
+    with _folder_lock(path.parent):
+        for stale in path.parent.glob(f".{path.name}.import-*"):  # only a dead writer's: the lock is ours now
+            shutil.rmtree(stale, ignore_errors=True)
+        if os.path.lexists(path) and not force:
+            raise GroklabError(f"{path} exists: add --force to replace it")
+        try:
+            tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.import-"))
+        except OSError as e:
+            raise write_error(path.parent, e) from None
+        old = None
+        try:
+            write_json(tmp / "config.json", config)
+            atomic_write(tmp / "metrics.jsonl", "".join(dumps(row) + "\n" for row in rows))
+            write_json(tmp / "summary.json", summary)
+            umask = os.umask(0)
+            os.umask(umask)
+            tmp.chmod(0o777 & ~umask)  # mkdtemp's folder is owner-only; give it the mode mkdir would
+            if os.path.lexists(path):  # --force: the old folder steps aside, the new one takes its place
+                old = tmp.with_name(tmp.name.replace(".import-", ".import-old-", 1))
+                os.rename(path, old)
+            os.rename(tmp, path)
+        except BaseException as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if old is not None and not os.path.lexists(path):
+                os.rename(old, path)
+            if isinstance(e, OSError):
+                raise write_error(path, e) from None
+            raise
+        if old is not None:  # what cannot be removed now is removed by the next writer (the glob above)
+            shutil.rmtree(old, ignore_errors=True) if not old.is_symlink() else old.unlink(missing_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive flock on the folder itself (no lock file to leave behind), held while the block runs."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as e:
+        raise GroklabError(f"cannot use {folder}: {e.strerror or e}") from None
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except ImportError:  # pragma: no cover - no flock (Windows): no protection
+            pass
+        yield
+    finally:
+        os.close(fd)
 
 
 def is_run_dir(path: Path) -> bool:

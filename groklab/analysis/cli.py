@@ -16,6 +16,7 @@ from groklab.analysis.detect import DetectConfig, detect_loaded, detect_run
 from groklab.analysis.spikes import describe_moved
 from groklab.analysis.tables import fmt_delay, fmt_step
 from groklab.errors import GroklabError
+from groklab.io import all_or_nothing
 from groklab.runs import find_runs, is_run_dir, load_run
 
 
@@ -83,7 +84,9 @@ def run_dirs(paths: list[Path]) -> list[Path]:
 def cmd_detect(args: argparse.Namespace) -> int:
     """Print one line per run (or JSON) and write the detection into each summary.json."""
     config = _config(args)
-    dirs = [load_run(d).path for d in run_dirs(args.run_dirs)]
+    runs = [load_run(d) for d in run_dirs(args.run_dirs)]
+    dirs = [run.path for run in runs]
+    units = {run.path: "epoch " if run.unit == "epoch" else "" for run in runs}  # imported by epoch: say so
     results = [(d, detect_run(d, config)) for d in dirs]
     if args.json:
         print(json.dumps([{"run": str(d), "detection": det} for d, det in results], indent=2))
@@ -91,11 +94,11 @@ def cmd_detect(args: argparse.Namespace) -> int:
     width = max(len(d.name) for d in dirs)
     for d, det in results:
         notes = det["notes"] + ([] if (d / "summary.json").is_file() else ["no summary.json: not stored"])
-        print(f"{d.name:<{width}}  {det['verdict']:<13}  mem {fmt_step(det['memorization_step']):>9}  "
-              f"gen {fmt_step(det['generalization_step']):>9}  delay {fmt_delay(det)}"
+        mem, gen = (units[d] + fmt_step(det[k]) for k in ("memorization_step", "generalization_step"))
+        print(f"{d.name:<{width}}  {det['verdict']:<13}  mem {mem:>9}  gen {gen:>9}  delay {units[d]}{fmt_delay(det)}"
               + (f"  ({'; '.join(notes)})" if notes else ""))
         for spike in det["spikes"]:  # what changed at the same time (issue 17)
-            print(f"{'':<{width}}  spike at step {spike['step']:,} (x{spike['ratio'] or 0:.3g}): "
+            print(f"{'':<{width}}  spike at {units[d] or 'step '}{spike['step']:,} (x{spike['ratio'] or 0:.3g}): "
                   f"{describe_moved(spike['moved'])}")
     return 0
 
@@ -112,7 +115,7 @@ def _check_out(out: Path) -> Path:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """Write the figures and print their paths."""
-    from groklab.analysis.plots import comparison_figure, curves_figure, detail_figure, save_figure
+    from groklab.analysis.plots import comparison_figure, curves_figure, detail_figure, figure_bytes
 
     config = _config(args)
     runs = [load_run(d) for d in run_dirs(args.run_dirs)]
@@ -121,13 +124,16 @@ def cmd_plot(args: argparse.Namespace) -> int:
         out = _check_out(args.out or run.path / "curves.png")
         detail = out.with_name(f"{out.stem}_detail{out.suffix}") if args.out else run.path / "detail.png"
         det = detect_loaded(run, config)
-        written = [save_figure(curves_figure(run.history, det, run.name), out),
-                   save_figure(detail_figure(run.history, det, run.name), detail)]
+        figures = {out: curves_figure(run.history, det, run.name, run.unit),
+                   detail: detail_figure(run.history, det, run.name, run.unit)}
     else:
         beside = Path(os.path.commonpath([r.path.resolve() for r in runs]))  # the folder that holds the runs
         out = _check_out(args.out or beside / "comparison.png")
-        written = [save_figure(comparison_figure(runs), out)]
-    for path in written:
+        figures = {out: comparison_figure(runs)}
+    with all_or_nothing() as batch:  # every figure or none
+        for path, fig in figures.items():
+            batch.write(path, figure_bytes(fig, path))
+    for path in figures:
         print(path)
     return 0
 

@@ -43,13 +43,17 @@ def figure_png(fig: Figure, dpi: int = 110) -> bytes:
     return buf.getvalue()
 
 
+def figure_bytes(fig: Figure, path: Path | str, dpi: int = 150) -> bytes:
+    """A figure as the bytes of a file named `path` (the format follows the suffix: .png, .pdf or .svg)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=dpi)
+    return buf.getvalue()
+
+
 def save_figure(fig: Figure, path: Path | str, dpi: int = 150) -> Path:
     """Write a figure atomically; the format follows the suffix (.png, .pdf or .svg)."""
-    path = Path(path)
-    buf = io.BytesIO()
-    fig.savefig(buf, format=path.suffix.lstrip(".").lower() or "png", dpi=dpi)
-    atomic_write(path, buf.getvalue())
-    return path
+    atomic_write(path, figure_bytes(fig, path, dpi))
+    return Path(path)
 
 
 def series(history: History, key: str, positive: bool = False) -> tuple[list[float], list[float]]:
@@ -105,6 +109,18 @@ def log_steps(ax: Axes, history: History, log: bool = True) -> None:
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("optimizer step")
     ax.grid(True, which="major", alpha=0.3)
+
+
+def x_label(unit: str) -> str:
+    """The x axis' name: what a run's `step` counts (runs.x_unit)."""
+    return {"step": "optimizer step", "epoch": "epoch"}.get(unit, unit)
+
+
+def _label_x(fig: Figure, unit: str) -> None:
+    """Name the x axis of every panel that has one by `unit` (log_steps names it by optimizer steps)."""
+    for ax in fig.axes:
+        if ax.get_xlabel():
+            ax.set_xlabel(x_label(unit))
 
 
 def _line(ax: Axes, history: History, key: str, label: str, color: str, log: bool = False, **kw: Any) -> bool:
@@ -215,8 +231,10 @@ def _acc_panel(ax: Axes, history: History, detection: dict[str, Any] | None, lab
     _legend(ax, fontsize=8, loc="center left")
 
 
-def curves_figure(history: History, detection: dict[str, Any] | None = None, title: str = "") -> Figure:
-    """Loss and accuracy (train, val) on a log step axis, detected steps marked, weight norm on a twin."""
+def curves_figure(history: History, detection: dict[str, Any] | None = None, title: str = "",
+                  unit: str = "step") -> Figure:
+    """Loss and accuracy (train, val) on a log step axis (`unit`: what a step counts), detected steps marked,
+    weight norm on a twin."""
     classification = _is_classification(history, detection)
     fig = new_figure(11 if classification else 6.5, 3.8)
     axes = fig.subplots(1, 2 if classification else 1, squeeze=False)[0]
@@ -228,6 +246,7 @@ def curves_figure(history: History, detection: dict[str, Any] | None = None, tit
         mark_steps(axes[0], detection)
         _norm_twin(axes[0], history)
     fig.suptitle(_title(detection, title), fontsize=11)
+    _label_x(fig, unit)
     return fig
 
 
@@ -243,7 +262,8 @@ def _ratio_history(history: History, num: str, den: str, diff: bool = False) -> 
     return {"step": steps, "value": out}
 
 
-def detail_figure(history: History, detection: dict[str, Any] | None = None, title: str = "") -> Figure:
+def detail_figure(history: History, detection: dict[str, Any] | None = None, title: str = "",
+                  unit: str = "step") -> Figure:
     """Six panels: loss, accuracy, generalization gap, weight norm, val/train loss ratio, spikes."""
     classification = _is_classification(history, detection)
     log = spans_decades(history, detection)
@@ -292,6 +312,7 @@ def detail_figure(history: History, detection: dict[str, Any] | None = None, tit
     a_spk.set_title(f"loss spikes: {n} ({k} with a norm change)")
     _norm_twin(a_spk, history)
     fig.suptitle(_title(detection, title), fontsize=12)
+    _label_x(fig, unit)
     return fig
 
 
@@ -327,6 +348,8 @@ def comparison_figure(runs: Sequence[Run], title: str = "") -> Figure:
     ncol = max(1, min(4, len(runs), 150 // max(1, *(len(n) for n in names))))
     fig.legend(handles, names, loc="outside lower center", ncol=ncol, fontsize=8)
     fig.suptitle(plain(title or f"{len(runs)} runs"), fontsize=12)
+    units = sorted({r.unit for r in runs})
+    _label_x(fig, units[0] if len(units) == 1 else "optimizer step or epoch (runs differ)")
     return fig
 
 

@@ -34,7 +34,7 @@ from groklab.analysis.tables import (
     run_row,
 )
 from groklab.errors import GroklabError
-from groklab.io import atomic_write
+from groklab.io import all_or_nothing
 from groklab.runs import find_runs, load_run
 
 CSS = """
@@ -133,7 +133,7 @@ def run_section(item: Analysed, anchor: str, figures: bool) -> str:
         parts.append(f"<p>Validation per group:</p>{html_table(GROUP_TABLE_COLUMNS, groups)}")
     if figures and run.history.get("step"):
         for make, what in ((curves_figure, "curves"), (detail_figure, "detail")):
-            png = figure_png(make(run.history, det, run.name))
+            png = figure_png(make(run.history, det, run.name, run.unit))
             parts.append(f"<figure>{img(png, f'{run.name} {what}')}</figure>")
     elif not run.history.get("step"):
         parts.append("<p>No evaluations in metrics.jsonl: nothing to plot.</p>")
@@ -194,7 +194,8 @@ def write_report(
         items = analyse_paths(list(root), [Path(p).name for p in root], config)
     title = title or "groklab report"
     md_path = out.with_suffix(".md")
-    atomic_write(md_path, markdown_report(items, title))
-    atomic_write(out, html_report(items, title, figures=figures, run_figures=run_figures))
+    with all_or_nothing() as batch:  # both files or neither
+        batch.write(md_path, markdown_report(items, title))
+        batch.write(out, html_report(items, title, figures=figures, run_figures=run_figures))
     return out, md_path
 

@@ -24,7 +24,7 @@ from groklab.analysis.report import CSS, data_uri
 from groklab.analysis.spikes import describe_moved
 from groklab.config import RunConfig, flatten
 from groklab.errors import GroklabError
-from groklab.io import atomic_write, finite, last_finite
+from groklab.io import all_or_nothing, finite, last_finite
 from groklab.runs import Run, load_run
 
 MAX_FIGURES = 12  # per-run curves figures; the comparison figure shows every run
@@ -293,7 +293,8 @@ def results(items: list[Item], varied: list[str]) -> list[Block]:
             comparison_figure(runs)), name="comparison"))
     for it in [it for it in items if it.run.history.get("step")][:MAX_FIGURES]:
         blocks.append(Block("figure", f"Curves of {code(it.run.name)} with the detected steps marked.",
-                            png=figure_png(curves_figure(it.run.history, it.detection, it.run.name)), name=it.run.name))
+                            png=figure_png(curves_figure(it.run.history, it.detection, it.run.name,
+                                                         it.run.unit)), name=it.run.name))
     return blocks
 
 
@@ -369,11 +370,12 @@ def write_writeup(paths: Sequence[Path], out: Path) -> tuple[Path, Path]:
     blocks = document(paths)
     figure_dir = out.parent / f"{out.stem}_figures"
     figures = [b for b in blocks if b.kind == "figure"]
-    if figures:
-        figure_dir.mkdir(exist_ok=True)
-    for i, b in enumerate(figures, start=1):
-        atomic_write(figure_dir / figure_file(b, i), b.png)
-    atomic_write(out, to_markdown(blocks, figure_dir.name))
     html_path = out.with_suffix(".html")
-    atomic_write(html_path, to_html(blocks, re.sub(r"`", "", blocks[0].text)))
+    with all_or_nothing() as batch:  # the figures, the Markdown and the HTML, or none of them
+        if figures:
+            batch.mkdir(figure_dir)
+        for i, b in enumerate(figures, start=1):
+            batch.write(figure_dir / figure_file(b, i), b.png)
+        batch.write(out, to_markdown(blocks, figure_dir.name))
+        batch.write(html_path, to_html(blocks, re.sub(r"`", "", blocks[0].text)))
     return out, html_path

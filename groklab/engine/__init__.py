@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from groklab.config import RunConfig, flatten, stop_conditions, validate
+from groklab.config import RunConfig, check_integers, check_size, flatten, stop_conditions, validate
 from groklab.engine.common import DTYPES, Progress, Schedule, resolve_device
 from groklab.engine.graphs import capacity
 from groklab.engine.loop import Member, MemorySink, Outcome, Single, Sink, matmul_precision, run_loop
@@ -28,7 +28,7 @@ from groklab.models import build_model
 from groklab.optim.vectorized import KINDS
 from groklab.probes.live import PROBES, probe_names
 from groklab.tasks import TaskData, build_task
-from groklab.tasks.base import check_size, trivial_baseline
+from groklab.tasks.base import trivial_baseline
 
 # Keys that may differ between members of one group: they change only the initialisation, the data split or the
 # optimizer's hyper-parameters, never a shape or the schedule.
@@ -83,6 +83,7 @@ def check(cfg: RunConfig, task: TaskData | None = None) -> TaskData:
         if metric and metric not in known and not probe_names(cfg.train.probes):
             raise ConfigError(f"{name}={metric!r} is not a logged metric; expected one of "
                               f"{', '.join(sorted(known))} (or a probe's key with train.probes)")
+    check_integers(cfg)  # a negative count no task or model reads: still refused
     return task
 
 

@@ -16,7 +16,9 @@ from groklab.importers.record import ImportedRun, Table, build
 __all__ = ["READERS", "ImportedRun", "Table", "detect_format", "import_source", "locate"]
 
 
-def import_source(path: Path | str, fmt: str | None = None, mapping: Mapping[str, str] | None = None) -> ImportedRun:
-    """Read one source (format auto-detected unless `fmt`) into an ImportedRun; nothing is written."""
+def import_source(path: Path | str, fmt: str | None = None, mapping: Mapping[str, str] | None = None,
+                  rows_are: str | None = None) -> ImportedRun:
+    """Read one source (format auto-detected unless `fmt`) into an ImportedRun; nothing is written. `rows_are`
+    ("epoch" or "step"): the source has no x column and its rows are epochs (steps) 0, 1, 2, ..."""
     found, where = locate(Path(path), fmt)
-    return build(READERS[found](where), found, where, mapping)
+    return build(READERS[found](where), found, where, mapping, rows_are)

@@ -8,12 +8,14 @@ a folder that exists) stops the command with one line and no folder.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from groklab.errors import GroklabError
 from groklab.importers import READERS, import_source
 from groklab.importers.folder import check_target, folder_name, write_run_folder
+from groklab.runs import check_out, check_writable
 
 
 def parse_map(items: Sequence[str]) -> dict[str, str]:
@@ -46,6 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("runs"), help="folder for the run folders (default: runs/)")
     p.add_argument("--map", nargs="+", action="extend", default=[], metavar="OLD=NEW",
                    help="rename a source column, e.g. --map top1=val/acc iteration=step")
+    p.add_argument("--rows-are", choices=("epoch", "step"), default=None,
+                   help="the source has no step or epoch column and each row is one epoch (Keras's "
+                        "History.history) or one step: number them 0, 1, 2, ...")
     p.add_argument("--force", action="store_true", help="replace run folders that exist")
     p.add_argument("--no-detect", action="store_true", help="do not run grokking detection on the imports")
     p.set_defaults(func=cmd_import)
@@ -53,7 +58,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     mapping = parse_map(args.map)
-    runs = [import_source(src, args.fmt, mapping) for src in args.sources]
+    check_writable(check_out(str(args.out)))
+    runs = [import_source(src, args.fmt, mapping, args.rows_are) for src in args.sources]
     for old, new in mapping.items():
         if not any(old in run.key_map or old == run.x_column for run in runs):
             raise GroklabError(f"--map {old}={new}: no SRC has a column {old!r}")
@@ -67,7 +73,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     for run, target in zip(runs, targets, strict=True):
         write_run_folder(target, run, args.force)
         line = f"{target}  {run.format}  {len(run.rows)} rows by {run.x_axis}"
-        if not args.no_detect:
+        if not any(k.startswith("val/") for row in run.rows for k in row):
+            line += "  no verdict (no validation metric)"
+        elif not args.no_detect:
             from groklab.analysis.detect import detect_run
 
             det = detect_run(target)
@@ -75,4 +83,6 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(line)
         for note in run.notes:
             print(f"  note: {note}")
+        for warning in run.warnings:  # what could not be read: on stderr, and in summary.json's `unread`
+            print(f"groklab: warning: {warning}", file=sys.stderr)
     return 0

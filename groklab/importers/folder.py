@@ -5,13 +5,14 @@
 does not have. summary.json has status `imported`, the source and format, `x_axis` (`step` or `epoch`: what the
 `step` of each metrics line counts) and `x_column` (the source's name for it), `kind` (classification if an
 accuracy column holds a number, else regression), `steps` (the last x), `final`, `thresholds` (as a trained run
-has them), `key_map` (source name -> groklab key), `skipped` (text columns) and `notes`.
+has them), `key_map` (source name -> groklab key), `skipped` (text columns), `notes` and `unread` (what could not
+be read, as the import printed it on stderr).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,8 @@ def summary(imported: ImportedRun) -> dict[str, Any]:
     }
     if any("train/acc" in r for r in imported.rows):
         fields["thresholds"] = {k: first_crossings(imported.rows, k) for k in ("train/acc", "val/acc")}
-    return {**fields, "key_map": imported.key_map, "skipped": imported.skipped, "notes": imported.notes}
+    return {**fields, "key_map": imported.key_map, "skipped": imported.skipped, "notes": imported.notes,
+            "unread": imported.warnings}
 
 
 def check_target(path: Path, force: bool) -> None:
@@ -63,5 +65,12 @@ def write_run_folder(out_dir: Path, imported: ImportedRun, force: bool = False) 
 
 
 def _jsonable(obj: Any) -> Any:
-    """The source's config as JSON (a YAML date or other odd value becomes its text)."""
-    return json.loads(json.dumps(obj, default=str))
+    """The source's config as strict JSON: a YAML date or other odd value becomes its text, and so does a number
+    JSON cannot hold (NaN, inf: `lr: .inf` in a YAML file)."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    return obj if obj is None or isinstance(obj, bool | int | float | str) else str(obj)

@@ -20,7 +20,7 @@ READERS: dict[str, Callable[[Path], Table]] = {
     "sacred": sacred_run.read,
 }
 EXPECTED = ("a Lightning CSVLogger folder or CSV, a TensorBoard event file or folder, a wandb run folder or chart "
-            "CSV export, a JSON history of lists, JSON Lines, or a Sacred run folder")
+            "CSV export, a JSON history (lists per metric, or a list of rows), JSON Lines, or a Sacred run folder")
 
 
 def _folder_format(path: Path) -> str | None:
@@ -45,14 +45,14 @@ def _file_format(path: Path) -> str | None:
     if name.endswith((".jsonl", ".ndjson")):
         return "jsonl"
     if name.endswith(".csv"):
-        header, _ = read_csv(path)
-        return "wandb-csv" if wandb_csv.is_chart_export(header) else "lightning"
+        return "wandb-csv" if wandb_csv.is_chart_export(read_csv(path).header) else "lightning"
     if name.endswith(".json"):
         data = read_json(path)
         if name == "metrics.json" and isinstance(data, dict) and data and all(
                 isinstance(v, dict) and "steps" in v and "values" in v for v in data.values()):
             return "sacred"
-        return "json" if isinstance(data, dict) else None
+        return "json" if isinstance(data, dict) or (isinstance(data, list) and data and
+                                                    all(isinstance(e, dict) for e in data)) else None
     return None
 
 

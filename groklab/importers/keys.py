@@ -5,7 +5,9 @@ A name maps when its tokens (split at `/ _ . -`, spaces and camelCase, lower-cas
 most one split token, plus optionally one `step`/`epoch` word (Lightning's `train_loss_epoch`, logged with
 `on_epoch=True`; Keras's TensorBoard tags `epoch_loss`, `epoch_accuracy`): `train_loss`, `training/loss`,
 `Loss/train`, `val_acc`, `validation/accuracy`, `test_acc`, `eval_accuracy`, Keras's `loss`/`val_loss`/`accuracy`.
-A name without a split (`loss`, `accuracy`) is the train metric, as Keras logs it. `test` counts as validation
+Top-1 accuracy counts as accuracy under its usual names (`top1`, `top-1`, `acc1`, `acc@1`, `Prec@1`,
+`top1_acc`: `eval_top1` is val/acc); build() reads a column of them in percent when its values reach above 1.
+A name without a split (`loss`, `accuracy`, `top1`) is the train metric, as Keras logs it. `test` counts as validation
 (the summary records it). When several names map onto one key the most specific wins (groklab's own name, then an
 explicit split over none, `val` over `test`, no suffix over `epoch` over `step`, then the first seen); the
 others keep their own names.
@@ -23,13 +25,19 @@ TARGETS = ("train/loss", "val/loss", "train/acc", "val/acc")
 STEP_NAMES = ("step", "global_step", "trainer/global_step", "train/global_step", "steps", "iteration", "iter",
               "_step")
 EPOCH_NAMES = ("epoch", "epochs", "train/epoch", "trainer/epoch")
+# Columns every logger adds besides the metrics (wandb's clock, Lightning's lr monitor): not worth a word when they
+# keep their own names.
+BOOKKEEPING = ("_runtime", "_timestamp", "time", "timestamp", "runtime", "wall_time", "walltime", "elapsed",
+               "lr", "learning_rate", "lr-adam", "lr-adamw", "lr-sgd", "created_at", "relative time (process)")
 # Columns that name the run a row belongs to: more than one value means several runs in one file.
 RUN_ID_NAMES = ("run", "run_id", "run_name", "runid", "experiment", "experiment_name")
 
 SPLITS = {"train": "train", "training": "train", "trn": "train",
            "val": "val", "valid": "val", "validation": "val", "eval": "val", "dev": "val",
            "test": "test", "testing": "test"}
-_METRICS = {"loss": "loss", "acc": "acc", "accuracy": "acc"}
+_METRICS = {"loss": "loss", "acc": "acc", "accuracy": "acc", "top1": "acc", "acc1": "acc", "acc@1": "acc",
+            "prec@1": "acc"}
+_TOP1 = ("top1", "acc1", "acc@1", "prec@1")
 _SUFFIXES = ("", "epoch", "step")
 
 
@@ -49,8 +57,19 @@ class Match:
 
 
 def tokens(name: str) -> list[str]:
+    """Lower-case words of a name; `top 1` is one word (`top-1`, `top_1`), and an accuracy word beside a top-1 word
+    (`top1_acc`, `top1Accuracy`) is dropped, so that a top-1 accuracy reads as one metric."""
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name)
-    return [t for t in re.split(r"[/_.\-\s]+", spaced.lower()) if t]
+    words = [t for t in re.split(r"[/_.\-\s]+", spaced.lower()) if t]
+    joined: list[str] = []
+    for word in words:
+        if word == "1" and joined and joined[-1] == "top":
+            joined[-1] = "top1"
+        else:
+            joined.append(word)
+    if any(w in _TOP1 for w in joined):
+        joined = [w for w in joined if w not in ("acc", "accuracy")]
+    return joined
 
 
 def match(name: str) -> Match | None:

@@ -18,6 +18,7 @@ def read(path: Path) -> Table:
     csv_path = path / "metrics.csv" if path.is_dir() else path
     if not csv_path.is_file():
         raise GroklabError(f"{path}: no metrics.csv (a Lightning CSVLogger folder holds one)")
-    _, rows = read_csv(csv_path)
+    table = read_csv(csv_path)
     hparams_path = csv_path.parent / "hparams.yaml"
-    return Table(rows=rows, hparams=read_mapping(hparams_path) if hparams_path.is_file() else {})
+    return Table(rows=table.rows, hparams=read_mapping(hparams_path) if hparams_path.is_file() else {},
+                 origins=table.lines, warnings=table.warnings)

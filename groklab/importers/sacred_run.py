@@ -31,11 +31,15 @@ def read(path: Path) -> Table:
         series[name] = [(s, number(v)) for s, v in zip(steps, values, strict=True)]
     config = read_json(folder / "config.json") if (folder / "config.json").is_file() else {}
     run = read_json(folder / "run.json") if (folder / "run.json").is_file() else {}
+    if not isinstance(run, dict):
+        raise GroklabError(f"{folder / 'run.json'}: expected an object (Sacred's run record), found "
+                           f"{type(run).__name__}")
     meta = {k: run[k] for k in RUN_FACTS if k in run}
     if isinstance(run.get("experiment"), dict) and "name" in run["experiment"]:
         meta["experiment"] = run["experiment"]["name"]
     hparams = config if isinstance(config, dict) else {"config": config}
-    return Table(rows=series_rows(series, folder / "metrics.json"), hparams=hparams, meta=meta)
+    rows, origins = series_rows(series, folder / "metrics.json")
+    return Table(rows=rows, hparams=hparams, meta=meta, origins=origins)
 
 
 def _is_series(value: Any) -> bool:

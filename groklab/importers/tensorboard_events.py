@@ -8,6 +8,11 @@ run are read too: `add_scalars(main_tag, {key: v})` writes tag `main_tag` into `
 config, with `hparams.yaml` beside the events as Lightning's TensorBoardLogger writes it), and Keras's callback
 writes `train/` and `validation/` sub-folders with the same tags (read back as `train/epoch_loss`, ...). Any
 other sub-folder with event files is another run.
+
+Every event file is first read through once with TensorBoard's record reader, whose CRC checks find a flipped bit
+or a cut record (EventAccumulator itself stops at one without a word): a damaged file leaves the history's
+extent unknown, so the import is refused. Values the accumulator does not return (its purge of the steps a
+restarted run logged again) are counted and reported.
 """
 
 from __future__ import annotations
@@ -71,17 +76,66 @@ def read(path: Path) -> Table:
                                "folder as its own SRC")
     if not series:
         raise GroklabError(f"{path}: no scalars in the event files (empty, or not readable as TensorBoard events)")
-    return Table(rows=series_rows(series, path), hparams=hparams)
+    rows, origins = series_rows(series, path)
+    return Table(rows=rows, hparams=hparams, origins=origins, warnings=_purged(path, series))
 
 
 def _accumulator(path: Path) -> Any:
     ea = require("tensorboard.backend.event_processing.event_accumulator", "reading TensorBoard event files")
+    for file in [path] if path.is_file() else sorted(p for p in path.iterdir() if is_event_file(p)):
+        _check_records(file)
     acc = ea.EventAccumulator(str(path), size_guidance={ea.SCALARS: 0, ea.TENSORS: 0})  # 0: keep every point
     try:
         acc.Reload()
     except Exception as e:  # the reader's own errors (a truncated or corrupt record) have no common base
         raise GroklabError(f"{path}: cannot read the event file ({type(e).__name__}: {e})") from None
     return acc
+
+
+def _check_records(file: Path) -> None:
+    """Read every record of one event file with TensorBoard's own reader (the pure-Python one it ships), so that
+    its CRC checks run over the whole file: a damaged or cut record is one line, and nothing is imported."""
+    stub = require("tensorboard.compat.tensorflow_stub.pywrap_tensorflow", "reading TensorBoard event files")
+    errors = require("tensorboard.compat.tensorflow_stub.errors", "reading TensorBoard event files")
+    reader = stub.PyRecordReader_New(str(file))
+    count = 0
+    try:
+        while True:
+            try:
+                reader.GetNext()
+            except errors.OutOfRangeError:  # the clean end of the file
+                return
+            except (errors.DataLossError, MemoryError, OverflowError) as e:
+                why = str(getattr(e, "message", "") or e or type(e).__name__).replace(str(file), "").strip()
+                raise GroklabError(f"{file}: damaged after {count} good records ({why}), so how much of the "
+                                   "history it held cannot be told; nothing imported (if the run is still "
+                                   "writing it, import it when the run has stopped)") from None
+            count += 1
+    finally:
+        reader.file_handle.close()
+
+
+def _purged(path: Path, series: dict[str, list[tuple[int, float]]]) -> list[str]:
+    """Warnings for scalar values in the files that EventAccumulator did not return (tag by tag)."""
+    counts = _raw_counts(path)
+    lost = {tag: counts[tag] - len(points) for tag, points in series.items()
+            if counts.get(tag, 0) > len(points)}
+    if not lost:
+        return []
+    listing = ", ".join(f"{tag} ({n})" for tag, n in sorted(lost.items())[:6])
+    return [f"{path}: {sum(lost.values())} logged values not imported: TensorBoard's reader drops the steps a "
+            f"restarted run logged again (its purge of orphaned data): {listing}"]
+
+
+def _raw_counts(path: Path) -> dict[str, int]:
+    """{tag: values logged} over the event files of `path` itself, straight from the records."""
+    loader = require("tensorboard.backend.event_processing.event_file_loader", "reading TensorBoard event files")
+    counts: dict[str, int] = {}
+    for file in [path] if path.is_file() else sorted(p for p in path.iterdir() if is_event_file(p)):
+        for event in loader.EventFileLoader(str(file)).Load():
+            for value in event.summary.value:
+                counts[value.tag] = counts.get(value.tag, 0) + 1
+    return counts
 
 
 def _scalars(acc: Any) -> dict[str, list[tuple[int, float]]]:

@@ -21,7 +21,8 @@ def is_chart_export(header: list[str]) -> bool:
 
 
 def read(path: Path) -> Table:
-    header, rows = read_csv(path)
+    table = read_csv(path)
+    header, rows = table.header, table.rows
     if not is_chart_export(header):
         raise GroklabError(f"{path}: not a wandb chart export (expected columns like 'Step', "
                            "'<run> - <metric>', '<run> - <metric>__MIN')")
@@ -32,5 +33,6 @@ def read(path: Path) -> Table:
         raise GroklabError(f"{path}: columns of {len(runs)} runs ({', '.join(runs[:4])}); export one run per "
                            "file, or filter the chart to one run")
     metric = {h: h.split(SEP, 1)[1] for h in values}
-    table = [{x: row.get(x), **{metric[h]: row[h] for h in values if h in row}} for row in rows]
-    return Table(rows=table, meta={"run_name": runs[0]} if runs else {}, x=x)
+    values_rows = [{x: row.get(x), **{metric[h]: row[h] for h in values if h in row}} for row in rows]
+    return Table(rows=values_rows, meta={"run_name": runs[0]} if runs else {}, x=x, origins=table.lines,
+                 warnings=table.warnings)

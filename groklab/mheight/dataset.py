@@ -18,15 +18,20 @@ none. Pickles are never read here (they can run code): ``groklab mheight import 
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from groklab.config import PARSED_BYTES, check_size
 from groklab.errors import GroklabError
+from groklab.io import check_writable as check_folder
+from groklab.io import read_bytes
 
 FORMAT = "groklab.mheight/1"
 MIN_PAD = (6, 6)
@@ -115,6 +120,7 @@ def check_writable(path: Path) -> None:
         _require_pyarrow()
     if path.exists() and path.is_dir():
         raise GroklabError(f"output {path} is a directory")
+    check_folder(path.parent)
 
 
 def save_table(path: Path, table: dict, meta: dict) -> None:
@@ -163,14 +169,21 @@ def refuse_pickle(path: Path) -> None:
 def read_csv(path: Path) -> dict[str, np.ndarray]:
     """A CSV of codes (module docstring) as the column dict; height is NaN where the file has no height column."""
     import csv
+    import io
 
-    with open(path, newline="") as fh:
-        reader = csv.DictReader(fh)
+    check_size(f"reading {path} ({path.stat().st_size:,} bytes)", path.stat().st_size * PARSED_BYTES,
+               "use a smaller data set, or split it")
+    try:
+        reader = csv.DictReader(io.StringIO(read_bytes(path, "data set").decode("utf-8-sig"), newline=""))
         missing = [c for c in ("n", "k", "m", "P") if c not in (reader.fieldnames or [])]
         if missing:
             raise GroklabError(f"{path}: a CSV of codes needs a header with the columns n, k, m, P (P as 'a,b;c,d') "
                                f"and optionally height; missing {', '.join(missing)}")
         rows = list(reader)
+    except UnicodeDecodeError as e:
+        raise GroklabError(f"{path}: not a UTF-8 text file (byte {e.start}); a CSV of codes is text") from None
+    except csv.Error as e:
+        raise GroklabError(f"{path}: not a readable CSV ({e})") from None
     labelled = "height" in (reader.fieldnames or [])
     n, k, m, Ps, h = [], [], [], [], []
     for line, row in enumerate(rows, start=2):
@@ -203,6 +216,7 @@ def load_dataset(path: str | os.PathLike, labels: bool = True) -> dict[str, np.n
         check_table(table, path, labelled=False)
         return exact_labels(table) if labels and np.isnan(table["height"]).any() else table
     try:
+        check_size(f"data set {path}", _stored_bytes(path), "use a smaller data set")
         if path.suffix == ".parquet":
             _, pq = _require_pyarrow()
             arrow = pq.read_table(path)
@@ -228,6 +242,25 @@ def load_dataset(path: str | os.PathLike, labels: bool = True) -> dict[str, np.n
         raise GroklabError(f"cannot read data set {path}: {type(exc).__name__}: {exc}") from None
     check_table(table, path)
     return table
+
+
+def _stored_bytes(path: Path) -> int:
+    """The memory the file's columns take once read, from its metadata alone (nothing is decompressed): a small
+    compressed file that inflates to gigabytes is refused before it is read."""
+    if path.suffix == ".parquet":
+        _, pq = _require_pyarrow()
+        meta = pq.ParquetFile(path).metadata
+        return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    total = path.stat().st_size
+    with zipfile.ZipFile(path) as z:  # an .npz: one .npy per column; its header gives shape and dtype
+        for name in z.namelist():
+            with z.open(name) as f:
+                version = np.lib.format.read_magic(f)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0) else
+                               np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(f)
+                total += math.prod(shape) * dtype.itemsize
+    return total
 
 
 def exact_labels(table: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from groklab.config import check_size
 from groklab.errors import GroklabError
 from groklab.mheight.arrays import label_device
 from groklab.mheight.dataset import (
@@ -43,6 +44,8 @@ from groklab.mheight.progress import Progress
 
 DISTS = ("uniform", "integer")
 TASK_ROWS = 10_000  # rows labelled per batched call (and per worker task) on the CPU
+ROW_BYTES = 1_000  # memory per row while a data set is assembled and saved: a padded 6 x 6 float64 P (288 B) and
+# its other columns (~40 B), held about three times over (chunks, the joined table, the writer's copy)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,9 @@ class GenerateSpec:
             check_nkm(*g)
         if isinstance(self.per_group, bool) or not isinstance(self.per_group, int) or self.per_group < 1:
             raise GroklabError(f"per-group count must be a positive integer, got {self.per_group!r}")
+        rows = len(self.groups) * self.per_group
+        check_size(f"{len(self.groups)} groups x {self.per_group:,} rows per group", rows * ROW_BYTES,
+                   "lower --per-group, or generate the groups in several files")
         if self.dist not in DISTS:
             raise GroklabError(f"unknown dist {self.dist!r}; choose one of {', '.join(DISTS)}")
         if not (isinstance(self.value_range, (int, float)) and math.isfinite(self.value_range)

@@ -251,7 +251,7 @@ def summary_line(path: Path, record: dict[str, Any]) -> str:
     def figure(name: str, values: dict[str, Any]) -> str:
         base = f" (baseline {fmt(values['baseline'])})" if "baseline" in values else ""
         acc = f" acc {fmt(values['acc'])}" if "acc" in values else ""
-        return f"{name} {fmt(values['loss'])}{base}{acc}"
+        return f"{name} {fmt(values.get('loss'))}{base}{acc}"
 
     means = record.get("group_means", {}).get(split, {})
     head = ", ".join(figure("mean over groups" if k == "all" else f"groups with {k}", v) for k, v in means.items())

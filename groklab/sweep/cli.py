@@ -14,9 +14,9 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from groklab.io import read_json
     from groklab.presets import split_positionals
     from groklab.runs import RunDir
+    from groklab.sweep.record import read_record
     from groklab.sweep.run import run_sweep
 
     preset, items = split_positionals(args.items)
@@ -26,7 +26,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     path = run_sweep(preset, items, out=args.out, executor=args.executor, vectorize=args.vectorize,
                      resume=args.resume, progress=not args.quiet, slurm=slurm,
                      command="groklab " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
-    record = read_json(path / "sweep.json", "sweep record")
+    record = read_record(path)
     print(f"sweep    {path / 'sweep.json'}")
     for m in record["members"]:
         run = RunDir(m["run_dir"])

@@ -8,33 +8,51 @@ is free was killed, and shows as `interrupted`).
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from groklab.errors import GroklabError
-from groklab.io import read_json, write_json
+from groklab.io import Each, open_lock, read_json, write_json
 from groklab.runs import RunDir
 from groklab.sweep.spec import Sweep
+
+# What the readers of sweep.json rely on (io.shape_error): one line naming the key when a value has another type.
+MEMBER = {"overrides": Each(str), "run": str, "run_dir": str, "status": str, "steps": (int, type(None)),
+          "label": str, "job_id": (str, int)}
+RECORD = {"preset": (str, type(None)), "grid": Each([str]), "fixed": Each(str), "members": [MEMBER],
+          "counts": Each(int), "cluster": str}
 
 
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """An exclusive, blocking lock on `path` (fcntl where available); serialises sweep.json rebuilds."""
-    with open(path, "a") as f:
+    """An exclusive, blocking lock on `path` (fcntl where available); serialises sweep.json rebuilds. The lock
+    file is never opened through a symbolic link (io.open_lock)."""
+    fd = open_lock(path)
+    try:
         try:
             import fcntl
 
-            fcntl.flock(f, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_EX)
         except (ImportError, OSError):  # no flock (Windows, some network file systems): best effort
             pass
         yield
+    finally:
+        os.close(fd)
 
 
 def read_record(sweep_dir: Path) -> dict[str, Any]:
-    """A sweep folder's sweep.json (one GroklabError line when it is missing or damaged)."""
-    return read_json(Path(sweep_dir) / "sweep.json", "sweep record")
+    """A sweep folder's sweep.json (one GroklabError line when it is missing, damaged or of another shape)."""
+    record = read_json(Path(sweep_dir) / "sweep.json", "sweep record", RECORD)
+    lacking = [f"'{k}'" for k in ("members", "grid") if k not in record] + [
+        f"'members'[{i}].{k}" for i, m in enumerate(record.get("members", [])) for k in ("run", "run_dir", "overrides")
+        if k not in m]
+    if lacking:
+        raise GroklabError(f"{Path(sweep_dir) / 'sweep.json'}: sweep record is damaged (no {lacking[0]}); restore it "
+                           "or delete the folder")
+    return record
 
 
 def member_state(run_dir: Path) -> dict[str, Any]:
@@ -51,7 +69,7 @@ def member_state(run_dir: Path) -> dict[str, Any]:
 def refresh(sweep_dir: Path) -> dict[str, Any]:
     """Rebuild sweep.json's statuses from the members' folders (atomic write, under a lock)."""
     with locked(sweep_dir / ".lock"):
-        record = read_json(sweep_dir / "sweep.json", "sweep record")
+        record = read_record(sweep_dir)
         for m in record["members"]:
             m |= member_state(Path(m["run_dir"]))
         statuses = [m["status"] for m in record["members"]]
@@ -84,7 +102,7 @@ def record_jobs(sweep_dir: Path, cluster: str, jobs: dict[str, str]) -> None:
     """Note each submitted member's array-task id ({run name: job id}) and the cluster in sweep.json, so
     `groklab status` can ask submitit for the job's state."""
     with locked(sweep_dir / ".lock"):
-        record = read_json(sweep_dir / "sweep.json", "sweep record")
+        record = read_record(sweep_dir)
         record["cluster"] = cluster
         for m in record["members"]:
             if m["run"] in jobs:

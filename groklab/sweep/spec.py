@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from groklab.config import RunConfig, all_keys, apply_overrides, validate
+from groklab.config import RunConfig, all_keys, apply_overrides, check_size, validate
 from groklab.engine import build_tasks, check
 from groklab.errors import ConfigError
 from groklab.presets import resolve
@@ -43,7 +44,11 @@ def parse_spec(items: list[str]) -> tuple[dict[str, list[str]], dict[str, str]]:
             start, stop, step = int(match[1]), int(match[2]), int(match[3] or 1)
             if step == 0:
                 raise ConfigError(f"{key}={value}: range step must not be 0")
-            swept[key] = [str(v) for v in range(start, stop, step)]
+            values = range(start, stop, step)
+            if len(values) > MAX_MEMBERS:  # refused before its values are listed
+                raise ConfigError(f"{key}={value} has {len(values):,} values; a sweep has at most {MAX_MEMBERS:,} "
+                                  "members (sweep in parts, or with a larger range step)")
+            swept[key] = [str(v) for v in values]
             if not swept[key]:
                 raise ConfigError(f"{key}={value}: empty range (no values)")
         elif "," in value or not value:
@@ -54,6 +59,20 @@ def parse_spec(items: list[str]) -> tuple[dict[str, list[str]], dict[str, str]]:
         else:
             fixed[key] = value
     return swept, fixed
+
+
+MAX_MEMBERS = 100_000  # members one sweep may plan: each is resolved, checked and recorded before any trains
+PLAN_BYTES = 20_000  # memory per planned member, with margin: its resolved config and overrides take ~3 KB
+
+
+def check_grid(swept: dict[str, list[str]]) -> None:
+    """Refuse, before any member is resolved, a grid larger than MAX_MEMBERS or than this machine's memory holds."""
+    size = math.prod(len(v) for v in swept.values())
+    sizes = " x ".join(f"{k}: {len(v):,}" for k, v in swept.items())
+    if size > MAX_MEMBERS:
+        raise ConfigError(f"the grid has {size:,} members ({sizes}); a sweep has at most {MAX_MEMBERS:,} "
+                          "(sweep in parts)")
+    check_size(f"planning {size:,} members ({sizes})", size * PLAN_BYTES, "sweep in parts")
 
 
 @dataclass(frozen=True)
@@ -82,6 +101,7 @@ def plan(preset: str | None, items: list[str], out: Path | str = "runs") -> Swee
     if not swept:
         raise ConfigError("nothing to sweep: give at least one KEY=V1,V2 or KEY=range(a,b) "
                           "(to train one config, use groklab run)")
+    check_grid(swept)
     members = []
     for combo in itertools.product(*swept.values()):
         overrides = fixed | dict(zip(swept, combo, strict=True))

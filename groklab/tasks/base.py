@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,18 +131,3 @@ def check_fits(task: TaskData, record: dict[str, Any]) -> None:
                               f"trained on {record[key]}")
 
 
-def memory_bytes() -> int:
-    """Physical memory of this machine (0 if unknown)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
-        return 0
-
-
-def check_size(what: str, n_bytes: int, hint: str) -> None:
-    """Refuse, before allocating anything, a data set or model that would take more than half of this machine's
-    memory: a clear error instead of a MemoryError traceback or the kernel's OOM killer."""
-    limit = memory_bytes() // 2
-    if limit and n_bytes > limit:
-        raise ConfigError(f"{what} needs about {n_bytes / 2**30:.1f} GiB, more than half of this machine's "
-                          f"{2 * limit / 2**30:.0f} GiB; {hint}")

@@ -23,11 +23,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from groklab.config import TaskConfig
+from groklab.config import TaskConfig, check_size
 from groklab.errors import ConfigError
 from groklab.tasks.base import TaskData, split_indices
 
 GENERATION_SEED = 0
+MAX_VOCAB = 1_000_000  # variable names and values together
 MAX_DRAWS_PER_EXAMPLE = 50  # redraws tolerated per distinct example before the key space counts as too small
 
 
@@ -44,6 +45,11 @@ def check(cfg: TaskConfig) -> None:
                           f"own variable, but task.n_vars={cfg.n_vars}; raise task.n_vars or lower the others")
     if cfg.n_examples < 2:
         raise ConfigError(f"task.n_examples must be >= 2 (got {cfg.n_examples})")
+    if cfg.n_vars + cfg.n_values > MAX_VOCAB:  # each draw permutes the n_vars names
+        raise ConfigError(f"task.n_vars + task.n_values = {cfg.n_vars + cfg.n_values:,} tokens; at most {MAX_VOCAB:,}")
+    length = 3 * (cfg.chain + cfg.distractors) + 2
+    check_size(f"task.n_examples={cfg.n_examples:,} programs of {length} tokens", cfg.n_examples * (100 * length + 200),
+               "lower task.n_examples")
 
 
 def tokens_of(n_values: int, n_vars: int) -> dict[str, int]:

@@ -11,10 +11,14 @@ Every way a file can be wrong is a one-line `GroklabError` naming the file and w
 from __future__ import annotations
 
 import gzip
+import io
+import math
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from groklab.config import check_size
 from groklab.errors import GroklabError
 
 TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -22,13 +26,26 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 
 def read_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped when it starts with the gzip magic."""
+    """The file's bytes, gunzipped when it starts with the gzip magic. Never more than the IDX header declares
+    (and one byte, so that parse_idx sees a longer file), and only after that size was checked against this
+    machine's memory: a small .gz that inflates to gigabytes is refused before it is inflated."""
+    check_size(f"{path}", Path(path).stat().st_size, "use a smaller data set")
     raw = Path(path).read_bytes()
     if raw[:2] != GZIP_MAGIC:
         return raw
     try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError) as e:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
+            head = f.read(4)
+            if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in TYPES:
+                return head + f.read(64)  # not IDX data: parse_idx names what is wrong
+            head += f.read(4 * head[3])
+            if len(head) < 4 + 4 * head[3]:
+                return head
+            shape = np.frombuffer(head, dtype=">u4", count=head[3], offset=4).astype(object)
+            size = math.prod(shape) * np.dtype(TYPES[head[2]]).itemsize
+            check_size(f"{path} (inflated, shape {tuple(shape)})", size, "use a smaller data set")
+            return head + f.read(size + 1)
+    except (OSError, EOFError, zlib.error) as e:
         raise GroklabError(f"{path}: a damaged gzip file ({e}); replace it with a fresh copy") from None
 
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from groklab.config import TaskConfig
+from groklab.config import TaskConfig, check_size
 from groklab.errors import ConfigError
 from groklab.tasks.base import TaskData
 
@@ -176,6 +176,11 @@ def check(cfg: TaskConfig) -> None:
             raise ConfigError(f"task.n_entities={cfg.n_entities} with task.ood_frac={cfg.ood_frac} leaves {n_ood} OOD "
                               f"and {cfg.n_entities - n_ood} ID entities per attribute; the OOD and ID queries each "
                               "need a pair (raise task.n_entities or move task.ood_frac)")
+    # inferred facts: two-hop paths from every entity, or both orders of every pair of entities per attribute
+    rows = (cfg.n_entities * cfg.out_degree * (cfg.out_degree + 1) if cfg.name == "kg_composition" else
+            cfg.n_attributes * cfg.n_entities * (cfg.n_entities + 1))
+    check_size(f"task.name={cfg.name} with task.n_entities={cfg.n_entities:,} ({rows:,} facts)", 64 * rows,
+               "choose a smaller graph")
 
 
 def build_knowledge_graph(cfg: TaskConfig) -> TaskData:

@@ -30,7 +30,7 @@ from functools import partial
 import numpy as np
 import torch
 
-from groklab.config import TaskConfig
+from groklab.config import TaskConfig, check_size
 from groklab.errors import ConfigError
 from groklab.tasks.base import TaskData
 
@@ -108,6 +108,9 @@ def check(cfg: TaskConfig) -> None:
             raise ConfigError(f"task.{key} must be > 0 (got {getattr(cfg, key)})")
     if not cfg.eps > 0:
         raise ConfigError(f"task.eps must be > 0 (got {cfg.eps})")
+    floats = (cfg.n_train + cfg.n_val) * (cfg.d_in + cfg.d_out) + cfg.d_in * cfg.d_out  # samples, targets, teacher
+    check_size(f"task.d_in={cfg.d_in:,}, d_out={cfg.d_out:,}, n_train={cfg.n_train:,}, n_val={cfg.n_val:,}",
+               8 * floats, "choose smaller sizes")
 
 
 def build_linear_teacher(cfg: TaskConfig) -> TaskData:

@@ -48,11 +48,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from groklab.config import TaskConfig
+from groklab.config import TaskConfig, check_size
 from groklab.errors import ConfigError, GroklabError
 from groklab.tasks.base import TaskData
 
 DEFAULT_RANGE = 100.0
+ROW_BYTES = 4_000  # memory per row while the task is built: P, minors and ratios features (~100 floats), copies
 FEATURE_BLOCKS = ("raw", "minors", "ratios")  # task.features: one of them or a '+'-joined subset in this order
 FEATURE_VERSION = 1  # bump when groklab.mheight.features changes what it computes (invalidates the cache)
 
@@ -117,6 +118,10 @@ def check(cfg: TaskConfig) -> tuple[tuple[int, int, int], ...]:
     for n, k, m in groups:
         if m > n - k:
             raise ConfigError(f"task.groups: group {n},{k},{m} has m > n-k, so h = inf for every code (mheight.md §0)")
+    rows = len(groups) * (cfg.per_group * (cfg.augment + 1) + cfg.val_per_group)
+    check_size(f"{len(groups)} groups of task.per_group={cfg.per_group:,} (x {cfg.augment + 1} with task.augment) "
+               f"and task.val_per_group={cfg.val_per_group:,} ({rows:,} rows)", rows * ROW_BYTES,
+               "lower task.per_group or task.augment")
     return groups
 
 

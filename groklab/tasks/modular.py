@@ -12,9 +12,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from groklab.config import TaskConfig
+from groklab.config import TaskConfig, check_size
 from groklab.errors import ConfigError
-from groklab.tasks.base import TaskData, check_size, split_indices
+from groklab.tasks.base import TaskData, split_indices
 
 Table = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
 

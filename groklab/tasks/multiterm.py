@@ -12,6 +12,7 @@ uses.
 from __future__ import annotations
 
 import itertools
+import math
 
 import torch
 
@@ -46,11 +47,12 @@ def build_multiterm(cfg: TaskConfig) -> TaskData:
         raise ConfigError(f"task.p must be an integer >= 2 for task.name=multiterm (got {cfg.p})")
     if cfg.op == "product" and not is_prime(cfg.p):
         raise ConfigError(f"task.p={cfg.p} is not prime, but task.op=product runs over the group Z_p^*")
-    p, coeffs = cfg.p, coefficients(cfg)
+    p = cfg.p
     values = range(1, p) if cfg.op == "product" else range(p)
-    if len(values) ** cfg.terms > MAX_EXAMPLES:
-        raise ConfigError(f"task.p={p}, task.terms={cfg.terms} gives {len(values) ** cfg.terms:,} examples "
+    if cfg.terms * math.log(max(len(values), 1)) > math.log(MAX_EXAMPLES):  # p**terms, without computing it
+        raise ConfigError(f"task.p={p}, task.terms={cfg.terms} gives {len(values)}^{cfg.terms} examples "
                           f"(more than {MAX_EXAMPLES:,})")
+    coeffs = coefficients(cfg)
     x = torch.tensor(list(itertools.product(values, repeat=cfg.terms)), dtype=torch.int64)
     if cfg.op == "sum":
         y = (x * torch.tensor(coeffs)).sum(1) % p

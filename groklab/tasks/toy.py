@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from groklab.config import TaskConfig
+from groklab.config import TaskConfig, check_size
 from groklab.errors import ConfigError
 from groklab.tasks.base import TaskData, split_indices
 
@@ -30,6 +30,9 @@ def build_toy_addition(cfg: TaskConfig) -> TaskData:
     if cfg.template_dim < 1:
         raise ConfigError(f"task.template_dim must be >= 1 (got {cfg.template_dim})")
     p = cfg.p
+    n_pairs = p * (p + 1) // 2
+    check_size(f"task.p={p} ({n_pairs:,} pairs, {2 * p - 1:,} templates of task.template_dim={cfg.template_dim})",
+               200 * n_pairs + 8 * (2 * p - 1) * cfg.template_dim, "choose a smaller task.p or task.template_dim")
     pairs = torch.tensor([(a, b) for a in range(p) for b in range(a, p)], dtype=torch.int64)
     labels = pairs.sum(1)
     table = templates(p, cfg.template_dim, cfg.split_seed)

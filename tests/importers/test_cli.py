@@ -28,8 +28,11 @@ def test_import_two_sources_then_report(capsys, tmp_path):
                              "accuracy": [r["train/acc"] for r in rows]}))
     out = tmp_path / "runs"
     assert main([str(a), str(b), "--out", str(out), "--map", "it=step", "top1=val/acc", "nll=train/loss"]) == 0
-    printed = capsys.readouterr().out.splitlines()
-    assert len(printed) == 2 and printed[0].endswith("grokking") and printed[1].endswith("memorization")
+    captured = capsys.readouterr()
+    printed = captured.out.splitlines()
+    assert len(printed) == 2 and printed[0].endswith("grokking")
+    assert printed[1].endswith("no verdict (no validation metric)")  # train metrics only: nothing to judge
+    assert "history.json: no validation metric recognised" in captured.err
     first = load_run(next(out.glob("wd1-log-*")))
     assert first.summary["detection"]["verdict"] == verdict_of(rows)["verdict"] == "grokking"
     assert first.summary["key_map"] == {"top1": "val/acc", "nll": "train/loss", "train_acc": "train/acc"}
@@ -46,8 +49,10 @@ def test_rows_at_one_step_merge_and_the_later_value_wins(capsys, tmp_path):
     src = tmp_path / "m.csv"
     src.write_text("step,train_acc,val_acc\n0,0.1,\n0,,0.05\n10,0.5,\n10,0.6,\n")
     assert main([str(src), "--out", str(tmp_path / "out"), "--no-detect"]) == 0
-    printed = capsys.readouterr().out
-    assert "2 rows by step" in printed and "train/acc (1x)" in printed
+    captured = capsys.readouterr()
+    assert "2 rows by step" in captured.out
+    assert ("groklab: warning: " in captured.err and "1 values of train/acc logged again at a step that already "
+            "had one; the later kept, not imported: line 4" in captured.err)
     (folder,) = (tmp_path / "out").iterdir()
     lines = [json.loads(x) for x in (folder / "metrics.jsonl").read_text().splitlines()]
     assert lines == [{"step": 0, "train/acc": 0.1, "val/acc": 0.05}, {"step": 10, "train/acc": 0.6}]

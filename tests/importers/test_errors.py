@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from groklab.cli import main as groklab_main
 
 
@@ -55,8 +57,6 @@ def test_unreadable_files(capsys, tmp_path):
     assert "not valid JSON" in refused(capsys, tmp_path, str(tmp_path / "h.json"))
     (tmp_path / "metrics.csv").write_bytes(b"step,train_acc\n\xff\xfe,\x80\n")
     assert "cannot read" in refused(capsys, tmp_path, str(tmp_path / "metrics.csv"))
-    (tmp_path / "log.jsonl").write_text('{"step": 1, "loss": 1}\nnot json\n{"step": 2, "loss": 1}\n')
-    assert "line 2 is not valid JSON" in refused(capsys, tmp_path, str(tmp_path / "log.jsonl"))
     version = tmp_path / "version_0"
     version.mkdir()
     (version / "metrics.csv").write_text("step,train_acc\n0,0.5\n")
@@ -65,7 +65,16 @@ def test_unreadable_files(capsys, tmp_path):
     events = tmp_path / "tb"
     events.mkdir()
     (events / "events.out.tfevents.1.host.1.0").write_bytes(b"\x00" * 7)
+    assert "damaged after 0 good records" in refused(capsys, tmp_path, str(events))
+    (events / "events.out.tfevents.1.host.1.0").write_bytes(b"")
     assert "no scalars in the event files" in refused(capsys, tmp_path, str(events))
+
+
+def test_a_damaged_json_line_is_left_out_and_named(capsys, tmp_path):
+    (tmp_path / "log.jsonl").write_text('{"step": 1, "val_loss": 1}\nnot json\n{"step": 2, "val_loss": 0.5}\n')
+    code, out, err = run_cli(capsys, str(tmp_path / "log.jsonl"), "--out", str(tmp_path / "out"), "--no-detect")
+    assert code == 0 and "2 rows by step" in out
+    assert "log.jsonl: 1 lines are not JSON objects, left out: line 2 (" in err
 
 
 def test_no_step_or_epoch_column(capsys, tmp_path):
@@ -77,10 +86,10 @@ def test_no_step_or_epoch_column(capsys, tmp_path):
 
 
 def test_no_metric_that_maps(capsys, tmp_path):
-    (tmp_path / "h.jsonl").write_text("".join(json.dumps({"step": s, "top1": 0.5, "lr": 0.1}) + "\n"
+    (tmp_path / "h.jsonl").write_text("".join(json.dumps({"step": s, "score": 0.5, "lr": 0.1}) + "\n"
                                               for s in range(3)))
     message = refused(capsys, tmp_path, str(tmp_path / "h.jsonl"))
-    assert "no metric maps" in message and "top1" in message and "--map" in message
+    assert "no metric maps" in message and "score" in message and "--map" in message
 
 
 def test_mixed_runs_in_one_file(capsys, tmp_path):
@@ -138,3 +147,17 @@ def test_missing_optional_library_names_the_extra(capsys, tmp_path, monkeypatch)
     monkeypatch.setitem(sys.modules, "yaml", None)  # as if PyYAML were not installed
     message = refused(capsys, tmp_path, str(version))
     assert "needs PyYAML" in message and "groklab[import]" in message
+
+
+def test_a_frame_without_pandas_names_the_extra(tmp_path, monkeypatch):
+    """load_run(..., as_frame=True) where pandas is not installed: one GroklabError naming the extra."""
+    from groklab.errors import GroklabError
+    from groklab.runs import load_run
+
+    good = good_jsonl(tmp_path / "good.jsonl")
+    assert main([str(good), "--out", str(tmp_path / "out"), "--no-detect"]) == 0
+    (folder,) = (tmp_path / "out").iterdir()
+    monkeypatch.setitem(sys.modules, "pandas", None)  # as if pandas were not installed
+    with pytest.raises(GroklabError, match=r"needs pandas: pip install 'groklab\[pandas\]'") as info:
+        load_run(folder, as_frame=True)
+    assert "\n" not in str(info.value)

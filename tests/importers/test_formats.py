@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from conftest import import_and_detect, make_history, verdict_of
 
+from groklab.errors import GroklabError
 from groklab.importers import detect_format
 
 EPOCH = 50  # steps per epoch in the epoch-indexed formats
@@ -144,38 +145,58 @@ def test_wandb_offline_history_jsonl(tmp_path):
     assert imported["hparams"] == {"lr": 0.001} and imported["meta"] == {"run_id": "abc123"}
 
 
-def test_wandb_offline_binary(tmp_path, monkeypatch):
-    """A real offline run: its history is only in run-<id>.wandb, read through the wandb package's reader
-    where that version has one, else refused in one line."""
-    for var, sub in (("WANDB_DIR", ""), ("WANDB_CONFIG_DIR", "cfg"), ("WANDB_CACHE_DIR", "cache"),
-                     ("WANDB_DATA_DIR", "data")):
-        monkeypatch.setenv(var, str(tmp_path / sub))
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_SILENT", "true")
+@pytest.fixture(scope="module")
+def wandb_run(tmp_path_factory) -> tuple[Path, list[dict]]:
+    """A real offline run made by the wandb in [test]: its history is only in run-<id>.wandb."""
     wandb = pytest.importorskip("wandb")
-    rows = make_history(200, 2000)
-    # mode given, not only WANDB_MODE: wandb reads the environment once per process, at its first setup (another
-    # test in the same worker may have set it up already).
-    run = wandb.init(project="grok", dir=str(tmp_path), config={"lr": 0.001}, mode="offline", reinit="create_new")
-    for r in rows:
-        run.log({"train/loss": r["train/loss"], "train/acc": r["train/acc"]}, step=r["step"])
-        run.log({"val/loss": r["val/loss"], "val/acc": r["val/acc"]}, step=r["step"])
-    run.finish()
-    folder = next((tmp_path / "wandb").glob("offline-run-*"))
-    assert detect_format(folder) == "wandb"
-    try:
-        import wandb.sdk.internal.datastore
-    except ImportError:
-        from groklab.errors import GroklabError
+    tmp_path = tmp_path_factory.mktemp("wandb")
+    with pytest.MonkeyPatch.context() as mp:
+        for var, sub in (("WANDB_DIR", ""), ("WANDB_CONFIG_DIR", "cfg"), ("WANDB_CACHE_DIR", "cache"),
+                         ("WANDB_DATA_DIR", "data")):
+            mp.setenv(var, str(tmp_path / sub))
+        mp.setenv("WANDB_MODE", "offline")
+        mp.setenv("WANDB_SILENT", "true")
+        rows = make_history(200, 2000)
+        # mode given, not only WANDB_MODE: wandb reads the environment once per process, at its first setup
+        # (another test in the same worker may have set it up already).
+        run = wandb.init(project="grok", dir=str(tmp_path), config={"lr": 0.001}, mode="offline",
+                         reinit="create_new")
+        for r in rows:
+            run.log({"train/loss": r["train/loss"], "train/acc": r["train/acc"]}, step=r["step"])
+            run.log({"val/loss": r["val/loss"], "val/acc": r["val/acc"]}, step=r["step"])
+        run.finish()
+    return next((tmp_path / "wandb").glob("offline-run-*")), rows
 
-        with pytest.raises(GroklabError, match="no offline reader") as info:
-            import_and_detect(folder, tmp_path / "out")
-        assert "\n" not in str(info.value)
-        assert not (tmp_path / "out").exists()
-        return
+
+def test_wandb_offline_binary(wandb_run, tmp_path):
+    """The run's .wandb transaction log, read through wandb's own reader: every row, the verdict, the config."""
+    folder, rows = wandb_run
+    assert detect_format(folder) == "wandb"
     det, out = import_and_detect(folder, tmp_path / "out")
     assert det == verdict_of(rows)
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    keys = ("step", "train/loss", "train/acc", "val/loss", "val/acc")  # wandb adds _runtime and _timestamp
+    assert [{k: line[k] for k in keys} for line in lines] == rows  # every value, two log calls merged per step
     assert json.loads((out / "config.json").read_text())["imported"]["hparams"]["lr"] == 0.001
+
+
+@pytest.mark.parametrize("damage", ["truncated", "bit flipped"])
+def test_a_damaged_wandb_log_is_refused(wandb_run, tmp_path, damage):
+    """A cut or flipped .wandb file: wandb's reader stops at the damage, so the history's extent is unknown."""
+    folder, _ = wandb_run
+    copy = tmp_path / folder.name
+    copy.mkdir()
+    (binary,) = folder.glob("*.wandb")
+    data = bytearray(binary.read_bytes())
+    if damage == "truncated":
+        data = data[: len(data) // 2]
+    else:
+        data[len(data) // 2] ^= 0x10
+    (copy / binary.name).write_bytes(bytes(data))
+    with pytest.raises(GroklabError, match="wandb's reader says") as info:
+        import_and_detect(copy, tmp_path / "out")
+    assert "\n" not in str(info.value) and "nothing imported" in str(info.value)
+    assert not (tmp_path / "out").exists()
 
 
 def test_wandb_chart_csv(tmp_path):
