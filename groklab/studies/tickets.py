@@ -100,7 +100,7 @@ def _train(cfgs: list[RunConfig], out: Path, progress: bool) -> list[Path]:
             else:
                 outcomes = [train_one(cfg, p.run, progress=progress, task=p.task) for cfg, p in todo]
         for (cfg, p), outcome in zip(todo, outcomes, strict=True):
-            finish(p.run, outcome.status, outcome.steps, outcome.error)
+            finish(p.run, outcome.status, outcome.steps, outcome.error, outcome.stopped)
             detect_after_training(p.run.path, detector_for(cfg))
     return [p.run.path for p in prepared]
 
