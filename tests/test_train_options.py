@@ -25,7 +25,8 @@ def test_option_trains(extra):
     assert outcome.status == "completed" and outcome.steps == 12
     assert sink.rows[-1]["train/loss"] < sink.rows[0]["train/loss"] * 1.5
     if "train.probes" in extra:
-        assert {"params/last_layer_norm", "train/softmax_collapse", "params/norm/W_U"} <= set(sink.rows[-1])
+        assert {"params/last_layer_norm", "train/softmax_collapse", "train/softmax_collapse64",
+                "params/norm/W_U"} <= set(sink.rows[-1])
 
 
 class Interrupt(MemorySink):

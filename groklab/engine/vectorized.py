@@ -51,6 +51,16 @@ from groklab.probes.live import PROBES, probe_names
 from groklab.tasks import TaskData
 
 
+def stack_masks(masks: list[dict[str, Tensor] | None], params: dict[str, Tensor]) -> dict[str, Tensor] | None:
+    """The members' masks stacked [M, ...] (None when no member has one). A member without a mask for a parameter
+    keeps all of it (ones: multiplying by 1 is exact), so a ticket and its dense controls train in one group."""
+    names = sorted({name for m in masks if m for name in m})
+    if not names:
+        return None
+    return {n: torch.stack([m[n] if m and n in m else torch.ones_like(params[n][i]) for i, m in enumerate(masks)])
+            for n in names}
+
+
 class Group:
     """Members with equal `group_key`s, from the same step, trained as one: parameters stacked [M, ...]."""
 
@@ -76,7 +86,7 @@ class Group:
         names = {id(p): n for n, p in models[0].named_parameters()}  # the plain optimizer's parameter order
         order = [names[id(p)] for g in build_optimizer(cfgs[0].optim, models[0]).param_groups for p in g["params"]]
         self.params, self.buffers = stack_module_state(models)
-        self.masks = ({k: torch.stack([m[k] for m in masks]) for k in masks[0]} if masks[0] is not None else None)
+        self.masks = stack_masks(masks, self.params)
         norms = [c.train.fixed_norm for c in cfgs]  # all 0 (off) or all > 0 (group_key)
         self.norm = torch.tensor(norms, dtype=torch.float64, device=device) if norms[0] else None
         constrain_(self.params, self.masks, self.norm)

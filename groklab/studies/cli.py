@@ -36,12 +36,14 @@ def cmd_tickets(args: argparse.Namespace) -> int:
         raise GroklabError(f"--retrain-steps must be > 0, got {args.retrain_steps}")
     base = resolve("minegishi2023", parse_overrides(args.items))
     report = run_tickets(base, out=args.out, keep=args.keep, retrain_steps=args.retrain_steps, seed=args.seed,
-                         retrain_wd=args.retrain_wd, progress=not args.quiet)
-    print(f"tickets  keep {report['keep']:g} ({report['pruned']:.0%} pruned), steps to val acc >= 0.95:")
+                         retrain_wd=args.retrain_wd, seeds=args.seeds, progress=not args.quiet)
+    print(f"tickets  keep {report['keep']:g} ({report['pruned']:.0%} pruned), steps to val acc >= 0.95 "
+          f"(seeds {', '.join(map(str, report['seeds']))}):")
     for arm, r in report["arms"].items():
         speed = r.get("speedup_of_ticket")
-        extra = f"  ticket speed-up x{speed:.2f}" if speed else ""
-        print(f"  {arm:<13} {_fmt(r['steps_to_val95']):>7}  wd {r['weight_decay']:g}{extra}  {r['run']}")
+        extra = f"  ticket speed-up {' '.join(_fmt(v, 'x') for v in speed)}" if speed else ""
+        steps = " ".join(_fmt(v) for v in r["steps_to_val95"])
+        print(f"  {arm:<13} {steps:>7}  wd {r['weight_decay']:g}{extra}")
     print(f"wrote {report['folder']}/tickets.json")
     return 0
 
@@ -115,8 +117,10 @@ def prediction_lines(pred: Any, show: int) -> list[str]:
     return lines
 
 
-def _fmt(value: Any) -> str:
-    return "never" if value is None else str(value)
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "never"
+    return f"{unit}{value:.2f}" if isinstance(value, float) else str(value)
 
 
 def register(subparsers: Any) -> None:
@@ -135,6 +139,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--retrain-steps", type=int, default=None, help="steps of each retraining (default: train.steps)")
     p.add_argument("--retrain-wd", type=float, default=0.0, help="weight decay of the retraining (default 0)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random-mask control")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="initialisations (the config's seed, + 1, ...), the whole pipeline for each (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_tickets)
     register_use(subparsers)

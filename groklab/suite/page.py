@@ -61,9 +61,10 @@ def status_of(entry: Entry, scale: str) -> tuple[str, str]:
 
 
 def main_facts(entry: Entry) -> dict[str, Any]:
-    """Steps, final train / validation metric, verdict and delay of the preset's main arm (`Preset.main`, else its
-    first)."""
-    arm = entry.preset.main if entry.preset.main in entry.configs else next(iter(entry.configs), None)
+    """Steps, final train / validation metric, verdict and delay of the preset's main arm (`Preset.main`: a declared
+    arm or a study's run, else its first arm)."""
+    main = entry.preset.main
+    arm = main if main and (main in entry.configs or main in entry.runs) else next(iter(entry.configs), None)
     run = entry.runs.get(arm) if arm is not None else None
     if run is None:
         return {"arm": arm}

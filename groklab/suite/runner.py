@@ -156,7 +156,7 @@ def gather(entry: Entry, scale: str, runs_dir: Path, progress: bool) -> None:
     options = dict(study.options.get(scale, {}))
     if study.kind == "tickets":
         report = run_tickets(entry.configs[study.arm], out=runs_dir, progress=progress, **options)
-        entry.runs = {arm: load_run(r["run"]) for arm, r in report["arms"].items()}
+        entry.runs = {name: load_run(path) for name, path in report["runs"].items()}
         entry.study = report
     else:
         record, rows = fourier_progress(paths[study.arm], progress=progress, **options)

@@ -23,13 +23,11 @@ Curve = Callable[[int], float | None]
 @dataclass(frozen=True)
 class Control:
     """One case: a name that says what the history shows, the status `judge` must give (`reproduced`, `partial`
-    or `not reproduced`), and a builder of the runs (and the study's result) from a `Writer`. `placeholder`: a
-    simple case for the preset's current check, for the helper who owns the preset to replace."""
+    or `not reproduced`), and a builder of the runs (and the study's result) from a `Writer`."""
 
     name: str
     expect: str
     build: Callable[[Writer], tuple[dict[str, Run], dict[str, Any] | None]]
-    placeholder: bool = False
 
     @property
     def negative(self) -> bool:

