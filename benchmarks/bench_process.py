@@ -1,15 +1,17 @@
 """Whole processes, as a user waits for them (issue 18): groklab against a plain PyTorch loop, one command.
 
     python benchmarks/bench_process.py single [--steps 800,4000] [--pairs 3]
-    python benchmarks/bench_process.py sweep [--members 8,64] [--steps 800]
+    python benchmarks/bench_process.py sweep [--members 8,64] [--steps 800] [--workers 1,2,4]
     python benchmarks/bench_process.py default
 
 `single`: `groklab run power2022 train.steps=N` (groklab's evaluation schedule as shipped) against the plain loop of
 bench_single.py run as its own process (`python benchmarks/bench_single.py --plain-only`: nn.MultiheadAttention,
 a shuffling DataLoader, AdamW with a LambdaLR warm-up, `.item()` evaluations of both splits every 100 steps),
 interleaved A B A B, median of `--pairs` pairs. `sweep`: `groklab sweep power2022` of M members (a weight-decay x
-seed grid) against the same M members trained one after another by `groklab run` processes. `default`: the wall
-time of `groklab run` (power2022 at its default steps). Every process gets the machine's default thread count.
+seed grid) against the same M members trained one after another by `groklab run` processes; with `--workers`,
+the sweep once per worker count (`groklab sweep --workers N`: the scaling with cores), else the layout it chooses.
+`default`: the wall time of `groklab run` (power2022 at its default steps). Every process gets the machine's
+default thread count.
 """
 
 from __future__ import annotations
@@ -53,12 +55,14 @@ def single(steps: int, pairs: int) -> None:
           f"groklab run {g:6.1f} s ({steps / g:5.1f} steps/s): ratio {p / g:.2f}x   (median of {pairs} pairs)")
 
 
-def sweep(members: int, steps: int) -> None:
+def sweep(members: int, steps: int, workers: list[str]) -> None:
     seeds = members // 2
     grid = ["optim.weight_decay=0.3,1", f"seed=range(0,{seeds})", f"train.steps={steps}", "train.stop_when=",
             "train.device=cpu"]
-    with tempfile.TemporaryDirectory() as out:
-        together = timed(groklab("sweep", "power2022", *grid, "--out", out))
+    together = {}
+    for w in workers:
+        with tempfile.TemporaryDirectory() as out:
+            together[w] = timed(groklab("sweep", "power2022", *grid, "--out", out, *(["--workers", w] if w else [])))
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         for wd in ("0.3", "1"):
@@ -66,8 +70,9 @@ def sweep(members: int, steps: int) -> None:
                 timed(groklab("run", "power2022", f"optim.weight_decay={wd}", f"seed={seed}", f"train.steps={steps}",
                               "train.stop_when=", "train.device=cpu", "--out", out))
         apart = time.perf_counter() - start
-    print(f"sweep of {members} members x {steps} steps: groklab sweep {together:7.1f} s, one groklab run after "
-          f"another {apart:7.1f} s: ratio {apart / together:.2f}x")
+    for w, wall in together.items():
+        print(f"sweep of {members} members x {steps} steps: groklab sweep {'--workers ' + w if w else '(its layout)'}"
+              f" {wall:7.1f} s, one groklab run after another {apart:7.1f} s: ratio {apart / wall:.2f}x")
 
 
 def default() -> None:
@@ -82,6 +87,7 @@ def main() -> None:
     parser.add_argument("--steps", default="800,4000", help="single: comma-separated step counts; sweep: one")
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--members", default="8,64")
+    parser.add_argument("--workers", default="", help="sweep: comma-separated worker counts (default: its choice)")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, {torch.get_num_threads()} threads by default, "
           f"{time.strftime('%Y-%m-%d')}")
@@ -90,7 +96,7 @@ def main() -> None:
             single(steps, args.pairs)
     elif args.what == "sweep":
         for m in map(int, args.members.split(",")):
-            sweep(m, int(args.steps.split(",")[0]))
+            sweep(m, int(args.steps.split(",")[0]), args.workers.split(","))
     else:
         default()
 

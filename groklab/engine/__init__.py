@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.overrides import TorchFunctionMode
 
 from groklab.config import RunConfig, check_integers, check_size, flatten, stop_conditions, validate
 from groklab.engine.common import DTYPES, Progress, Schedule, resolve_device
@@ -68,8 +69,7 @@ def check(cfg: RunConfig, task: TaskData | None = None) -> TaskData:
         if name not in PROBES:
             raise ConfigError(f"train.probes: unknown probe {name!r}; expected some of {', '.join(PROBES)}")
     task = task if task is not None else build_task(cfg.task)
-    with torch.device("meta"):
-        model = build_model(cfg.model, task)
+    model = meta_model(cfg, task)
     check_start_files(cfg, model)
     trivial_baseline(task, cfg.train.baseline)  # a baseline asked of a task that has none is refused here
     n_params = parameter_count(model)
@@ -90,9 +90,33 @@ def check(cfg: RunConfig, task: TaskData | None = None) -> TaskData:
 def parameter_count(model: torch.nn.Module | RunConfig, task: TaskData | None = None) -> int:
     """Trainable parameters of a model, or of `cfg`'s model for `task` (built on the meta device: no memory)."""
     if isinstance(model, RunConfig):
-        with torch.device("meta"):
-            model = build_model(model.model, task if task is not None else build_task(model.task))
+        model = meta_model(model, task if task is not None else build_task(model.task))
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+class _SkipInit(TorchFunctionMode):
+    """Initialisers on meta tensors do nothing. They would only fill memory that does not exist, and the first
+    one imports torch._dynamo (through torch._refs), ~1.4 s of a process's start-up on the dev CPU."""
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        if func in INITIALISERS:
+            tensor = args[0] if args else kwargs.get("tensor")
+            if isinstance(tensor, Tensor) and tensor.is_meta:
+                return tensor
+        return func(*args, **kwargs)
+
+
+INITIALISERS = {Tensor.normal_, Tensor.uniform_, Tensor.bernoulli_, Tensor.exponential_, Tensor.random_,
+                *(getattr(torch.nn.init, f) for f in ("normal_", "uniform_", "trunc_normal_", "xavier_normal_",
+                                                      "xavier_uniform_", "kaiming_normal_", "kaiming_uniform_",
+                                                      "orthogonal_", "sparse_"))}
+
+
+def meta_model(cfg: RunConfig, task: TaskData) -> torch.nn.Module:
+    """`cfg`'s model on the meta device (shapes and every model key checked, no memory, no initialisation)."""
+    with torch.device("meta"), _SkipInit():
+        return build_model(cfg.model, task)
 
 
 def check_start_files(cfg: RunConfig, model: torch.nn.Module) -> None:

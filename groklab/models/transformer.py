@@ -2,8 +2,9 @@
 
 Shapes follow TransformerLens: W_E [d_vocab, d_model], W_pos [n_ctx, d_model], W_Q/W_K/W_V [n_heads, d_model,
 d_head], W_O [n_heads, d_head, d_model], W_in [d_model, d_mlp], W_out [d_mlp, d_model], W_U [d_model, d_out].
-The answer is read at the last position, so the last block computes the query, the MLP and the unembedding for
-that position only (keys and values still see every position): the same logits, a fraction of the work.
+The answer is read at the last position, so the last block computes the query, the attention output, the MLP and
+the unembedding for that position only (keys and values still see every position): the same logits up to float
+rounding, a fraction of the work.
 
 Options of the GPT-2 family (groklab.models.gpt2 says which model uses which, and why): rotary positions instead
 of W_pos, value residuals (ResFormer / SVFormer), cross-attention to learned memory tokens, BitLinear matmuls
@@ -106,27 +107,37 @@ class Block(nn.Module):
         causal, scores scaled by 1/sqrt(d_head). `v1`: the first block's values (value residual blocks); `last`:
         each row's last real position when rows are padded on the right (the only query of a last-only block)."""
         batch, pos, d_model = x.shape
-        h, dh = self.n_heads, self.d_head
-        mats = [self.W_Q, self.W_K] if self.W_V is None else [self.W_Q, self.W_K, self.W_V]
-        w = torch.cat([bitlinear.weight(m, self.linear) for m in mats], 0).permute(1, 0, 2)
-        proj = bitlinear.activation(x, self.linear) @ w.reshape(d_model, len(mats) * h * dh)
-        qkv = proj.view(batch, pos, len(mats), h, dh).permute(2, 0, 3, 1, 4)  # [2 or 3, batch, head, pos, d_head]
-        if self.W_V is None:  # SVFormer: U_n = A_n V1
-            (q, k), v = qkv.unbind(0), v1
+        h, dh, lin = self.n_heads, self.d_head, self.linear
+        a = bitlinear.activation(x, lin)
+        # keys and values at every position; queries at the answer position only when that is all that is read
+        mats = ([] if last_only else [self.W_Q]) + [self.W_K] + ([] if self.W_V is None else [self.W_V])
+        w = torch.cat([bitlinear.weight(m, lin) for m in mats], 0).permute(1, 0, 2)
+        proj = a @ w.reshape(d_model, len(mats) * h * dh)
+        # each [batch, head, pos, d_head]; unbind: one backward op (a stack), not zero-filled selects summed
+        parts = list(proj.view(batch, pos, len(mats), h, dh).permute(2, 0, 3, 1, 4).unbind(0))
+        if last_only:  # the answer position: the last one, or each row's last real one (right padding)
+            a_q = a[:, -1:] if last is None else a.take_along_dim(last.view(-1, 1, 1), 1)
+            w_q = bitlinear.weight(self.W_Q, lin).permute(1, 0, 2).reshape(d_model, h * dh)
+            q = (a_q @ w_q).view(batch, 1, h, dh).transpose(1, 2)
         else:
-            q, k, v = qkv.unbind(0)  # one backward op (a stack), not three zero-filled selects summed
+            q = parts.pop(0)
+        k = parts.pop(0)
+        v = parts.pop(0) if self.W_V is not None else v1  # SVFormer: U_n = A_n V1
         if rope is not None:
-            q, k = rotate(q, *rope), rotate(k, *rope)
+            cos, sin = rope
+            if last_only:  # the query's own position (each row's, under right padding)
+                at = slice(-1, None) if last is None else last
+                cos, sin = (cos[at], sin[at]) if last is None else (cos[at][:, None, None], sin[at][:, None, None])
+            q, k = rotate(q, cos, sin), rotate(k, *rope)
         mixed = v
         if self.values == "mix":  # ResFormer: U_n = A_n (λ_{n,1} V1 + λ_{n,2} V_n)
             mixed = self.v_mix[0] * v1 + self.v_mix[1] * v if self.v_mix is not None else 0.5 * v1 + 0.5 * v
         extra = {"dropout_p": self.dropout} if self.dropout and self.training else {}
         if last_only and last is not None:  # right padding: row i's query at last[i] sees positions <= last[i]
             keep = torch.arange(x.shape[1], device=x.device) <= last[:, None]
-            z = F.scaled_dot_product_attention(q.take_along_dim(last.view(-1, 1, 1, 1), 2), k, mixed,
-                                               attn_mask=keep[:, None, None, :], **extra)
+            z = F.scaled_dot_product_attention(q, k, mixed, attn_mask=keep[:, None, None, :], **extra)
         elif last_only:  # the last query attends to every position: no mask needed
-            z = F.scaled_dot_product_attention(q[:, :, -1:], k, mixed, **extra)
+            z = F.scaled_dot_product_attention(q, k, mixed, **extra)
         else:
             z = F.scaled_dot_product_attention(q, k, mixed, is_causal=True, **extra)  # [batch, head, pos, d_head]
         z = z.transpose(1, 2).reshape(batch, z.shape[2], h * dh)
@@ -217,8 +228,9 @@ class Transformer(nn.Module):
                 bound = 1 / math.sqrt(fan_in)
                 nn.init.uniform_(p, -bound, bound)
 
-    def forward(self, tokens: Tensor) -> Tensor:
-        """tokens [batch, pos] -> logits [batch, d_out] at the last position."""
+    def forward(self, tokens: Tensor, answer_only: bool = True) -> Tensor:
+        """tokens [batch, pos] -> logits [batch, d_out] at the last position. answer_only=False computes every
+        block at every position (the reference the answer-only path is tested against)."""
         x = F.embedding(tokens, self.W_E)  # not W_E[tokens]: its CPU backward adds in thread order
         rope = None
         if self.W_pos is not None:
@@ -232,8 +244,10 @@ class Transformer(nn.Module):
             last = (tokens != self.pad_token).sum(1) - 1
         v1 = None
         for i, block in enumerate(self.blocks):
-            x, v = block.run(x, i == len(self.blocks) - 1, v1, rope, self.W_mem, last)
+            x, v = block.run(x, answer_only and i == len(self.blocks) - 1, v1, rope, self.W_mem, last)
             v1 = v if i == 0 else v1
+        if last is not None and not answer_only:  # each row's answer position
+            x = x.take_along_dim(last.view(-1, 1, 1), 1)
         x = x[:, -1]
         if self.ln_final is not None:
             x = self.ln_final(x)

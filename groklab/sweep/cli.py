@@ -24,7 +24,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.executor == "local":
         signal.signal(signal.SIGTERM, _raise_interrupt)  # a scheduler's SIGTERM records "interrupted"
     path = run_sweep(preset, items, out=args.out, executor=args.executor, vectorize=args.vectorize,
-                     resume=args.resume, progress=not args.quiet, slurm=slurm,
+                     resume=args.resume, progress=not args.quiet, slurm=slurm, workers=args.workers,
                      command="groklab " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     record = read_record(path)
     print(f"sweep    {path / 'sweep.json'}")
@@ -44,8 +44,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", default="runs", help="folder of the member run folders and the sweep folder")
     p.add_argument("--executor", choices=("local", "slurm"), default="local",
                    help="local: this machine (default); slurm: a job array through submitit (groklab[slurm])")
-    p.add_argument("--vectorize", action=argparse.BooleanOptionalAction, default=True,
-                   help="train compatible members together in one process (default: on)")
+    p.add_argument("--vectorize", action=argparse.BooleanOptionalAction, default=None,
+                   help="train compatible members together in one process (default: on a GPU only; on a CPU "
+                   "each member trains alone, exactly as groklab run)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="local: worker processes (default: chosen for the machine, printed on the first line)")
     p.add_argument("--resume", action="store_true", help="continue interrupted members from their checkpoints")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     add_slurm_arguments(p, "wait for the array to finish (default: submit and return)")

@@ -79,11 +79,12 @@ def refresh(sweep_dir: Path) -> dict[str, Any]:
     return record
 
 
-def write_record(sweep: Sweep, command: str, executor: str, vectorize: bool) -> None:
+def write_record(sweep: Sweep, command: str, executor: str, vectorize: bool | None) -> None:
+    """sweep.json's first version: every member pending (vectorize None: "auto", groups on a GPU only)."""
     sweep.path.mkdir(parents=True, exist_ok=True)
     labels = sweep.labels or ("",) * len(sweep.members)
     record = {"preset": sweep.preset, "grid": sweep.swept, "fixed": sweep.fixed, "command": command,
-              "executor": executor, "vectorize": vectorize,
+              "executor": executor, "vectorize": "auto" if vectorize is None else vectorize,
               "members": [{"overrides": o, "run": c.run_name, "run_dir": str((sweep.out / c.run_name).resolve()),
                            "status": "pending", "steps": 0} | ({"label": label} if label else {})
                           for (o, c), label in zip(sweep.members, labels, strict=True)]}

@@ -19,16 +19,19 @@ EXECUTORS = ("local", "slurm")
 
 
 def run_sweep(preset: str | None, items: list[str], out: Path | str = "runs", executor: str = "local",
-              vectorize: bool = True, resume: bool = False, progress: bool = False, command: str | None = None,
-              slurm: SlurmOptions | dict[str, Any] | None = None) -> Path:
+              vectorize: bool | None = None, resume: bool = False, progress: bool = False, command: str | None = None,
+              slurm: SlurmOptions | dict[str, Any] | None = None, workers: int | None = None) -> Path:
     """Run (or continue) a sweep and return its folder `<out>/sweep-<hash8>`.
 
     executor="slurm" submits the unfinished members as a job array through submitit (`slurm`: see
     `groklab.sweep.slurm.SlurmOptions`), except those whose array task is still queued or running; "local" trains
-    them in this process.
+    them on this machine: vectorised groups where `vectorize` (None: on a GPU only), spread over `workers` worker
+    processes (None: chosen for the machine and printed, `groklab.sweep.local.choose_layout`).
     """
     if executor not in EXECUTORS:
         raise ConfigError(f"--executor {executor!r}: expected local or slurm")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers {workers}: expected at least 1")
     sweep = plan(preset, items, check_out(out))
     check_writable(sweep.out)
     queued = queued_members(sweep.path) if executor == "slurm" else {}
@@ -46,9 +49,9 @@ def run_sweep(preset: str | None, items: list[str], out: Path | str = "runs", ex
     note_queued(queued)
     cfgs, tasks = [sweep.configs[i] for i in todo], [sweep.tasks[i] for i in todo]
     if cfgs and executor == "slurm":
-        submit(cfgs, tasks, sweep.out, sweep.path, vectorize, command, slurm)
+        submit(cfgs, tasks, sweep.out, sweep.path, vectorize is not False, command, slurm)  # array tasks: groups
     elif cfgs:
-        execute_members(cfgs, tasks, sweep.out, vectorize, command, progress, sweep.path)
+        execute_members(cfgs, tasks, sweep.out, vectorize, command, progress, sweep.path, workers=workers)
     if finished(refresh(sweep.path)) and not (executor == "slurm" and (sweep.path / "summary.md").is_file()):
         write_summary(sweep.path)  # (the last array task wrote it already)
     return sweep.path
