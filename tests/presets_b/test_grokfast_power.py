@@ -19,7 +19,7 @@ def test_power2022_default_run_is_timed_by_the_shared_delay(claim):
 
 @pytest.mark.slow
 def test_power2022_fig1_shows_the_memorisation_half_and_says_partial(claim):
-    """Fig. 1's CI arm (x/y mod 41, 1 layer d64, full-batch Adam without weight decay, 2,000 steps): train acc
+    """Fig. 1's CI arm (x/y mod 41, 1 layer d64, full-batch Adam without weight decay, 4,000 steps): train acc
     0.99 is held before step 1,000 while val acc stays within 0.1 of chance through >= 5x that step; the rise
     ~1e3x later is beyond the budget, so the check says `partial` and names it."""
     entry = claim("power2022_fig1")

@@ -57,7 +57,8 @@ def test_sweep_is_submitted_polled_finished_and_not_submitted_twice(slurm_cluste
     for job, line in zip(jobs, status(capsys, sweep), strict=False):
         assert f"job {job} " in line and any(s in line for s in ("PENDING", "RUNNING", "COMPLETED")), line
 
-    here("sweep", *grid, "--out", str(tmp_path / "local"))  # the same configs here, while the array trains
+    # the same configs here, while the array trains; grouped as the array tasks group them (2 per task)
+    here("sweep", *grid, "--out", str(tmp_path / "local"), "--vectorize")
     lines = wait_until(lambda: ended(status(capsys, sweep)), "the array completed", 300, poll=1)
     assert lines[-1] == "4 members: completed 4"
     print(f"4-member sweep through SLURM: {time.monotonic() - started:.1f} s from submission")
