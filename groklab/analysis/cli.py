@@ -97,7 +97,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
         mem, gen = (units[d] + fmt_step(det[k]) for k in ("memorization_step", "generalization_step"))
         print(f"{d.name:<{width}}  {det['verdict']:<13}  mem {mem:>9}  gen {gen:>9}  delay {units[d]}{fmt_delay(det)}"
               + (f"  ({'; '.join(notes)})" if notes else ""))
-        for spike in det["spikes"]:  # what changed at the same time (issue 17)
+        for spike in det["spikes"]:  # what changed at the same time
             print(f"{'':<{width}}  spike at {units[d] or 'step '}{spike['step']:,} (x{spike['ratio'] or 0:.3g}): "
                   f"{describe_moved(spike['moved'])}")
     return 0

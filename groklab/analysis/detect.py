@@ -20,7 +20,7 @@ second generalised long after fitting. So the verdict asks a ratio, and a fixed 
 The metric follows the data: accuracy whenever it was measured (classification, and regression scored by
 nearest-template accuracy as in §02), else loss with the same rule (`loss_threshold`, else a drop
 to `loss_drop` x the first measured loss), so the m-height regression study gets verdicts too. When the run
-knows its trivial baseline (summary.json `baseline`, issue 17) the levels are `baseline_drop` x the baseline's
+knows its trivial baseline (summary.json `baseline`) the levels are `baseline_drop` x the baseline's
 loss on each split instead (0.5: R^2 >= 0.5 against the per-group mean; a random init's first loss says little
 about what the data allow), and a validation loss that comes down to the baseline but never below it by
 `baseline_margin` gets the verdict `baseline`, never a generalization verdict.

@@ -162,7 +162,7 @@ def mark_steps(ax: Axes, detection: dict[str, Any] | None, labels: bool = True) 
 def mark_spikes(ax: Axes, detection: dict[str, Any] | None, shade: bool = False) -> None:
     """Small triangles (or shaded spans) at detected loss spikes (papers.md §07); with `shade`, each spike is
     also labelled with what moved at the same time (the norm, layer or group that moved most, a learning-rate
-    change), the question of the m-height study (issue 17)."""
+    change), the question of the m-height study."""
     trans = blended_transform_factory(ax.transData, ax.transAxes)
     for i, spike in enumerate((detection or {}).get("spikes", [])):
         ax.plot([spike["step"]], [0.02], marker="^", color=SPIKE, transform=trans, ms=6, clip_on=False)
@@ -212,7 +212,7 @@ def _loss_panel(ax: Axes, history: History, detection: dict[str, Any] | None) ->
     _line(ax, history, "train/loss", "train loss", TRAIN, log=True)
     _line(ax, history, "val/loss", "val loss", VAL, log=True)
     base = (detection or {}).get("baseline")
-    if base:  # a regression run is judged against the constant predictor (issue 17)
+    if base:  # a regression run is judged against the constant predictor
         ax.axhline(base["val/loss"], color=VAL, ls=":", lw=1.2, label=f"trivial baseline ({base['kind']})")
     log_steps(ax, history, spans_decades(history, detection))
     mark_steps(ax, detection, labels=False)

@@ -1,4 +1,4 @@
-"""``groklab mheight ...`` commands: height, generate, import (issue 4).
+"""``groklab mheight ...`` commands: height, generate, import.
 
 ``register(subparsers)`` adds them to the main groklab parser; ``main(argv)`` runs them standalone
 (``python -m groklab.mheight.cli``), turning GroklabError into ``groklab: error: <msg>`` and exit status 2.

@@ -1,4 +1,4 @@
-"""Input features of P for learned m-height models (issue 17 §2), both invariant under the row and column
+"""Input features of P for learned m-height models, both invariant under the row and column
 permutations and sign flips of P that leave h unchanged (§7.7), so that exact-symmetry copies of a row
 (``task.augment``) share their features exactly.
 

@@ -1,4 +1,4 @@
-"""Exact-label data sets for the m-height study: parallel, deterministic, resumable (issue 4).
+"""Exact-label data sets for the m-height study: parallel, deterministic, resumable.
 
 Rows are produced in fixed-size chunks per group. Chunk c of group (n, k, m) draws its P from
 ``default_rng(SeedSequence(seed, spawn_key=(n, k, m, c)))``, so the data depend only on the parameters,

@@ -25,7 +25,7 @@ NAMED_SPECS: dict[str, tuple[Group, ...]] = {
 def below_mds(group: Group | list[int]) -> bool:
     """m < n-k: a group whose height the features do not hand over. For m = n-k the height is the largest Cramer
     ratio (mheight.md §2.3), one of the `mheight` recipe's inputs, so those six course groups score ~0.01 by
-    passing it through; the other 15 are where a model learns something, and the honest headline (issue 27)."""
+    passing it through; the other 15 are where a model learns something, and the honest headline."""
     n, k, m = group
     return m < n - k
 

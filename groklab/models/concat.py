@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from groklab.config import ModelConfig
 from groklab.errors import ConfigError
 from groklab.models import bitlinear
+from groklab.models.registry import register
 from groklab.tasks import TaskData
 
 ACTS = ("relu", "gelu", "tanh", "square", "power")
@@ -71,6 +72,7 @@ class ConcatMLP(nn.Module):
         return [*blocks, last[: self.p].T] if len(self.layers) == 2 else blocks
 
 
+@register("mlp_concat")
 def build_concat_mlp(cfg: ModelConfig, task: TaskData) -> ConcatMLP:
     """`model.name=mlp_concat`: needs a token classification task whose tokens are the operands 0..p-1."""
     if task.vocab_size is None or task.n_classes is None:

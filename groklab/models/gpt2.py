@@ -36,12 +36,12 @@ these and the other transformers and MLPs.
 
 from __future__ import annotations
 
-from typing import Any
-
 from groklab.config import ModelConfig
 from groklab.errors import ConfigError
 from groklab.models.bitlinear import LINEARS
+from groklab.models.registry import register, token_sizes
 from groklab.models.transformer import Transformer
+from groklab.tasks.base import TaskData
 
 GPT2_MODELS = ("gpt2_transformer", "gpt2_resformer", "gpt2_svformer", "gpt2_meta")
 VALUES = {"gpt2_transformer": "own", "gpt2_resformer": "resformer", "gpt2_svformer": "svformer", "gpt2_meta": "own"}
@@ -85,8 +85,10 @@ def check_model_keys(cfg: ModelConfig) -> None:
             raise ConfigError(f"model.{key} applies to {', '.join(GPT2_MODELS)} (got model.name={cfg.name})")
 
 
-def build_gpt2(cfg: ModelConfig, sizes: dict[str, Any], common: dict[str, Any]) -> Transformer:
+@register(*GPT2_MODELS)
+def build_gpt2(cfg: ModelConfig, task: TaskData) -> Transformer:
     """A GPT-2 family model: pre-LN with a final LayerNorm, MLP biases, torch's default init or GPT-2's."""
+    sizes, common = token_sizes(cfg, task, own_init=True)
     if cfg.tie_embeddings and sizes["d_out"] != sizes["d_vocab"]:
         raise ConfigError(f"model.tie_embeddings needs a task whose answers are tokens of its input vocabulary "
                           f"(this one has {sizes['d_out']} classes and {sizes['d_vocab']} input tokens)")

@@ -1,4 +1,4 @@
-"""A residual MLP with one output head per (n, k, m) group, for the m-height regression (issue 17 §2).
+"""A residual MLP with one output head per (n, k, m) group, for the m-height regression.
 
 The groups differ by orders of magnitude in the spread of their labels (log2 std 0.3 for the easy groups, 1.9 for
 m = n-k, mheight.md §4.4), so each group gets its own head and its own output scale: log2 ĥ = softplus(mu_g +
@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from groklab.config import ModelConfig
 from groklab.errors import ConfigError
+from groklab.models.registry import register
 from groklab.models.resnet import Block
 from groklab.tasks.base import TaskData
 
@@ -56,6 +57,7 @@ class GroupHeads(nn.Module):
         return F.softplus(self.mean[g] + self.std[g] * z)
 
 
+@register("group_heads")
 def build_group_heads(cfg: ModelConfig, task: TaskData) -> nn.Module:
     """`group_heads` for task.name=mheight: width model.d_model, model.n_layers blocks of inner width model.d_mlp."""
     if task.kind != "regression" or task.in_dim is None or "layout" not in task.meta or task.groups is None:

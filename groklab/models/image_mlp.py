@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from groklab.config import ModelConfig
 from groklab.errors import ConfigError
+from groklab.models.registry import register
 from groklab.tasks import TaskData
 
 
@@ -52,6 +53,7 @@ class ImageMLP(nn.Module):
         return self.preactivations(x)[-1]
 
 
+@register("image_mlp")
 def build_image_mlp(cfg: ModelConfig, task: TaskData) -> ImageMLP:
     """`model.name=image_mlp`: needs a classification task on float vectors (task.name=mnist)."""
     if task.kind != "classification" or task.in_dim is None or task.n_classes is None:

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from groklab.config import ModelConfig
 from groklab.errors import ConfigError, GroklabError
+from groklab.models.registry import register
 from groklab.tasks.base import TaskData
 
 LINEAR_ACTS = ("identity", "tanh")
@@ -46,6 +47,7 @@ class LinearStudent(nn.Module):
         return out
 
 
+@register("linear")
 def build_linear_student(cfg: ModelConfig, task: TaskData) -> LinearStudent:
     """`model.name=linear`: n_layers 1 or 2 (hidden width model.d_mlp), act identity or tanh (two layers)."""
     if task.in_dim is None or task.kind != "regression":

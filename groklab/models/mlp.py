@@ -13,7 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from groklab.config import ModelConfig
 from groklab.models import bitlinear
+from groklab.models.registry import register, token_sizes
+from groklab.tasks.base import TaskData
 
 
 class OneHotMLP(nn.Module):
@@ -42,3 +45,10 @@ class OneHotMLP(nn.Module):
         for w, b in zip(self.W_hidden, self.b_hidden, strict=True):
             h = self._act(bitlinear.matmul(h, w, self.linear) + b)
         return h @ self.W_out + self.b_out
+
+
+@register("mlp")
+def build_onehot_mlp(cfg: ModelConfig, task: TaskData) -> OneHotMLP:
+    """An MLP sees every position: padding needs no special reading."""
+    sizes, _ = token_sizes(cfg, task)
+    return OneHotMLP(sizes["d_vocab"], sizes["n_ctx"], sizes["d_out"], cfg.d_mlp, cfg.n_layers, cfg.act, cfg.linear)

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from groklab.config import ModelConfig
 from groklab.errors import ConfigError
+from groklab.models.registry import register
 from groklab.models.resnet import ResidualMLP
 from groklab.tasks.base import TaskData
 
@@ -56,9 +57,9 @@ class MoE(nn.Module):
         return out
 
 
-MHEIGHT_MODELS = ("resnet_mlp", "moe")
 
 
+@register("resnet_mlp", "moe")
 def build_mheight_model(cfg: ModelConfig, task: TaskData) -> nn.Module:
     """`resnet_mlp` (one expert) or `moe` for a vector-input regression task (task.name=mheight)."""
     if task.kind != "regression" or task.in_dim is None:

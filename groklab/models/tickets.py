@@ -17,7 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from groklab.config import ModelConfig
 from groklab.models import bitlinear
+from groklab.models.registry import register, token_sizes
+from groklab.tasks.base import TaskData
 
 
 class TicketsMLP(nn.Module):
@@ -40,3 +43,10 @@ class TicketsMLP(nn.Module):
         pre = sum(F.embedding(tokens[:, i], proj) for i in self.operands)  # F.embedding: deterministic backward
         h = F.relu(pre) if self.act == "relu" else F.gelu(pre)
         return bitlinear.matmul(h, self.W_out, self.linear) @ self.W_U
+
+
+@register("tickets_mlp")
+def build_tickets_mlp(cfg: ModelConfig, task: TaskData) -> TicketsMLP:
+    """d_model is the embedding width, d_mlp the hidden width (Minegishi 2023's d_emb and d_hidden)."""
+    sizes, _ = token_sizes(cfg, task)
+    return TicketsMLP(sizes["d_vocab"], sizes["n_ctx"], sizes["d_out"], cfg.d_model, cfg.d_mlp, cfg.act, cfg.linear)

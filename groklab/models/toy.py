@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from groklab.config import ModelConfig
 from groklab.errors import ConfigError
+from groklab.models.registry import register
 from groklab.tasks import TaskData
 
 
@@ -42,6 +43,7 @@ class LiuToy(nn.Module):
         return self.W_E
 
 
+@register("liu_toy")
 def build_liu_toy(cfg: ModelConfig, task: TaskData) -> LiuToy:
     """`model.name=liu_toy`: needs the `toy_addition` task (token pairs, vector targets)."""
     if task.vocab_size is None or task.kind != "regression" or task.y_train.ndim != 2:

@@ -20,7 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from groklab.config import ModelConfig
 from groklab.models import bitlinear
+from groklab.models.registry import register, token_sizes
+from groklab.tasks.base import TaskData
 
 ROPE_BASE = 10_000.0
 GPT2_STD = 0.02  # GPT-2's initializer_range
@@ -252,3 +255,17 @@ class Transformer(nn.Module):
         if self.ln_final is not None:
             x = self.ln_final(x)
         return x @ self.W_U if self.W_U is not None else x @ self.W_E.T
+
+
+@register("power_transformer")
+def build_power_transformer(cfg: ModelConfig, task: TaskData) -> Transformer:
+    """Power et al. 2022: post-LN, bias-free linears, learned positions, torch's default init."""
+    sizes, common = token_sizes(cfg, task)
+    return Transformer(**sizes, **common, norm="post", mlp_bias=False, init="torch", linear=cfg.linear)
+
+
+@register("nanda_transformer")
+def build_nanda_transformer(cfg: ModelConfig, task: TaskData) -> Transformer:
+    """Nanda et al. 2023: no LayerNorm, MLP biases only, Nanda's init."""
+    sizes, common = token_sizes(cfg, task)
+    return Transformer(**sizes, **common, norm="none", mlp_bias=True, init="nanda", linear=cfg.linear)

@@ -1,4 +1,4 @@
-"""The features of the Hydra re-implementation of Power et al. 2022 (`ndtippens/grok-tests`; issue 16), as presets.
+"""The features of the Hydra re-implementation of Power et al. 2022 (`ndtippens/grok-tests`), as presets.
 
 That repository compared GPT-2, a value-residual GPT-2 (ResFormer / SVFormer), a "GPT-2 Meta" and BitLinear layers
 on Power et al.'s tasks and on a variable-binding data set, but published no figure to reproduce, and several of

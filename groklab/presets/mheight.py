@@ -1,6 +1,6 @@
-"""The m-height study (issue 4, issue 17; mheight.md §4): predict log2 h_m of [I_k | P] over the 21 course groups.
+"""The m-height study (mheight.md §4): predict log2 h_m of [I_k | P] over the 21 course groups.
 
-`mheight` (best accuracy, issue 17 §2): inputs that carry the structure of the height instead of raw P
+`mheight` (best accuracy): inputs that carry the structure of the height instead of raw P
 (`task.features=minors+ratios`, groklab.mheight.features): the sorted log2 |minors| of P of every size and the sorted
 log2 Cramer ratios ||G_I^-1 g_i||_1, both invariant under the symmetries of P (§7.7); the model is `group_heads`, a
 residual MLP with one head and one label scale per (n, k, m) group, trained on log2-MSE with per-group validation
@@ -37,7 +37,7 @@ from groklab.runs import Run
 PAPER = ("CSCE 636 m-height project (Texas A&M, A. Jiang): the course's published results (GitHub "
          "eothL/m-height-problem-DNN-project)")
 
-# CI scale (issue 17 §2's claim at small scale): four groups (three easy-to-medium, one m = n-k), 800 generated rows
+# CI scale (the claim at small scale): four groups (three easy-to-medium, one m = n-k), 800 generated rows
 # each, width 64, 400 steps (~40 s of a core for both arms): the recipe against the ResNet on raw P.
 CI = {"task.groups": "9,4,2;9,5,3;10,4,4;10,6,4", "task.per_group": 800, "task.val_per_group": 300,
       "model.d_model": 64, "model.d_mlp": 64, "model.n_layers": 2, "train.batch_size": "128", "train.steps": 400,
@@ -75,7 +75,7 @@ TARGET = 0.25  # the target for the 21-group mean at the course's 20k rows per g
 
 
 def check(runs: Mapping[str, Run], study: Mapping[str, Any] | None = None) -> Check:
-    """Issue 17 §2: the recipe (arm `recipe`: sorted minors and Cramer ratios, per-group heads) ends below 0.4x the
+    """The recipe (arm `recipe`: sorted minors and Cramer ratios, per-group heads) ends below 0.4x the
     per-group-mean baseline, its course score the plain mean of the group scores, and below LEARNT_RATIO x the
     baseline on the groups with m < n-k alone (the m = n-k group's height is one of its inputs); where the arm
     `raw` (ResNet on raw P) is given, it never gets below 0.9x the baseline (benchmarks/RESULTS.md). With all 21 groups

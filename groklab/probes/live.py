@@ -128,10 +128,10 @@ PROBES: dict[str, Probe] = {
     "layer_norms": layer_norms,
     "softmax_collapse": softmax_collapse,
 }
-PROBES["mheight_groups"] = mheight_groups  # per-group validation log2-MSE (issue 4; probes/mheight.py)
-PROBES["lc"] = lc_probe  # local complexity (issue 13; probes/local_complexity.py)
-PROBES["adv"] = adv_probe  # PGD adversarial accuracy (issue 13; probes/adversarial.py)
-PROBES["levi_gen_loss"] = generalization_loss  # exact (1/d_out)||S - T||^2 (issue 14; probes/linear_teacher.py)
+PROBES["mheight_groups"] = mheight_groups  # per-group validation log2-MSE (probes/mheight.py)
+PROBES["lc"] = lc_probe  # local complexity (probes/local_complexity.py)
+PROBES["adv"] = adv_probe  # PGD adversarial accuracy (probes/adversarial.py)
+PROBES["levi_gen_loss"] = generalization_loss  # exact (1/d_out)||S - T||^2 (probes/linear_teacher.py)
 
 
 def probe_names(spec: str) -> list[str]:

@@ -6,27 +6,11 @@ from typing import Any
 
 from groklab.config import TaskConfig
 from groklab.errors import ConfigError
+
+# each module registers its builder (and reader) when imported (tasks/registry.py)
+from groklab.tasks import binding, images, knowledge_graph, linear_teacher, mheight, modular, multiterm, toy  # noqa: F401
 from groklab.tasks.base import TaskData
-from groklab.tasks.binding import build_variable_binding
-from groklab.tasks.images import build_mnist, read_mnist
-from groklab.tasks.knowledge_graph import build_knowledge_graph
-from groklab.tasks.linear_teacher import build_linear_teacher
-from groklab.tasks.mheight import build_mheight, read_mheight
-from groklab.tasks.modular import build_modular
-from groklab.tasks.multiterm import build_multiterm
-from groklab.tasks.toy import build_toy_addition
-
-BUILDERS = {"modular": build_modular, "multiterm": build_multiterm, "toy_addition": build_toy_addition}
-BUILDERS["mheight"] = build_mheight  # m-height regression (issue 4; groklab.tasks.mheight)
-BUILDERS["variable_binding"] = build_variable_binding  # chains of assignments (issue 16; groklab.tasks.binding)
-BUILDERS["mnist"] = build_mnist  # MNIST-like images from offline sources (issue 13; groklab.tasks.images)
-BUILDERS["kg_composition"] = BUILDERS["kg_comparison"] = build_knowledge_graph  # Wang 2024 (issue 14)
-BUILDERS["linear_teacher"] = build_linear_teacher  # Levi 2023 (issue 14)
-
-
-# Readers of evaluation data for `groklab evaluate --data PATH`: (task config, PATH, the run's fitted statistics)
-# -> TaskData encoded as the run's model was trained.
-READERS = {"mheight": read_mheight, "mnist": read_mnist}
+from groklab.tasks.registry import BUILDERS, READERS, fitted_arg
 
 
 def build_task(cfg: TaskConfig, fitted: dict[str, Any] | None = None) -> TaskData:
@@ -35,7 +19,7 @@ def build_task(cfg: TaskConfig, fitted: dict[str, Any] | None = None) -> TaskDat
     (only tasks that fit something have a non-empty one, and only their builders take it)."""
     if cfg.name not in BUILDERS:
         raise ConfigError(f"task.name={cfg.name!r}: expected one of {', '.join(BUILDERS)}")
-    return BUILDERS[cfg.name](cfg, fitted) if fitted else BUILDERS[cfg.name](cfg)
+    return fitted_arg(BUILDERS[cfg.name], cfg, fitted)
 
 
 def read_data(cfg: TaskConfig, path: str, fitted: dict[str, Any]) -> TaskData:

@@ -63,7 +63,7 @@ BASELINES = ("auto", "mean", "group_mean", "none")
 
 
 def trivial_baseline(task: TaskData, kind: str = "auto") -> dict[str, Any] | None:
-    """The constant predictor a regression model must beat (issue 17): the training-set mean per group where the
+    """The constant predictor a regression model must beat: the training-set mean per group where the
     task has groups (m-height: per (n, k, m)), else the global training mean, and its mean squared error on the
     training and validation sets, in float64 and in the units of `train/loss` and `val/loss`. None for
     classification (chance is its baseline) and for kind `none`."""

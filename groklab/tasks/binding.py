@@ -26,6 +26,7 @@ import torch
 from groklab.config import TaskConfig, check_size
 from groklab.errors import ConfigError
 from groklab.tasks.base import TaskData, split_indices
+from groklab.tasks.registry import register
 
 GENERATION_SEED = 0
 MAX_VOCAB = 1_000_000  # variable names and values together
@@ -97,6 +98,7 @@ def generate(cfg: TaskConfig) -> tuple[np.ndarray, np.ndarray]:
     return np.array(list(seen), dtype=np.int64), np.array(list(seen.values()), dtype=np.int64)
 
 
+@register("variable_binding")
 def build_variable_binding(cfg: TaskConfig) -> TaskData:
     check(cfg)
     x, y = generate(cfg)

@@ -1,4 +1,4 @@
-"""MNIST-like image classification from offline sources (issue 13; papers.md §05, §06; ecosystem.md §4).
+"""MNIST-like image classification from offline sources (papers.md §05, §06; ecosystem.md §4).
 
 Nothing is downloaded. One loader per source, each returning an `ImageSource` (a training pool, a test set and a
 description), tried in this order by `task.source=auto`:
@@ -33,6 +33,7 @@ from groklab.config import TaskConfig
 from groklab.errors import ConfigError, GroklabError
 from groklab.tasks.base import TaskData
 from groklab.tasks.idx import read_idx
+from groklab.tasks.registry import register, register_reader
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian package dataset-fashion-mnist
 IDX_FILES = {  # role -> standard file name (LeCun's); a `.gz` suffix or a `.` before `idx` (Kaggle's copies) also work
@@ -179,6 +180,7 @@ def _sha256(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
+@register("mnist")
 def build_mnist(cfg: TaskConfig) -> TaskData:
     _check(cfg)
     name, src = load_source(cfg.source, cfg.data_dir)
@@ -209,6 +211,7 @@ def build_mnist(cfg: TaskConfig) -> TaskData:
     return TaskData(**tensors, kind="classification", n_classes=N_CLASSES, in_dim=int(x_train.shape[1]), meta=meta)
 
 
+@register_reader("mnist")
 def read_mnist(cfg: TaskConfig, path: str, fitted: dict[str, Any]) -> TaskData:
     """`groklab evaluate RUN --data FOLDER` for an image run: the four IDX files in FOLDER, the training split
     drawn from its training images as the run's was (task.n_train, task.sample, task.split_seed) and the whole

@@ -42,6 +42,7 @@ import torch
 from groklab.config import TaskConfig, check_size
 from groklab.errors import ConfigError
 from groklab.tasks.base import TaskData
+from groklab.tasks.registry import register
 
 PROBE_SIZE = 3000  # facts per evaluation split (the notebooks' test_size)
 COMPOSITION_IID_TEST = 0.005  # ID 2-hop paths held out as test_inferred_iid (composition.ipynb)
@@ -183,6 +184,7 @@ def check(cfg: TaskConfig) -> None:
                "choose a smaller graph")
 
 
+@register("kg_composition", "kg_comparison")
 def build_knowledge_graph(cfg: TaskConfig) -> TaskData:
     """`task.name=kg_composition` or `kg_comparison`: training facts, val = test_inferred_iid, the five probes."""
     check(cfg)

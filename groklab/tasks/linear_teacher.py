@@ -33,6 +33,7 @@ import torch
 from groklab.config import TaskConfig, check_size
 from groklab.errors import ConfigError
 from groklab.tasks.base import TaskData
+from groklab.tasks.registry import register
 
 LEVELS = (0.5, 0.9, 0.95, 0.99)  # accuracy levels predicted (the detector tabulates the same ones)
 GROK_LEVEL = 0.95  # Levi §3.1.3: grokking time = when the accuracy reaches Erf(sqrt 2) ~ 95%
@@ -113,6 +114,7 @@ def check(cfg: TaskConfig) -> None:
                8 * floats, "choose smaller sizes")
 
 
+@register("linear_teacher")
 def build_linear_teacher(cfg: TaskConfig) -> TaskData:
     """`task.name=linear_teacher`: train and fresh validation samples of y = T^T x, all drawn from task.split_seed."""
     check(cfg)

@@ -1,4 +1,4 @@
-"""The m-height regression task (issue 4, Part 2; mheight.md §4): predict log2 h_m of the code [I_k | P].
+"""The m-height regression task (mheight.md §4): predict log2 h_m of the code [I_k | P].
 
 Inputs, one float vector per sample; `task.features` chooses the blocks before the one-hots (`meta["layout"]`
 gives every slice):
@@ -51,6 +51,7 @@ from torch import Tensor
 from groklab.config import TaskConfig, check_size
 from groklab.errors import ConfigError, GroklabError
 from groklab.tasks.base import TaskData
+from groklab.tasks.registry import register, register_reader
 
 DEFAULT_RANGE = 100.0
 ROW_BYTES = 4_000  # memory per row while the task is built: P, minors and ratios features (~100 floats), copies
@@ -360,6 +361,7 @@ def task_meta(fitted: dict[str, Any]) -> dict[str, Any]:
             "group_sets": {"m<n-k": [i for i, g in enumerate(fitted["groups"]) if below_mds(g)]}}
 
 
+@register("mheight")
 def build_mheight(cfg: TaskConfig, fitted: dict[str, Any] | None = None) -> TaskData:
     """Balanced train/validation tensors of the m-height regression (module docstring). With `fitted` (a trained
     run's TaskData.fitted) the rows are encoded with the run's statistics instead of fitting new ones, and the
@@ -426,6 +428,7 @@ def scoring_task(table: dict[str, np.ndarray], fitted: dict[str, Any], source: s
                     fitted=fitted)
 
 
+@register_reader("mheight")
 def read_mheight(cfg: TaskConfig, path: str, fitted: dict[str, Any]) -> TaskData:
     """`groklab evaluate RUN --data FILE` for an m-height run: every row of a data file (.npz, .parquet or a CSV of
     codes, groklab.mheight.dataset; a CSV without heights gets exact labels) scored as the validation split."""

@@ -15,6 +15,7 @@ import torch
 from groklab.config import TaskConfig, check_size
 from groklab.errors import ConfigError
 from groklab.tasks.base import TaskData, split_indices
+from groklab.tasks.registry import register
 
 Table = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
 
@@ -119,6 +120,7 @@ def check(cfg: TaskConfig) -> None:
         raise ConfigError(f"task.p={cfg.p} is not prime, but task.op={cfg.op} needs inverses mod p")
 
 
+@register("modular")
 def build_modular(cfg: TaskConfig) -> TaskData:
     check(cfg)
     a, b, c, n = operation_table(cfg.op, cfg.p, unordered=cfg.pairs == "unordered")

@@ -20,6 +20,7 @@ from groklab.config import TaskConfig
 from groklab.errors import ConfigError
 from groklab.tasks.base import TaskData, split_indices
 from groklab.tasks.modular import is_prime
+from groklab.tasks.registry import register
 
 OPS = ("sum", "product")
 MAX_EXAMPLES = 2_000_000
@@ -38,6 +39,7 @@ def coefficients(cfg: TaskConfig) -> list[int]:
     return coeffs
 
 
+@register("multiterm")
 def build_multiterm(cfg: TaskConfig) -> TaskData:
     if cfg.op not in OPS:
         raise ConfigError(f"task.op={cfg.op!r}: task.name=multiterm expects one of {', '.join(OPS)}")

@@ -15,6 +15,7 @@ import torch
 from groklab.config import TaskConfig, check_size
 from groklab.errors import ConfigError
 from groklab.tasks.base import TaskData, split_indices
+from groklab.tasks.registry import register
 
 
 def templates(p: int, dim: int, seed: int) -> torch.Tensor:
@@ -22,6 +23,7 @@ def templates(p: int, dim: int, seed: int) -> torch.Tensor:
     return torch.randn(2 * p - 1, dim, generator=torch.Generator().manual_seed(seed + 1))
 
 
+@register("toy_addition")
 def build_toy_addition(cfg: TaskConfig) -> TaskData:
     if cfg.op != "x+y":
         raise ConfigError(f"task.name=toy_addition is addition: set task.op=x+y (got {cfg.op!r})")
