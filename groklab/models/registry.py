@@ -1,6 +1,5 @@
-"""Models by name: each model module registers its builder (`@register("name")`), so adding a model is one file
-and nothing central grows (the pattern of timm's `@register_model`). A builder takes the model config and the
-task's data (sizes, vocabulary, fitted layout) and returns the module."""
+"""Models by name: each model module registers its builder (`@register("name")`, groklab/registry.py). A builder
+takes the model config and the task's data (sizes, vocabulary, fitted layout) and returns the module."""
 
 from __future__ import annotations
 
@@ -11,21 +10,12 @@ from torch import nn
 
 from groklab.config import ModelConfig
 from groklab.errors import ConfigError
+from groklab.registry import Registry
 from groklab.tasks.base import TaskData
 
 Builder = Callable[[ModelConfig, TaskData], nn.Module]
-REGISTRY: dict[str, Builder] = {}
-
-
-def register(*names: str) -> Callable[[Builder], Builder]:
-    """Register a builder under one or more `model.name` values."""
-    def add(builder: Builder) -> Builder:
-        for name in names:
-            if name in REGISTRY:
-                raise ValueError(f"model {name!r} registered twice ({REGISTRY[name].__module__}, {builder.__module__})")
-            REGISTRY[name] = builder
-        return builder
-    return add
+REGISTRY = Registry("model")
+register = REGISTRY.register
 
 
 def token_sizes(cfg: ModelConfig, task: TaskData, own_init: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
