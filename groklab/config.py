@@ -9,16 +9,73 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
+import importlib
 import json
 import math
 import os
 import re
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from groklab.errors import ConfigError
+
+S = TypeVar("S", bound=type)
+
+
+class Group(dict[str, type]):
+    """A config group (Hydra's term): `task`, `model` or `optim`. `<group>.name` selects one registered schema, a
+    frozen dataclass of the settings its module reads, and `<group>.KEY` is checked against that schema only.
+
+    The module that builds a task, model or optimizer defines its schema and registers it (`@TASKS.register("x")`),
+    so nothing here names them; `package` is imported on first use so that its modules have registered (the way
+    timm's `create_model` finds models its package registered)."""
+
+    def __init__(self, key: str, default: str, package: str) -> None:
+        super().__init__()
+        self.key, self.default_name, self.package = key, default, package
+
+    def register(self, *names: str) -> Callable[[S], S]:
+        """A class decorator adding a schema under each of `names` (its `name` default is the first)."""
+        def add(cls: S) -> S:
+            for name in names:
+                if name in self and self[name] is not cls:
+                    raise ValueError(f"{self.key} {name!r} registered twice ({self[name].__module__}, "
+                                     f"{cls.__module__})")
+                self[name] = cls
+            return cls
+        return add
+
+    def load(self) -> Group:
+        if not self:
+            importlib.import_module(self.package)
+        return self
+
+    def schema(self, name: str) -> type:
+        """The schema selected by `<group>.name=name`, or a one-line ConfigError listing the names."""
+        if name not in self.load():
+            close = difflib.get_close_matches(name, list(self), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"{self.key}.name={name!r}{hint}: expected one of {', '.join(self)}")
+        return self[name]
+
+    def make(self, name: str | None = None, **values: Any) -> Any:
+        """The settings of `name` (the group's default when None) with `values`, checked like overrides."""
+        name = name or self.default_name
+        base = self.schema(name)(name=name)
+        return _apply_group(self, base, {f"{self.key}.{k}": v for k, v in values.items()})
+
+    def default(self) -> Any:
+        return self.make()
+
+    def owners(self, key: str) -> list[str]:
+        """The names whose schema takes `key`."""
+        return [name for name, cls in self.load().items() if key in {f.name for f in dataclasses.fields(cls)}]
+
+    def keys_of(self, name: str) -> list[str]:
+        return [f.name for f in dataclasses.fields(self.schema(name)) if f.name != "name"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +119,16 @@ class TaskConfig:
     # authors' layout: questions start at position 0, the answer is read at each row's last token)
     features: str = "raw"  # mheight inputs: raw (P), minors (sorted log2 |minors|), ratios, or e.g. raw+minors
 
+    def check(self) -> None:
+        """The schema's own value rules (one-line ConfigErrors); `validate` calls it."""
+
+    def label(self) -> str:
+        """The middle part of the run folder's name: what the data is."""
+        if self.name == "mnist":  # image tasks have no operation: name the source (fashion is not digits)
+            return f"mnist_{self.source}"
+        op = self.op.replace("/", "div").replace("*", "mul").replace("^", "pow")
+        return "".join(c if c.isalnum() else "_" for c in op).strip("_")
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -83,6 +150,9 @@ class ModelConfig:
     n_memory: int = 8  # gpt2_meta: learned memory tokens every block cross-attends to (0 = none)
     pos: str = "learned"  # GPT-2 family: learned absolute positions | rotary (RoPE on queries and keys)
     linear: str = "dense"  # dense | bitlinear (BitNet b1.58 ternary weights, 8-bit activations; hidden layers)
+
+    def check(self) -> None:
+        """The schema's own value rules (one-line ConfigErrors); `validate` calls it."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +176,9 @@ class OptimConfig:
     embed_weight_decay: float | None = None  # weight decay of W_E; None = weight_decay
     no_decay: str = ""  # parameters exempt from weight decay: "" | bias | norm | bias,norm (GPT-2 recipes)
     clip_grad_norm: float = 0.0  # > 0: clip the global gradient norm to this (torch.nn.utils.clip_grad_norm_)
+
+    def check(self) -> None:
+        """The schema's own value rules (one-line ConfigErrors); `validate` calls it."""
 
 
 @dataclass(frozen=True)
@@ -158,13 +231,19 @@ class ProbeConfig:
     adv_iters: int = 10  # PGD: iterations (0: clean accuracy)
 
 
+TASKS = Group("task", "modular", "groklab.tasks")
+MODELS = Group("model", "power_transformer", "groklab.models")
+OPTIMIZERS = Group("optim", "adamw", "groklab.optim")
+GROUPS = {group.key: group for group in (TASKS, MODELS, OPTIMIZERS)}
+
+
 @dataclass(frozen=True)
 class RunConfig:
     name: str = "power2022"  # readable prefix of the run folder (the preset's name by default)
     seed: int = 0  # model initialisation and minibatch order
-    task: TaskConfig = field(default_factory=TaskConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
+    task: TaskConfig = field(default_factory=TASKS.default)  # the settings of the task named task.name
+    model: ModelConfig = field(default_factory=MODELS.default)
+    optim: OptimConfig = field(default_factory=OPTIMIZERS.default)
     train: TrainConfig = field(default_factory=TrainConfig)
     probe: ProbeConfig = field(default_factory=ProbeConfig)
 
@@ -179,21 +258,23 @@ class RunConfig:
     def digest(self) -> str:
         """Short hash of the resolved config: the same config always lands in the same run folder.
 
-        Only values that differ from the built-in defaults are hashed, so adding a new key (with a default that
-        keeps the old behaviour) leaves every existing run name, and so resume, intact.
+        Only values that differ from the defaults are hashed (a group's keys from its selected schema's defaults,
+        its name from the group's default name), so adding a key with a default that keeps the old behaviour
+        leaves every existing run name, and so resume, intact.
         """
         defaults = flatten(RunConfig().to_dict())
+        for key in GROUPS:
+            schema = type(getattr(self, key))
+            own = {f.name: getattr(schema, f.name) for f in dataclasses.fields(schema) if f.name != "name"
+                   and f.default is not dataclasses.MISSING}
+            defaults.update({f"{key}.{k}": v for k, v in own.items()})
         changed = {k: v for k, v in flatten(self.to_dict()).items() if k not in defaults or v != defaults[k]}
         text = json.dumps(changed, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:8]
 
     @property
     def run_name(self) -> str:
-        if self.task.name == "mnist":  # image tasks have no operation: name the source (fashion is not digits)
-            return f"{self.name}-mnist_{self.task.source}-{self.digest}"
-        op = self.task.op.replace("/", "div").replace("*", "mul").replace("^", "pow")
-        op = "".join(c if c.isalnum() else "_" for c in op).strip("_")
-        return f"{self.name}-{op}-{self.digest}"
+        return f"{self.name}-{self.task.label()}-{self.digest}"
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -206,16 +287,28 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def all_keys(cls: type = RunConfig, prefix: str = "") -> dict[str, Any]:
-    """Every dotted key of a config class, mapped to its type."""
-    hints = typing.get_type_hints(cls)
+def all_keys(cfg: RunConfig | None = None) -> dict[str, Any]:
+    """Every dotted key of a config (the default one when None), mapped to its type: its groups' selected schemas
+    and the plain sections."""
+    cfg = cfg if cfg is not None else RunConfig()
     keys: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        tp = hints[f.name]
-        if dataclasses.is_dataclass(tp):
-            keys.update(all_keys(tp, f"{prefix}{f.name}."))
+    for f in dataclasses.fields(RunConfig):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            hints = typing.get_type_hints(type(value))
+            keys.update({f"{f.name}.{g.name}": hints[g.name] for g in dataclasses.fields(value)})
         else:
-            keys[f"{prefix}{f.name}"] = tp
+            keys[f.name] = typing.get_type_hints(RunConfig)[f.name]
+    return keys
+
+
+def every_key() -> dict[str, Any]:
+    """Every dotted key any schema of any group takes (a sweep may select a schema per member)."""
+    keys = all_keys()
+    for group in GROUPS.values():
+        for cls in group.load().values():
+            hints = typing.get_type_hints(cls)
+            keys.update({f"{group.key}.{f.name}": hints[f.name] for f in dataclasses.fields(cls)})
     return keys
 
 
@@ -258,24 +351,64 @@ def parse_value(key: str, raw: Any, tp: Any) -> Any:
 
 
 def apply_overrides(base: RunConfig, overrides: dict[str, Any]) -> RunConfig:
-    """Return `base` with dotted-key overrides applied; unknown keys get a did-you-mean."""
-    keys = all_keys()
-    nested: dict[str, dict[str, Any]] = {}
-    top: dict[str, Any] = {}
+    """Return `base` with dotted-key overrides applied. A group's `name` is applied first and selects its schema;
+    its other keys are checked against that schema only (a key of another schema names its owners); other unknown
+    keys get a did-you-mean."""
+    sections: dict[str, dict[str, Any]] = {}
     for key, raw in overrides.items():
-        if key not in keys:
-            close = difflib.get_close_matches(key, list(keys), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise ConfigError(f"unknown config key {key!r}{hint}")
-        value = parse_value(key, raw, keys[key])
-        if "." in key:
-            section, name = key.split(".", 1)
-            nested.setdefault(section, {})[name] = value
+        section = key.split(".", 1)[0] if "." in key else ""
+        sections.setdefault(section, {})[key] = raw
+    top: dict[str, Any] = {}
+    for section, items in sections.items():
+        if section in GROUPS:
+            top[section] = _apply_group(GROUPS[section], getattr(base, section), items)
+            continue
+        keys = all_keys(base)
+        values: dict[str, Any] = {}
+        for key, raw in items.items():
+            if key not in keys:
+                raise ConfigError(_unknown(key))
+            values[key.split(".", 1)[-1]] = parse_value(key, raw, keys[key])
+        if section:
+            top[section] = dataclasses.replace(getattr(base, section), **values)
         else:
-            top[key] = value
-    for section, values in nested.items():
-        top[section] = dataclasses.replace(getattr(base, section), **values)
+            top.update(values)
     return dataclasses.replace(base, **top)
+
+
+def _apply_group(group: Group, current: Any, overrides: dict[str, Any]) -> Any:
+    """One group's overrides: `<group>.name` first (a new name brings its schema with its defaults, keeping the
+    values of the keys both schemas take, as a flat config did), then every other key against that schema."""
+    prefix = f"{group.key}."
+    if prefix + "name" in overrides:
+        name = parse_value(prefix + "name", overrides[prefix + "name"], str)
+        schema = group.schema(name)
+        if name != current.name or type(current) is not schema:
+            own = {f.name for f in dataclasses.fields(schema)} - {"name"}
+            kept = {f.name: getattr(current, f.name) for f in dataclasses.fields(current) if f.name in own}
+            current = schema(name=name, **kept)
+    hints = typing.get_type_hints(type(current))
+    own = {f.name for f in dataclasses.fields(current)}
+    values: dict[str, Any] = {}
+    for key, raw in overrides.items():
+        field_name = key[len(prefix):]
+        if field_name == "name":
+            continue
+        if field_name not in own:
+            owners = group.owners(field_name)
+            if not owners:
+                raise ConfigError(_unknown(key))
+            takes = ", ".join(group.keys_of(current.name)) or "no other keys"
+            raise ConfigError(f"{key} applies to {group.key}.name={' or '.join(owners)}; this {group.key} is "
+                              f"{current.name} (it takes {takes})")
+        values[field_name] = parse_value(key, raw, hints[field_name])
+    return dataclasses.replace(current, **values)
+
+
+def _unknown(key: str) -> str:
+    close = difflib.get_close_matches(key, list(every_key()), n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"unknown config key {key!r}{hint}"
 
 
 def parse_overrides(items: list[str]) -> dict[str, str]:
@@ -294,6 +427,7 @@ def validate(cfg: RunConfig) -> None:
     """Checks that need no data and no other module; the task, the model, the probes and the device are checked
     by `groklab.engine.check` before anything is written (design.md "Validation")."""
     o, t, m = cfg.optim, cfg.train, cfg.model
+    _check_groups(cfg)
     for key, value in flatten(cfg.to_dict()).items():
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{key}={value}: expected a finite number")
@@ -305,7 +439,6 @@ def validate(cfg: RunConfig) -> None:
         (o.eps > 0, f"optim.eps must be > 0 (got {o.eps})"),
         (o.momentum >= 0, f"optim.momentum must be >= 0 (got {o.momentum})"),
         (o.warmup_steps >= 0, f"optim.warmup_steps must be >= 0 (got {o.warmup_steps})"),
-        (o.name in OPTIMIZERS, f"optim.name={o.name!r}: expected one of {', '.join(OPTIMIZERS)}"),
         (t.probe_every >= 0, f"train.probe_every must be >= 0 (got {t.probe_every})"),
         (t.dtype in DTYPES, f"train.dtype={t.dtype!r}: expected one of {', '.join(DTYPES)}"),
         (t.loss_dtype in LOSS_DTYPES, f"train.loss_dtype={t.loss_dtype!r}: expected {', '.join(LOSS_DTYPES)}"),
@@ -346,6 +479,17 @@ def validate(cfg: RunConfig) -> None:
     _check_probe(cfg.probe)
     _check_sizes(cfg)
     check_integers(cfg, negative=False)
+
+
+def _check_groups(cfg: RunConfig) -> None:
+    """Each group's settings are the schema its name selects, and pass that schema's own rules."""
+    for key, group in GROUPS.items():
+        settings = getattr(cfg, key)
+        schema = group.schema(settings.name)  # an unknown name is refused here
+        if type(settings) is not schema:
+            raise ConfigError(f"{key}.name={settings.name} takes {schema.__name__} settings (got "
+                              f"{type(settings).__name__})")
+        settings.check()
 
 
 def _check_budget(t: TrainConfig) -> None:
@@ -466,7 +610,6 @@ MAX_STEPS = 1_000_000_000  # 1e9 optimizer steps: years on a CPU; more is a typo
 MAX_WIDTH = 1 << 20  # a model width, head count or memory size beyond a million is a typo
 MAX_LAYERS = 1_000  # layers or experts
 MAX_EVALS = 1_000_000  # evaluations one run may log (metrics.jsonl of a few hundred MB)
-OPTIMIZERS = ("adamw", "adam", "sgd", "muon")
 DTYPES = ("float32", "float64")
 LOSS_DTYPES = ("float16", "float32", "float64")
 LOSSES = ("ce", "stablemax", "mse", "mse_violation")  # mse_violation: mheight regression only

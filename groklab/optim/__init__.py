@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from groklab.config import OptimConfig
+from groklab.config import OPTIMIZERS, OptimConfig
 from groklab.errors import ConfigError
 from groklab.optim.muon import Muon
 from groklab.optim.orthograd import OrthoGrad
@@ -20,6 +20,7 @@ from groklab.optim.orthograd import OrthoGrad
 EMBEDS = ("W_E", "W_pos", "W_U")
 _BASES: dict[str, type[torch.optim.Optimizer]] = {
     "adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+OPTIMIZERS.register("adamw", "adam", "sgd", "muon")(OptimConfig)  # transitional: one flat schema for all
 
 
 def _base_kwargs(cfg: OptimConfig) -> dict[str, Any]:
