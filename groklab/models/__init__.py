@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from torch import nn
 
-from groklab.config import MODELS as MODEL_GROUP
 from groklab.config import ModelConfig
 from groklab.errors import ConfigError
 
@@ -16,8 +15,6 @@ from groklab.models.registry import REGISTRY
 from groklab.tasks import TaskData
 
 MODELS = tuple(REGISTRY)
-for _name in MODELS:  # transitional: one flat schema for every model until each module defines its own
-    MODEL_GROUP.register(_name)(ModelConfig)
 
 
 def build_model(cfg: ModelConfig, task: TaskData) -> nn.Module:

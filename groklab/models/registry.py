@@ -8,14 +8,20 @@ from typing import Any
 
 from torch import nn
 
-from groklab.config import ModelConfig
+from groklab.config import MODELS, ModelConfig
 from groklab.errors import ConfigError
 from groklab.registry import Registry
 from groklab.tasks.base import TaskData
 
 Builder = Callable[[ModelConfig, TaskData], nn.Module]
 REGISTRY = Registry("model")
-register = REGISTRY.register
+
+
+def register(*names: str, settings: type[ModelConfig] = ModelConfig) -> Callable:
+    """A decorator registering a builder under `names`, and `settings`, the frozen dataclass of the keys it reads
+    (a subclass of ModelConfig), as the schema `model.name` selects."""
+    MODELS.register(*names)(settings)
+    return REGISTRY.register(*names)
 
 
 def token_sizes(cfg: ModelConfig, task: TaskData, own_init: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from groklab.config import TASKS, TaskConfig
+from groklab.config import TaskConfig
 from groklab.errors import ConfigError
 
 # each module registers its builder (and reader) when imported (tasks/registry.py)
 from groklab.tasks import binding, images, knowledge_graph, linear_teacher, mheight, modular, multiterm, toy  # noqa: F401
 from groklab.tasks.base import TaskData
 from groklab.tasks.registry import BUILDERS, READERS, fitted_arg
-
-for _name in BUILDERS:  # transitional: one flat schema for every task until each module defines its own
-    TASKS.register(_name)(TaskConfig)
 
 
 def build_task(cfg: TaskConfig, fitted: dict[str, Any] | None = None) -> TaskData:
