@@ -27,14 +27,14 @@ def _fmt(value: Any) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from groklab.analysis.detect import detect_after_training
-    from groklab.config import RunConfig, parse_overrides
+    from groklab.config import parse_overrides
     from groklab.presets import detector_for, resolve, split_positionals
     from groklab.runs import RunDir, execute, load_run
 
     preset, items = split_positionals(args.items)
     resume: bool | Path = Path(args.resume) if args.resume not in (None, True) else bool(args.resume)
     if isinstance(resume, Path) and not args.items:  # the folder holds its config: resuming it needs nothing else
-        cfg = RunConfig.from_dict(RunDir(resume).config()) if RunDir(resume).exists() else resolve(None)
+        cfg = RunDir(resume).run_config() if RunDir(resume).exists() else resolve(None)
     else:
         cfg = resolve(preset, parse_overrides(items))
     signal.signal(signal.SIGTERM, _raise_interrupt)  # a scheduler's SIGTERM records status "interrupted"
@@ -105,7 +105,7 @@ def status_line(s: dict[str, Any], unit: str = "step") -> str:
 
 
 def print_summary(path: Path) -> None:
-    from groklab.runs import load_run
+    from groklab.runs import load_run, unread_line, unread_settings
 
     run = load_run(path)
     s, unit = run.summary, run.unit
@@ -123,6 +123,9 @@ def print_summary(path: Path) -> None:
         print(verdict_line(s["detection"], unit))
         for note in held_notes(s, s["detection"], unit):
             print(f"note     {note}")
+    unread = unread_settings(run.config)  # a config.json written before config groups holds every key
+    if unread:
+        print(f"note     config.json: {unread_line(unread)}")
     print_evaluations(path)
 
 
@@ -182,6 +185,7 @@ OUT/<preset>-<op>-<hash of the config>, then print its summary and grokking verd
   the presets:                                groklab presets
   every config key, with a preset's value:    groklab presets PRESET
   what each key means:                        the README's "Config keys" table
+  a task or model of your own:                GROKLAB_PLUGINS=my_task.py groklab run task.name=... (docs/design.md)
 
 examples:
   groklab run

@@ -10,10 +10,12 @@ import dataclasses
 import difflib
 import hashlib
 import importlib
+import importlib.util
 import json
 import math
 import os
 import re
+import sys
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +53,7 @@ class Group(dict[str, type]):
     def load(self) -> Group:
         if not self:
             importlib.import_module(self.package)
+        import_plugins()
         return self
 
     def schema(self, name: str) -> type:
@@ -76,6 +79,40 @@ class Group(dict[str, type]):
 
     def keys_of(self, name: str) -> list[str]:
         return [f.name for f in dataclasses.fields(self.schema(name)) if f.name != "name"]
+
+
+PLUGINS = "GROKLAB_PLUGINS"  # modules (a.b) or files (path/x.py), comma-separated, that register tasks or models
+_plugins: set[str] = set()  # those imported (or being imported) in this process
+
+
+def import_plugins() -> None:
+    """Import the user's modules named in $GROKLAB_PLUGINS, once per process, so that what they register is found by
+    name like groklab's own: by the CLI, and by a sweep's worker processes and SLURM jobs, which inherit the
+    variable. A file is imported under its stem as module name, as `import stem` would from its folder."""
+    for item in filter(None, (i.strip() for i in os.environ.get(PLUGINS, "").split(","))):
+        if item in _plugins:
+            continue
+        _plugins.add(item)  # first: a module that asks for a schema while it is imported must not import it again
+        try:
+            _import_file(Path(item)) if item.endswith(".py") else importlib.import_module(item)
+        except Exception as e:
+            _plugins.discard(item)
+            raise ConfigError(f"{PLUGINS}: cannot import {item} ({type(e).__name__}: {e})") from None
+
+
+def _import_file(path: Path) -> None:
+    if path.stem in sys.modules:
+        return
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise FileNotFoundError("no such file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module  # dataclasses and typing.get_type_hints look a class's module up by name
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[path.stem]
+        raise
 
 
 @dataclass(frozen=True)

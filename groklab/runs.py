@@ -10,6 +10,7 @@ the checkpoint's step (they are recomputed identically) and refuses when it cann
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -25,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from groklab.config import RunConfig, flatten
+from groklab.config import GROUPS, RunConfig, flatten
 from groklab.errors import ConfigError, GroklabError
 from groklab.io import (
     Each,
@@ -114,7 +115,12 @@ class RunDir:
 
     # --- reading ------------------------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
+        """config.json as it is stored (readers that only look at values use it; see `stored_config`)."""
         return read_json(self.path / "config.json", "config.json", CONFIG)
+
+    def run_config(self) -> RunConfig:
+        """The run's config as a RunConfig in today's layout (`stored_config`)."""
+        return stored_config(self.config(), self.path / "config.json")
 
     def summary(self) -> dict[str, Any]:
         """summary.json, or {} when it is missing (a run that died at start-up); values of the wrong type are one
@@ -398,6 +404,128 @@ def config_difference(a: dict[str, Any], b: dict[str, Any]) -> str:
     return "; ".join(diffs[:3]) + (" ..." if len(diffs) > 3 else "")
 
 
+# --- config.json of older layouts -------------------------------------------------------------------------------
+# Before config groups, config.json held the flat union of every task's, model's and optimizer's settings (37 task
+# keys whatever the task). A group's section now holds the keys of the schema its `name` selects; the builder of
+# that name never read the others, so dropping them loses nothing the run used. A run's folder name may change with
+# the layout (the digest hashes a group's keys against its own schema's defaults, a task's label may change), so
+# `run_folder` also looks for the folder under its older name.
+
+
+def migrate(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A stored config (config.json; a dict a sweep sent a worker) in today's layout: each group's section keeps the
+    keys of the schema its `name` selects. Also returns the dropped keys whose value differs from their default, as
+    `task.n_entities=7 (task.name=modular)`: values someone set that the run never read. An unknown name, or a name
+    that is not a string, is a ConfigError; a config without group sections (an imported run's) is returned as it is.
+    """
+    out = dict(data)
+    unread: list[str] = []
+    for key, group in GROUPS.items():
+        section = data.get(key)
+        if not isinstance(section, dict):
+            continue
+        name = section.get("name", group.default_name)
+        if not isinstance(name, str):
+            raise ConfigError(f"{key}.name={name!r}: expected a string")
+        takes = {f.name for f in dataclasses.fields(group.schema(name))}
+        out[key] = {k: v for k, v in section.items() if k in takes}
+        unread += [f"{key}.{k}={v!r} ({key}.name={name})" for k, v in section.items()
+                   if k not in takes and not _is_default(key, k, v)]
+    return out, unread
+
+
+def _is_default(group: str, key: str, value: Any) -> bool:
+    """Whether `value` is the default of `key` in a schema that takes it: every schema kept the flat config's default
+    of each key it took over, so this is the value an old config.json held where nobody set the key."""
+    for name in GROUPS[group].owners(key):
+        f = next(f for f in dataclasses.fields(GROUPS[group][name]) if f.name == key)
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        if value == default:
+            return True
+    return False
+
+
+_NOTED: set[str] = set()  # what stored_config and run_folder noted on stderr: once per file or folder
+
+
+def note_once(what: Path | str, text: str) -> None:
+    if str(what) not in _NOTED:
+        _NOTED.add(str(what))
+        print(f"groklab: note: {text}", file=sys.stderr)
+
+
+def stored_config(data: dict[str, Any], source: Path | str | None = None) -> RunConfig:
+    """The one way from a stored config to a RunConfig: `migrate`d to today's layout, then read key by key like
+    overrides (keys added since it was written take their defaults). Values it held that the run never read are
+    noted once per `source` (a config.json) on stderr."""
+    current, unread = migrate(data)
+    if unread and source is not None:
+        note_once(source, f"{source}: {unread_line(unread)}")
+    return RunConfig.from_dict(current)
+
+
+def unread_line(unread: list[str]) -> str:
+    return (f"set but never read by this run (not a setting of its task, model or optimizer; ignored): "
+            f"{', '.join(unread)}")
+
+
+def unread_settings(config: dict[str, Any]) -> list[str]:
+    """`migrate`'s unread values of a stored config ([] when it cannot be read in today's layout)."""
+    with contextlib.suppress(GroklabError):
+        return migrate(config)[1]
+    return []
+
+
+_MIGRATED: dict[Path, tuple[tuple[int, int, int], dict[str, Any] | None]] = {}  # config.json -> (its stat, config)
+
+
+def _current_dict(path: Path) -> dict[str, Any] | None:
+    """The config of the run folder `path` in today's layout, as a dict (None if it cannot be read), cached while
+    its config.json is unchanged: a sweep asks for every member's folder."""
+    file = path / "config.json"
+    try:
+        st = file.stat()
+    except OSError:
+        return None
+    stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+    if path not in _MIGRATED or _MIGRATED[path][0] != stamp:
+        current = None
+        with contextlib.suppress(GroklabError):
+            current = RunConfig.from_dict(migrate(RunDir(path).config())[0]).to_dict()
+        _MIGRATED[path] = (stamp, current)
+    return _MIGRATED[path][1]
+
+
+def run_folder(cfg: RunConfig, out: Path | str) -> Path:
+    """The folder of `cfg` in `out`: `<out>/<cfg.run_name>`, unless that does not exist and a folder written under an
+    older name of the same config does (module comment above), so that a run resumes or is reported done instead of
+    training again. Only the `<cfg.name>-*` folders are read; of several, the finished one, then the newest (noted)."""
+    out = Path(out)
+    path = out / cfg.run_name
+    if os.path.lexists(path) or not out.is_dir():
+        return path
+    want = cfg.to_dict()
+    found = [p for p in out.glob(f"{cfg.name}-*") if p.is_dir() and not p.is_symlink() and _current_dict(p) == want]
+    if not found:
+        return path
+
+    def rank(p: Path) -> tuple[bool, int, str]:
+        run, finished, newest = RunDir(p), False, 0
+        with contextlib.suppress(OSError, GroklabError):  # a damaged summary.json: not finished
+            finished = run.status() in FINISHED
+            newest = max(q.stat().st_mtime_ns for q in (p / "config.json", run.metrics_path) if q.exists())
+        return finished, newest, p.name
+
+    found.sort(key=rank, reverse=True)
+    others = ""
+    if len(found) > 1:
+        others = (f"; {len(found) - 1} more hold it too, the finished one, then the newest, is used: "
+                  f"{', '.join(p.name for p in found[1:])}")
+    note_once(found[0], f"{found[0]} holds this config under the run name of an older groklab (today's: "
+                        f"{cfg.run_name}); it is used{others}")
+    return found[0]
+
+
 @dataclass(frozen=True)
 class Prepared:
     run: RunDir
@@ -407,13 +535,14 @@ class Prepared:
 
 def prepare(cfg: RunConfig, out: Path | str, resume: bool | Path = False, force: bool = False,
             task: TaskData | None = None) -> Prepared:
-    """Check everything and decide the folder; writes nothing (so bad input leaves no trace)."""
+    """Check everything and decide the folder (`run_folder`, or `resume` when it is a path); writes nothing (so bad
+    input leaves no trace)."""
     from groklab.engine import check
 
     check_name(cfg.name)
     check_trackers(cfg.train.log)
     task = check(cfg, task)
-    path = Path(resume) if isinstance(resume, Path) else Path(out) / cfg.run_name
+    path = resume if isinstance(resume, Path) else run_folder(cfg, out)
     check_writable(path.parent)
     run = RunDir(path)
     if force or not run.exists():
@@ -421,8 +550,8 @@ def prepare(cfg: RunConfig, out: Path | str, resume: bool | Path = False, force:
             raise GroklabError(f"--resume {path}: not a run folder (no config.json)")
         return Prepared(run, False, task)
     held = run.config()
-    with contextlib.suppress(GroklabError):  # keys added since the folder was written take their defaults
-        held = RunConfig.from_dict(held).to_dict()
+    with contextlib.suppress(GroklabError):  # in today's layout; keys added since it was written take defaults
+        held = stored_config(held, path / "config.json").to_dict()
     if held != cfg.to_dict():
         raise ConfigError(f"{path} holds another config ({config_difference(held, cfg.to_dict())})")
     status = run.status()

@@ -6,12 +6,15 @@ legend reads like the command that made the sweep.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from groklab.config import flatten
+from groklab.config import GROUPS, flatten
+from groklab.errors import GroklabError
+from groklab.runs import stored_config
 
 # Keys that make repeats of one experiment: different seeds of the same config (and the run's name, which is
 # often derived from them). Runs equal on every other key are one group.
@@ -25,9 +28,29 @@ def _canon(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def comparable(configs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The configs as they compare. A config.json written before config groups holds every key of every task (model,
+    optimizer), one written since only its own task's: where two configs of one task name hold different keys of it,
+    all are read in today's layout (runs.stored_config; it loads the schemas, so only then). Else as stored."""
+    layouts: dict[tuple[str, Any], frozenset[str]] = {}
+    for config in configs:
+        for group in GROUPS:
+            section = config.get(group)
+            if isinstance(section, dict) and layouts.setdefault((group, str(section.get("name"))),
+                                                                frozenset(section)) != frozenset(section):
+                return [_current(c) for c in configs]
+    return list(configs)
+
+
+def _current(config: dict[str, Any]) -> dict[str, Any]:
+    with contextlib.suppress(GroklabError):  # a config of no known layout (an imported run's) compares as it is
+        return stored_config(config).to_dict() if any(g in config for g in GROUPS) else config
+    return config
+
+
 def differing_keys(configs: Sequence[dict[str, Any]], ignore: Sequence[str] = IGNORED_KEYS) -> list[str]:
     """Dotted keys whose value is not the same in every config (a key missing somewhere counts), sorted."""
-    flats = [flatten(c) for c in configs]
+    flats = [flatten(c) for c in comparable(configs)]
     keys = sorted({k for f in flats for k in f} - set(ignore))
     return [k for k in keys if len({_canon(f.get(k, _MISSING)) for f in flats}) > 1]
 
@@ -67,6 +90,7 @@ def run_labels(configs: Sequence[dict[str, Any]], names: Sequence[str]) -> list[
     differ in more than MAX_LABEL_KEYS keys (several presets: a transformer's and an MLP's configs differ in dozens)
     are labelled by their preset (the config's `name`) and the keys that differ among that preset's runs
     (`power2022: weight_decay=0.3`), never by keys of another preset's config."""
+    configs = comparable(configs)
     presets = [c.get("name") for c in configs]
     grouped = len(differing_keys(configs)) > MAX_LABEL_KEYS and len(set(presets)) > 1
     out = []
@@ -90,7 +114,7 @@ def sort_key(config: dict[str, Any], keys: Sequence[str]) -> tuple:
 def seed_groups(configs: Sequence[dict[str, Any]]) -> list[list[int]]:
     """Run indices grouped by equal config apart from SEED_KEYS and the name, in first-seen order."""
     groups: dict[str, list[int]] = {}
-    for i, config in enumerate(configs):
+    for i, config in enumerate(comparable(configs)):
         flat = {k: v for k, v in flatten(config).items() if k not in (*SEED_KEYS, *IGNORED_KEYS)}
         groups.setdefault(_canon(flat), []).append(i)
     return list(groups.values())

@@ -67,7 +67,7 @@ def open_trained(path: Path | str, checkpoint: str | int = "latest") -> Trained:
     if status not in USABLE:
         raise GroklabError(f"{run.path} has status {status}: only a finished run ({' or '.join(USABLE)}) has a "
                            "model to score; wait for it or resume it with groklab run --resume")
-    cfg = RunConfig.from_dict(run.config())
+    cfg = run.run_config()
     name = checkpoint_name(checkpoint)
     state, step = run.load_model_state(name)
     record = run.fitted()

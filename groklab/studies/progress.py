@@ -18,7 +18,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from groklab.config import RunConfig
 from groklab.errors import GroklabError
 from groklab.io import atomic_write, dumps, load_tensors, write_json
 from groklab.losses import cross_entropy
@@ -100,7 +99,7 @@ def fourier_progress(run_dir: Path | str, min_frac: float = 0.0, progress: bool 
     run = RunDir(run_dir)
     if not run.exists():
         raise GroklabError(f"{run_dir} is not a run folder (no config.json)")
-    cfg = RunConfig.from_dict(run.config())
+    cfg = run.run_config()
     task = build_task(cfg.task)
     tokens, labels, train = all_inputs(task)
     p = int(task.meta["p"])

@@ -22,7 +22,7 @@ from groklab.engine import build_tasks, check
 from groklab.errors import GroklabError
 from groklab.presets import get, registry
 from groklab.presets.base import SCALES, Check, Preset, judge
-from groklab.runs import FINISHED, Run, RunDir, check_out, check_writable, load_run, prepare
+from groklab.runs import FINISHED, Run, RunDir, check_out, check_writable, load_run, prepare, run_folder
 from groklab.studies.progress import fourier_progress
 from groklab.studies.tickets import run_tickets
 from groklab.sweep.local import execute_members
@@ -110,7 +110,7 @@ def train_local(entries: list[Entry], runs_dir: Path, command: str, progress: bo
     """Train each preset's unfinished arms in this process (vectorised where shapes match); a preset whose
     training raises keeps the error (its runs record `failed`) and the next preset goes on."""
     for entry in entries:
-        entry.todo = [a for a in entry.todo if not finished_dir(runs_dir / entry.configs[a].run_name)]
+        entry.todo = [a for a in entry.todo if not finished_dir(run_folder(entry.configs[a], runs_dir))]
         if entry.error is not None or not entry.todo:  # an arm two presets share trains once
             continue
         if progress:
@@ -148,7 +148,7 @@ def train_slurm(entries: list[Entry], sweep: Sweep, command: str, slurm: SlurmOp
 
 def gather(entry: Entry, scale: str, runs_dir: Path, progress: bool) -> None:
     """Load the arms' runs and run the preset's study when every arm has finished (else they stay pending)."""
-    paths = {arm: runs_dir / cfg.run_name for arm, cfg in entry.configs.items()}
+    paths = {arm: run_folder(cfg, runs_dir) for arm, cfg in entry.configs.items()}
     entry.runs = {arm: load_run(p) for arm, p in paths.items() if RunDir(p).exists()}
     study = entry.preset.study
     if study is None or len(entry.runs) < len(paths) or not all(finished_ok(r) for r in entry.runs.values()):

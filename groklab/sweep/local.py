@@ -23,7 +23,7 @@ from groklab.config import RunConfig, memory_bytes
 from groklab.engine import build_tasks, group_key, parameter_count, resolve_device, train_many, train_one, unsupported
 from groklab.engine.common import DTYPES
 from groklab.presets import detector_for
-from groklab.runs import FINISHED, RunDir, finish, recording, start
+from groklab.runs import FINISHED, RunDir, finish, recording, run_folder, start, stored_config
 from groklab.sweep.record import refresh
 from groklab.tasks import TaskData
 
@@ -146,7 +146,7 @@ def _train_unit(args: tuple[list[dict[str, Any]], str, str, bool, dict[str, str]
     Returns the members' run names."""
     global _BUSY
     dicts, out, command, progress, job = args
-    cfgs = [RunConfig.from_dict(d) for d in dicts]
+    cfgs = [stored_config(d) for d in dicts]
     _BUSY = True
     try:
         _train_locked(cfgs, build_tasks(cfgs), Path(out), command, progress, job)
@@ -161,7 +161,7 @@ def _train_locked(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, comma
     with contextlib.ExitStack() as stack:
         todo = []
         for cfg, task in zip(cfgs, tasks, strict=True):
-            run = RunDir(out / cfg.run_name)
+            run = RunDir(run_folder(cfg, out))
             if not stack.enter_context(run.try_lock()):
                 print(f"groklab: note: {run.path} is being trained by process {run.holder()}; skipped",
                       file=sys.stderr)

@@ -16,7 +16,7 @@ from typing import Any
 
 from groklab.errors import GroklabError
 from groklab.io import Each, open_lock, read_json, write_json
-from groklab.runs import RunDir
+from groklab.runs import RunDir, run_folder
 from groklab.sweep.spec import Sweep
 
 # What the readers of sweep.json rely on (io.shape_error): one line naming the key when a value has another type.
@@ -85,7 +85,7 @@ def write_record(sweep: Sweep, command: str, executor: str, vectorize: bool | No
     labels = sweep.labels or ("",) * len(sweep.members)
     record = {"preset": sweep.preset, "grid": sweep.swept, "fixed": sweep.fixed, "command": command,
               "executor": executor, "vectorize": "auto" if vectorize is None else vectorize,
-              "members": [{"overrides": o, "run": c.run_name, "run_dir": str((sweep.out / c.run_name).resolve()),
+              "members": [{"overrides": o, "run": c.run_name, "run_dir": str(run_folder(c, sweep.out).resolve()),
                            "status": "pending", "steps": 0} | ({"label": label} if label else {})
                           for (o, c), label in zip(sweep.members, labels, strict=True)]}
     with locked(sweep.path / ".lock"):

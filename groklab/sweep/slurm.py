@@ -31,7 +31,7 @@ from typing import Any
 from groklab.config import RunConfig
 from groklab.engine import build_tasks, group_key, unsupported
 from groklab.errors import GroklabError
-from groklab.runs import prepare
+from groklab.runs import prepare, stored_config
 from groklab.sweep.jobs import JobState, is_active, job_states, wait_slurm
 from groklab.sweep.local import execute_members
 from groklab.sweep.record import read_record, record_jobs, refresh
@@ -173,7 +173,7 @@ class ChunkJob:
 
         if os.environ.get("SLURM_CPUS_PER_TASK", "").isdigit():  # the CPUs SLURM gave, not the node's
             torch.set_num_threads(int(os.environ["SLURM_CPUS_PER_TASK"]))
-        cfgs = [RunConfig.from_dict(d) for d in self.configs]
+        cfgs = [stored_config(d) for d in self.configs]
         tasks = build_tasks(cfgs)
         todo, errors = [], []
         for cfg, task in zip(cfgs, tasks, strict=True):  # a member that cannot start does not stop the others
