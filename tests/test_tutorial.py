@@ -22,8 +22,8 @@ from groklab.tasks.registry import BUILDERS
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "parity_task.py"
-TINY = {"name": "parity", "task.name": "parity", "task.n_bits": 6, "model.name": "mlp", "model.d_model": 16,
-        "model.d_mlp": 32, "train.steps": 20, "train.eval_every": 10, "train.device": "cpu"}
+TINY = {"name": "parity", "task.name": "parity", "task.n_bits": 6, "model.name": "mlp", "model.d_mlp": 32,
+        "train.steps": 20, "train.eval_every": 10, "train.device": "cpu"}
 
 
 def test_the_doc_quotes_the_example_file():
