@@ -43,8 +43,10 @@ def predict_grokking(run: Any, task: TaskData) -> dict[str, Any]:
     m, o, tr = run.model, run.optim, run.train
     why = next((reason for ok, reason in [
         (m.name == "linear" and m.n_layers == 1, "the prediction covers model.name=linear with n_layers=1"),
+        # momentum is SGD's own key (`and` reads it for sgd only); muon takes no optim.orthograd
         (o.name == "sgd" and o.momentum == 0, "the prediction covers optim.name=sgd with momentum 0"),
-        (o.grokfast == "none" and not o.orthograd and o.l1 == 0, "the prediction covers plain gradient descent"),
+        (o.grokfast == "none" and not getattr(o, "orthograd", False) and o.l1 == 0,
+         "the prediction covers plain gradient descent"),
         (tr.resolved_batch_size(task.n_train) == task.n_train, "the prediction covers full-batch training"),
         (not tr.init_from and not tr.mask_from, "the prediction covers the engine's own initialisation"),
     ] if not ok), None)
