@@ -11,10 +11,12 @@ from torch import Tensor, nn
 from groklab.errors import GroklabError
 from groklab.models import build_model
 from groklab.optim import lr_at
+from groklab.probes.registry import register
 from groklab.tasks.base import TaskData
 from groklab.tasks.linear_teacher import GROK_LEVEL, LEVELS, accuracy_of_loss, first_step, gd_losses
 
 
+@register("levi_gen_loss")
 @torch.no_grad()
 def generalization_loss(model: nn.Module, data: dict[str, Tensor], task: Any, settings: Any) -> dict[str, float]:
     """(1/d_out) ||S - T||_F^2: the expectation over x ~ N(0, I) of the MSE, which the validation loss estimates
