@@ -16,7 +16,7 @@ from typing import Any
 
 from groklab.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
 from groklab.optim.adam import AdamConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import fmt, held_from, last_step, need, status_ok, values
 from groklab.runs import Run
 
@@ -118,3 +118,5 @@ MA = Preset(
     measured_at={"ci": "x*y mod 97, 50%, the recipe with 1 decoder layer; MA 2,600 steps, baseline 3,000",
                  "paper": "the paper's 2-layer recipe; baseline 300,000 steps"},
 )
+
+register(PRESET, MA)

@@ -18,7 +18,7 @@ from typing import Any
 from groklab.analysis.delay import DelayRule, delay_of
 from groklab.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
 from groklab.optim.adam import AdamConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import chance_rule, fmt, last, need, status_ok, values
 from groklab.runs import Run
 
@@ -111,3 +111,5 @@ DOSHI = Preset(
     measured_at={"ci": "p 23, 10% of the triples, width 500, AdamW lr 0.005, wd 5, 1,400 full-batch steps",
                  "paper": "as CI with the paper's width 5,000 and 5,000 steps"},
 )
+
+register(PRESET, DOSHI)

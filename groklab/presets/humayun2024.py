@@ -35,7 +35,7 @@ import numpy as np
 
 from groklab.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
 from groklab.optim.adam import AdamConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import fmt, need
 from groklab.runs import Run
 
@@ -209,3 +209,5 @@ PRESET = Preset(
     arms={"ci": (Arm("run", CI),), "paper": (Arm("run"),)},
     check=check,
 )
+
+register(PRESET)

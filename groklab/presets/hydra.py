@@ -18,7 +18,7 @@ from typing import Any
 
 from groklab.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
 from groklab.optim.adam import AdamConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import detection, first_at, fmt, last, need, status_ok
 from groklab.runs import Run
 
@@ -109,3 +109,5 @@ BINDING = Preset(
     measured_at={"ci": "the one-hop task (3 distractors, 10,000 programs), 2 layers, 600 steps",
                  "paper": "two-hop chains, 3 layers, 3,000 steps"},
 )
+
+register(PRESET, BINDING)

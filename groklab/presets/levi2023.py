@@ -25,7 +25,7 @@ from typing import Any
 from groklab.analysis.delay import DelayRule, delay_of
 from groklab.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
 from groklab.optim.sgd import SGDConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import first_at, fmt, need, points, status_ok
 from groklab.runs import Run
 
@@ -137,3 +137,5 @@ PRESET = Preset(
     measured_at={"ci": "d_in 200, lambda 0.5 and 0.9 x weight decay 0, 1e-3, 1e-2, lr 0.1, 3,200 steps (the paper: "
                        "d_in 1,000, lr 0.01)", "paper": "d_in 1,000, lambda 0.5 and 0.9, lr 0.01, 30,000 steps"},
 )
+
+register(PRESET)

@@ -30,7 +30,7 @@ from groklab.analysis.delay import DelayRule, delay_of
 from groklab.analysis.detect import DetectConfig
 from groklab.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
 from groklab.optim.adam import AdamConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import detection, first_at, fmt, need
 from groklab.runs import Run
 
@@ -150,3 +150,5 @@ PRESET = dataclasses.replace(
     PRESET, arms={"ci": CI_ARMS, "paper": (Arm("rqi"),)}, check=check, detect=DETECT, main="grokking",
     measured_at={"ci": "the paper's toy (10 symbols, 45 of 55 pairs); the default for 3,000 steps and three corners "
                        "of Fig. 6a (20,000 steps for the grokking cell)", "paper": "the default, 100,000 steps"})
+
+register(PRESET)

@@ -31,7 +31,7 @@ from groklab.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
 from groklab.io import finite
 from groklab.mheight.metric import PUBLISHED_BELOW_MDS_MEAN, PUBLISHED_MEAN, headline
 from groklab.optim.adam import AdamConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import detection, fmt, need, status_ok, values
 from groklab.runs import Run
 
@@ -201,3 +201,5 @@ GROKKING = Preset(
     check=grokking_check,
     note={"ci": "the claim needs 5,000 rows per group and ~10,000 epochs (hours on a GPU): run --scale paper"},
 )
+
+register(PRESET, GROKKING)

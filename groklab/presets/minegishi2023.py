@@ -20,7 +20,7 @@ from typing import Any
 from groklab.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
 from groklab.errors import GroklabError
 from groklab.optim.adam import AdamConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, Study, conclude
+from groklab.presets.base import Arm, Check, Headline, Preset, Study, conclude, register
 from groklab.presets.evidence import first_at, fmt, need
 from groklab.runs import Run
 
@@ -122,3 +122,5 @@ PRESET = Preset(
     measured_at={"ci": "p 47 unordered pairs, lr 1e-2, 3 seeds; dense 3,000 steps, retraining 3,000 (wd 1)",
                  "paper": "p 67 unordered pairs, lr 1e-3, 3 seeds; dense 50,000 steps, retraining 30,000 (wd 1)"},
 )
+
+register(PRESET)

@@ -13,7 +13,7 @@ from typing import Any
 from groklab.analysis.delay import DelayRule, delay_of
 from groklab.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
 from groklab.optim.adam import AdamConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, Study, conclude
+from groklab.presets.base import Arm, Check, Headline, Preset, Study, conclude, register
 from groklab.presets.evidence import chance_rule, detection, fmt, last, need, status_ok
 from groklab.runs import Run
 
@@ -115,3 +115,5 @@ PRESET = Preset(
     measured_at={"ci": "p 53 (40% of pairs, wd 5: the paper's appendix setting for P=53), 1,300 epochs",
                  "paper": "the paper's setting: p 113, 30%, wd 1, 40k epochs"},
 )
+
+register(PRESET)

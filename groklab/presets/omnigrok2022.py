@@ -25,7 +25,7 @@ from groklab.analysis.delay import DelayRule, delay_of
 from groklab.analysis.detect import DetectConfig
 from groklab.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
 from groklab.optim.adam import AdamConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import detection, first_at, fmt, need, points, status_ok, values
 from groklab.runs import Run
 
@@ -147,3 +147,5 @@ PRESET = Preset(
                        "paper's 0.01), 11,000 steps; α 1 1,000 steps; fixed-norm arms 2,000 steps",
                  "paper": "MNIST IDX files, wd 0.01, float64, 100,000 steps"},
 )
+
+register(PRESET)

@@ -18,7 +18,7 @@ from groklab.analysis.delay import DelayRule, delay_of
 from groklab.analysis.detect import DetectConfig
 from groklab.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
 from groklab.optim.adam import AdamConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import chance_rule, fmt, need, status_ok
 from groklab.runs import Run
 
@@ -130,3 +130,5 @@ FIG1 = Preset(
     measured_at={"ci": "x/y mod 41, 1 layer d64, full batch, Adam without wd, 2,000 steps (the paper: p 97, "
                        "2 layers, 1e6 steps)", "paper": "the paper's setting, 1e6 steps (GPU scale)"},
 )
+
+register(PRESET, FIG1)

@@ -35,7 +35,7 @@ from typing import Any
 from groklab.analysis.delay import DelayRule, delay_of
 from groklab.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
 from groklab.optim.adam import AdamConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import first_at, fmt, need, points
 from groklab.runs import Run
 
@@ -180,3 +180,5 @@ PRESET = Preset(
                  "paper": "p 113, 40%: ⊥AdamW 300, AdamW 5,000, float32/float64 at lr 5e-4 20,000, StableMax "
                           "80,000 steps"},
 )
+
+register(PRESET)

@@ -26,7 +26,7 @@ from typing import Any
 from groklab.analysis.slingshot import Cycle, cycles, gains
 from groklab.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
 from groklab.optim.adam import AdamConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import fmt, need, points
 from groklab.runs import Run
 
@@ -184,3 +184,5 @@ PRESET = Preset(
                  "paper": "x/y mod 97, 50%, Power's transformer, batch 512, 100,000 steps; seeds 0-2, eps 1e-8 "
                           "and 1e-5"},
 )
+
+register(PRESET)

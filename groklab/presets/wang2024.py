@@ -36,7 +36,7 @@ from groklab.analysis.delay import DelayRule, delay_of
 from groklab.analysis.detect import sustained_crossing
 from groklab.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
 from groklab.optim.adam import AdamConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import fmt, last, need, points, status_ok, values
 from groklab.runs import Run
 
@@ -239,3 +239,5 @@ COMPARISON = Preset(
           "paper": (Arm("phi_high"), Arm("phi_low", {"task.phi": PHI_LOW}), Arm("composition", COMPOSITION_PAPER))},
     check=comparison_check,
 )
+
+register(PRESET, COMPARISON)
