@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import groklab.config
-from groklab.config import all_keys
+from groklab.config import every_key
 from groklab.engine import MemorySink, train
 from groklab.errors import GroklabError
 from groklab.presets import resolve
@@ -66,9 +66,10 @@ def small_machine(monkeypatch):
 
 
 def numeric_keys() -> dict[str, type]:
-    """Every config key whose type is int or float (optional ones included), from the dataclasses."""
+    """Every config key whose type is int or float (optional ones included), from the dataclasses (every schema of a
+    group: optim.momentum is SGD's)."""
     out = {}
-    for key, tp in all_keys().items():
+    for key, tp in every_key().items():
         kinds = set(typing.get_args(tp)) or {tp}
         if kinds & {int, float}:
             out[key] = int if int in kinds else float
