@@ -1,7 +1,8 @@
 """A task of one's own, in one file: sparse parity. The label of a string of `n_bits` bits is the parity of its
 first `k` bits (Barak et al. 2022, "Hidden Progress in Deep Learning: SGD Learns Parities Near the Computational
-Limit"; Merrill et al. 2023 see grokking on it). Importing this module registers it: `task.name=parity` then selects
-its settings, and `task.n_bits`, `task.k` are keys of this task only (docs/design.md, "A new task")."""
+Limit"; Merrill et al. 2023 see grokking on it). Importing this module registers the task and a preset that trains
+it: `task.name=parity` then selects its settings, `task.n_bits` and `task.k` are keys of this task only, and
+`groklab run parity` trains the preset (docs/design.md, "A new task")."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from dataclasses import dataclass
 
 import torch
 
-from groklab.config import TaskConfig
+from groklab.config import MODELS, OPTIMIZERS, RunConfig, TaskConfig, TrainConfig
 from groklab.errors import ConfigError
+from groklab.presets import base as presets
 from groklab.tasks.base import TaskData, split_indices
 from groklab.tasks.registry import register
 
@@ -41,3 +43,13 @@ def build(cfg: ParityConfig) -> TaskData:
     train, val = split_indices(len(bits), cfg.train_frac, cfg.split_seed)
     return TaskData(bits[train], labels[train], bits[val], labels[val], kind="classification", n_classes=2,
                     vocab_size=2, meta={"task": "parity", "n_bits": cfg.n_bits, "k": cfg.k})
+
+
+presets.register(presets.Preset(
+    name="parity",
+    paper="Barak et al. 2022, Hidden Progress in Deep Learning: SGD Learns Parities Near the Computational Limit "
+    "(arXiv 2207.08799)",
+    reproduces="an example of a preset of one's own: an MLP on 3-sparse parity of 10 bits",
+    config=RunConfig(name="parity", task=ParityConfig(), model=MODELS.make("mlp", d_mlp=256),
+                     optim=OPTIMIZERS.make("adamw", lr=1e-3, weight_decay=1.0), train=TrainConfig(steps=2_000)),
+))

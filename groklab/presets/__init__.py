@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from groklab.analysis.detect import DetectConfig
-from groklab.config import RunConfig, apply_overrides
+from groklab.config import RunConfig, apply_overrides, import_plugins
 from groklab.errors import ConfigError
 from groklab.presets.base import PRESETS, Preset
 
@@ -20,7 +20,9 @@ from groklab.presets import levi2023, wang2024  # noqa: F401
 
 
 def registry() -> dict[str, Preset]:
-    """Every registered preset by name, in registration order (a copy: the table itself is PRESETS)."""
+    """Every registered preset by name, in registration order (a copy: the table itself is PRESETS), those of the
+    user's modules in $GROKLAB_PLUGINS included."""
+    import_plugins()
     return dict(PRESETS)
 
 
