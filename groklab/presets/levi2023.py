@@ -23,8 +23,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from groklab.analysis.delay import DelayRule, delay_of
-from groklab.config import ModelConfig, OptimConfig, RunConfig, TrainConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.config import ModelConfig, RunConfig, TrainConfig
+from groklab.optim.sgd import SGDConfig
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import first_at, fmt, need, points, status_ok
 from groklab.runs import Run
 from groklab.tasks.linear_teacher import LinearTeacherConfig
@@ -123,7 +124,7 @@ PRESET = Preset(
         name="levi2023",
         task=LinearTeacherConfig(d_in=200, d_out=1, n_train=222, n_val=10_000, eps=1e-3),
         model=ModelConfig(name="linear", n_layers=1, act="identity", init_scale=1.0),
-        optim=OptimConfig(name="sgd", lr=0.1, weight_decay=0.0, momentum=0.0, warmup_steps=0),
+        optim=SGDConfig(name="sgd", lr=0.1, weight_decay=0.0, momentum=0.0, warmup_steps=0),
         train=TrainConfig(steps=4_000, batch_size="full", eval_every=5, loss="mse", probes="levi_gen_loss",
                           log_checkpoints=0),
     ),
@@ -136,3 +137,5 @@ PRESET = Preset(
     measured_at={"ci": "d_in 200, lambda 0.5 and 0.9 x weight decay 0, 1e-3, 1e-2, lr 0.1, 3,200 steps (the paper: "
                        "d_in 1,000, lr 0.01)", "paper": "d_in 1,000, lambda 0.5 and 0.9, lr 0.01, 30,000 steps"},
 )
+
+register(PRESET)

@@ -4,7 +4,7 @@ presets."""
 import pytest
 import torch
 
-from groklab.config import ModelConfig, OptimConfig, ProbeConfig, RunConfig, apply_overrides, validate
+from groklab.config import OPTIMIZERS, ModelConfig, ProbeConfig, RunConfig, apply_overrides, validate
 from groklab.errors import ConfigError, GroklabError
 from groklab.models import build_model
 from groklab.optim import build_optimizer
@@ -119,8 +119,8 @@ def test_embedding_gets_its_own_lr_and_weight_decay():
     no_embed = build_task(MultitermConfig(op="sum", p=5))
     mlp = build_model(ModelConfig(name="mlp_concat", n_layers=1, d_mlp=4), no_embed)
     with pytest.raises(ConfigError, match="W_E"):
-        build_optimizer(OptimConfig(embed_lr=1e-3), mlp)
-    assert len(build_optimizer(OptimConfig(), mlp).param_groups) == 1
+        build_optimizer(OPTIMIZERS.make("adamw", embed_lr=1e-3), mlp)
+    assert len(build_optimizer(OPTIMIZERS.make("adamw"), mlp).param_groups) == 1
 
 
 def test_probes_on_known_weights():
