@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from groklab.analysis.delay import DelayRule, delay_of
-from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
+from groklab.config import OptimConfig, RunConfig, TaskConfig, TrainConfig
+from groklab.models.concat import ConcatConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude
 from groklab.presets.evidence import chance_rule, fmt, last, need, status_ok, values
 from groklab.runs import Run
@@ -69,7 +70,7 @@ PRESET = Preset(
     config=RunConfig(
         name="gromov2023",
         task=TaskConfig(name="multiterm", op="sum", p=97, terms=2, train_frac=0.3),
-        model=ModelConfig(name="mlp_concat", n_layers=1, d_mlp=500, act="square", bias=False, init="gromov"),
+        model=ConcatConfig(name="mlp_concat", n_layers=1, d_mlp=500, act="square", bias=False, init="gromov"),
         optim=OptimConfig(name="adamw", lr=1e-2, weight_decay=0.0, beta1=0.9, beta2=0.98, eps=1e-8,
                           warmup_steps=0),
         train=TrainConfig(steps=800, batch_size="full", eval_every=50, loss="mse", probes="ipr",

@@ -16,7 +16,8 @@ measured numbers are in docs/models.md.
 from collections.abc import Mapping
 from typing import Any
 
-from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
+from groklab.config import OptimConfig, RunConfig, TaskConfig, TrainConfig
+from groklab.models.gpt2 import GPT2Config
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude
 from groklab.presets.evidence import detection, first_at, fmt, last, need, status_ok
 from groklab.runs import Run
@@ -79,7 +80,7 @@ PRESET = Preset(
     config=RunConfig(
         name="hydra_gpt2",
         task=TaskConfig(op="x+y", p=31, train_frac=0.5),
-        model=ModelConfig(name="gpt2_transformer", n_layers=2, d_model=64, n_heads=4, d_mlp=256, act="gelu"),
+        model=GPT2Config(name="gpt2_transformer", n_layers=2, d_model=64, n_heads=4, d_mlp=256, act="gelu"),
         optim=OptimConfig(name="adamw", lr=3e-3, weight_decay=3.0),
         train=TrainConfig(steps=1_000, batch_size="full", eval_every=50),
     ),
@@ -99,7 +100,7 @@ BINDING = Preset(
         name="variable_binding",
         task=TaskConfig(name="variable_binding", n_vars=6, n_values=10, chain=2, distractors=2, n_examples=20_000,
                         train_frac=0.9),
-        model=ModelConfig(name="gpt2_transformer", n_layers=3, d_model=64, n_heads=4, d_mlp=256, act="gelu"),
+        model=GPT2Config(name="gpt2_transformer", n_layers=3, d_model=64, n_heads=4, d_mlp=256, act="gelu"),
         optim=OptimConfig(name="adamw", lr=3e-3, weight_decay=0.1),
         train=TrainConfig(steps=3_000, batch_size="256", eval_every=100),
     ),

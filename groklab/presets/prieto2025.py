@@ -33,7 +33,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from groklab.analysis.delay import DelayRule, delay_of
-from groklab.config import ModelConfig, OptimConfig, RunConfig, TaskConfig, TrainConfig
+from groklab.config import OptimConfig, RunConfig, TaskConfig, TrainConfig
+from groklab.models.concat import ConcatConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude
 from groklab.presets.evidence import first_at, fmt, need, points
 from groklab.runs import Run
@@ -161,7 +162,7 @@ PRESET = Preset(
     config=RunConfig(
         name="prieto2025",
         task=TaskConfig(name="multiterm", op="sum", p=47, terms=2, train_frac=0.4),
-        model=ModelConfig(name="mlp_concat", n_layers=2, d_mlp=200, act="relu", bias=False),
+        model=ConcatConfig(name="mlp_concat", n_layers=2, d_mlp=200, act="relu", bias=False),
         optim=OptimConfig(name="adamw", lr=1e-2, weight_decay=0.0, beta1=0.9, beta2=0.99, eps=1e-25,
                           warmup_steps=0, orthograd=True),
         train=TrainConfig(steps=300, batch_size="full", eval_every=10, loss="ce", loss_dtype="float32",

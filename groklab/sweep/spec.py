@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from groklab.config import RunConfig, all_keys, apply_overrides, check_size, validate
+from groklab.config import RunConfig, apply_overrides, check_size, every_key, validate
 from groklab.engine import build_tasks, check
 from groklab.errors import ConfigError
 from groklab.presets import resolve
@@ -28,7 +28,7 @@ def parse_spec(items: list[str]) -> tuple[dict[str, list[str]], dict[str, str]]:
     """`["optim.lr=1e-3,3e-3", "seed=range(0,4)", "train.steps=100"]` -> (swept, fixed); bad items raise."""
     swept: dict[str, list[str]] = {}
     fixed: dict[str, str] = {}
-    keys = all_keys()
+    keys = every_key()  # a member may select another task, model or optimizer: each is fully checked later
     for item in items:
         key, sep, value = (s.strip() for s in item.partition("="))
         if not sep or not key:
