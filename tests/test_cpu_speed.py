@@ -6,6 +6,7 @@ import torch
 
 from groklab.api import resolve
 from groklab.engine import MemorySink, meta_model, parameter_count, train
+from groklab.engine.common import FORWARD_ROWS, forward_rows
 from groklab.models import build_model
 from groklab.models.transformer import Transformer
 from groklab.tasks import build_task
@@ -63,3 +64,21 @@ def test_answer_only_step_is_reproducible_bit_for_bit():
         train(cfg, sink)
         rows.append([{k: v for k, v in r.items() if k != "time"} for r in sink.rows])
     assert rows[0] == rows[1]
+
+
+TOKEN_PRESETS = ["power2022", "nanda2023", "hydra_gpt2", "gromov2023", "doshi2024", "prieto2025", "thilak2022",
+                 "grokfast2024", "minegishi2023", "liu2022_toy", "variable_binding", "wang2024", "wang2024_comparison"]
+
+
+@pytest.mark.parametrize("preset", [*TOKEN_PRESETS, "levi2023", "mheight"])
+def test_evaluation_in_pieces_gives_the_whole_forwards_outputs_bit_for_bit(preset):
+    """forward_rows splits a CPU evaluation of token inputs into training-batch-sized forwards: every logged
+    number must stay (inputs that are not tokens keep one forward)."""
+    cfg = resolve(preset, {})
+    task = build_task(cfg.task)
+    torch.manual_seed(0)
+    model = build_model(cfg.model, task).eval()
+    x = torch.cat([task.x_val, task.x_train])[: 3 * FORWARD_ROWS + 77]  # pieces and a short remainder
+    assert x.is_floating_point() == (preset not in TOKEN_PRESETS)
+    with torch.no_grad():
+        assert torch.equal(forward_rows(model, x), model(x))

@@ -33,6 +33,7 @@ from groklab.engine.common import (
     constrain_,
     evaluate_split,
     evaluation_row,
+    forward_rows,
     global_norm,
     objective,
     scores_accuracy,
@@ -288,7 +289,7 @@ class Single:
         accuracy = scores_accuracy(self.task)
         for name, (x, y) in self.data.items():
             def sums(xc: Tensor, yc: Tensor) -> tuple[Tensor, Tensor]:
-                return chunk_sums(self.model(xc), yc, self.task, self.cfg.train)
+                return chunk_sums(forward_rows(self.model, xc), yc, self.task, self.cfg.train)
 
             for k, v in evaluate_split(sums, x, y, 0, accuracy).items():
                 cols[f"{name}/{k}"] = v

@@ -25,7 +25,7 @@ from groklab.presets.base import SCALES, Check, Preset, judge
 from groklab.runs import FINISHED, Run, RunDir, check_out, check_writable, load_run, prepare
 from groklab.studies.progress import fourier_progress
 from groklab.studies.tickets import run_tickets
-from groklab.sweep.local import execute_members
+from groklab.sweep.local import execute_members, machine_cores
 from groklab.sweep.record import refresh, write_record
 from groklab.sweep.slurm import SlurmOptions, check_available
 from groklab.sweep.spec import Sweep
@@ -107,12 +107,18 @@ def record(entries: list[Entry], runs_dir: Path, executor: str, command: str) ->
 
 def train_local(entries: list[Entry], runs_dir: Path, command: str, progress: bool,
                 sweep_dir: Path | None = None) -> None:
-    """Train each preset's unfinished arms in this process (vectorised where shapes match); a preset whose
-    training raises keeps the error (its runs record `failed`) and the next preset goes on."""
-    for entry in entries:
-        entry.todo = [a for a in entry.todo if not finished_dir(runs_dir / entry.configs[a].run_name)]
-        if entry.error is not None or not entry.todo:  # an arm two presets share trains once
-            continue
+    """Train the presets' unfinished arms (vectorised where shapes match). Several presets train together, their
+    units of work spread over this machine's cores; if that raises, or for one preset, they train preset by
+    preset in this process, so a preset whose training raises keeps the error (its runs record `failed`) and the
+    next goes on."""
+    if len(pending(entries, runs_dir)) > 1:
+        arms = {e.configs[a].run_name: (e.configs[a], e.tasks[a]) for e in pending(entries, runs_dir) for a in e.todo}
+        try:
+            execute_members([c for c, _ in arms.values()], [t for _, t in arms.values()], runs_dir, True, command,
+                            progress, sweep_dir, workers=None, cores=machine_cores())
+        except Exception as e:  # attributed to its preset below, where that preset trains again alone
+            print(f"groklab: note: {message(e)}; training the unfinished presets one by one", file=sys.stderr)
+    for entry in pending(entries, runs_dir):
         if progress:
             print(f"suite: {entry.preset.name}: training {', '.join(entry.todo)}", file=sys.stderr, flush=True)
         try:
@@ -120,6 +126,13 @@ def train_local(entries: list[Entry], runs_dir: Path, command: str, progress: bo
                             runs_dir, True, command, progress, sweep_dir)
         except Exception as e:
             entry.error = message(e)
+
+
+def pending(entries: list[Entry], runs_dir: Path) -> list[Entry]:
+    """The entries with arms left to train (an arm two presets share trains once)."""
+    for entry in entries:
+        entry.todo = [a for a in entry.todo if not finished_dir(runs_dir / entry.configs[a].run_name)]
+    return [e for e in entries if e.error is None and e.todo]
 
 
 def train_slurm(entries: list[Entry], sweep: Sweep, command: str, slurm: SlurmOptions) -> None:

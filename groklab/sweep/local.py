@@ -67,6 +67,15 @@ def choose_layout(units: int, cores: int, member_bytes: int, on_cpu: bool, worke
     return Layout(n, max(1, cores // n), f"{cores} cores, {units} unit(s) of work: {why}")
 
 
+def machine_cores() -> int:
+    """The cores this process may run on (SLURM's and taskset's limits included), whatever torch's thread count:
+    the suite's presets are independent processes, so OMP_NUM_THREADS=1 means one thread per worker."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 def member_bytes(cfg: RunConfig, task: TaskData) -> int:
     """About what one member takes: its model with gradients and optimizer moments, and its data."""
     data = sum(t.element_size() * t.numel() for t in (task.x_train, task.y_train, task.x_val, task.y_val))
@@ -89,11 +98,11 @@ def units_of_work(cfgs: list[RunConfig], tasks: list[TaskData], vectorize: bool 
 
 def execute_members(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, vectorize: bool | None, command: str,
                     progress: bool = False, sweep_dir: Path | None = None, job: dict[str, str] | None = None,
-                    workers: int | None = 1) -> None:
+                    workers: int | None = 1, cores: int | None = None) -> None:
     """Train members (fresh or resumed), unit by unit (`units_of_work`). workers=1 (the suite, SLURM array
     tasks) trains in this process; None chooses a `Layout` for this machine and prints it; N > 1 spreads the
     units over N worker processes. `job` (a SLURM array task's id and log files) goes into each member's
-    summary.json as `slurm`."""
+    summary.json as `slurm`. `cores`: the CPU threads to lay the workers out on (default torch's thread budget)."""
     units = units_of_work(cfgs, tasks, vectorize)
     if not units:
         return
@@ -101,7 +110,7 @@ def execute_members(cfgs: list[RunConfig], tasks: list[TaskData], out: Path, vec
     if workers != 1:
         on_cpu = all(resolve_device(c.train.device).type == "cpu" for c in cfgs)
         size = max(member_bytes(c, t) for c, t in zip(cfgs, tasks, strict=True))
-        layout = choose_layout(len(units), torch.get_num_threads(), size, on_cpu, workers)
+        layout = choose_layout(len(units), cores or torch.get_num_threads(), size, on_cpu, workers)
         print(layout.describe(len(cfgs)), file=sys.stderr, flush=True)
     if layout.workers == 1:
         for index in units:

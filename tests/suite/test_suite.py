@@ -141,3 +141,25 @@ def test_suite_through_a_job_array(tmp_path, capsys):
     out, entries, meta = runner.run_suite("ci", ["gromov2023", "doshi2024"], "slurm", out, slurm=slurm)
     second = write_status(out, entries, "ci", meta | {"command": "test"})
     assert [r["status"] for r in second["rows"]] == ["reproduced", "reproduced"]
+
+
+@pytest.mark.slow
+def test_presets_train_together_and_one_by_one_when_that_fails(tmp_path, monkeypatch):
+    """Several presets' arms go to one pool over the machine's cores; if it raises, each unfinished preset trains
+    alone in this process, so the error lands on its own row and the others still finish."""
+    presets = {p.name: p for p in (tiny("tiny_a"), tiny("tiny_b"))}
+    monkeypatch.setattr(runner, "registry", lambda: presets)
+    calls = []
+    real = runner.execute_members
+
+    def flaky(cfgs, *args, **kwargs):
+        calls.append(([c.name for c in cfgs], kwargs.get("workers", 1), kwargs.get("cores")))
+        if kwargs.get("workers", 1) is None:
+            raise RuntimeError("the pool broke")
+        return real(cfgs, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "execute_members", flaky)
+    _, entries, _ = runner.run_suite("ci", None, "local", tmp_path / "suite")
+    assert calls[0] == (["tiny_a", "tiny_b"], None, runner.machine_cores())
+    assert calls[1:] == [(["tiny_a"], 1, None), (["tiny_b"], 1, None)]
+    assert all(e.error is None and len(e.runs) == 1 for e in entries)
