@@ -161,28 +161,35 @@ def check_count(key: str, value: int, most: int, least: int = 1) -> None:
 
 @dataclass(frozen=True)
 class OptimConfig:
-    name: str = "adamw"  # adamw (decoupled decay) | adam (coupled L2, torch's Adam) | sgd
+    """What every optimizer takes: the learning rate, its warm-up, weight decay, and what the training step does
+    around any optimizer (an L1 term in the loss, Grokfast's gradient filter, gradient clipping). Each optimizer's
+    own settings extend it (groklab.optim: adam, sgd, muon)."""
+
+    name: str = "adamw"  # adamw | adam | sgd | muon (groklab.optim; each has its own settings)
     lr: float = 1e-3
     weight_decay: float = 1.0
-    beta1: float = 0.9
-    beta2: float = 0.98
-    eps: float = 1e-8
-    momentum: float = 0.0  # sgd only
     warmup_steps: int = 10  # linear warm-up from lr/warmup_steps to lr over this many steps (0 = off)
-    muon_lr: float = 0.02  # muon only: lr of the Muon part (2-D hidden matrices); `lr` drives its AdamW part
-    orthograd: bool = False  # ⊥Grad (Prieto 2025): drop the gradient component parallel to the weights
     l1: float = 0.0  # L1 penalty coefficient added to the loss (sum of |w| over all parameters)
     grokfast: str = "none"  # none | ema | ma: amplify slow gradients (Lee et al. 2024, papers.md Extra A)
     grokfast_alpha: float = 0.98  # EMA momentum
     grokfast_lamb: float = 2.0  # amplification λ (paper: 2 for EMA, 5 for MA)
     grokfast_window: int = 100  # MA window
-    embed_lr: float | None = None  # lr of the input embedding W_E (Liu 2022's representation lr); None = lr
-    embed_weight_decay: float | None = None  # weight decay of W_E; None = weight_decay
-    no_decay: str = ""  # parameters exempt from weight decay: "" | bias | norm | bias,norm (GPT-2 recipes)
     clip_grad_norm: float = 0.0  # > 0: clip the global gradient norm to this (torch.nn.utils.clip_grad_norm_)
 
     def check(self) -> None:
         """The schema's own value rules (one-line ConfigErrors); `validate` calls it."""
+        checks = [
+            (self.lr > 0, f"optim.lr must be > 0 (got {self.lr})"),
+            (self.weight_decay >= 0, f"optim.weight_decay must be >= 0 (got {self.weight_decay})"),
+            (self.warmup_steps >= 0, f"optim.warmup_steps must be >= 0 (got {self.warmup_steps})"),
+            (self.l1 >= 0, f"optim.l1 must be >= 0 (got {self.l1})"),
+            (self.grokfast in GROKFAST, f"optim.grokfast={self.grokfast!r}: expected one of {', '.join(GROKFAST)}"),
+            (0 <= self.grokfast_alpha < 1, f"optim.grokfast_alpha must be in [0, 1) (got {self.grokfast_alpha})"),
+            (0 < self.grokfast_window <= 10_000,
+             f"optim.grokfast_window must be in 1..10000 (got {self.grokfast_window})"),
+            (self.clip_grad_norm >= 0, f"optim.clip_grad_norm must be >= 0 (0 = off; got {self.clip_grad_norm})"),
+        ]
+        refuse_first(checks)
 
 
 @dataclass(frozen=True)
@@ -430,44 +437,28 @@ def parse_overrides(items: list[str]) -> dict[str, str]:
 def validate(cfg: RunConfig) -> None:
     """Checks that need no data and no other module; the task, the model, the probes and the device are checked
     by `groklab.engine.check` before anything is written (design.md "Validation")."""
-    o, t = cfg.optim, cfg.train
-    _check_groups(cfg)
-    for key, value in flatten(cfg.to_dict()).items():
+    t = cfg.train
+    for key, value in flatten(cfg.to_dict()).items():  # before any range check, which NaN would fail confusingly
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{key}={value}: expected a finite number")
+    _check_groups(cfg)
     _check_budget(t)
     checks = [
-        (o.lr > 0, f"optim.lr must be > 0 (got {o.lr})"),
-        (o.weight_decay >= 0, f"optim.weight_decay must be >= 0 (got {o.weight_decay})"),
-        (0 <= o.beta1 < 1 and 0 <= o.beta2 < 1, "optim.beta1 and optim.beta2 must be in [0, 1)"),
-        (o.eps > 0, f"optim.eps must be > 0 (got {o.eps})"),
-        (o.momentum >= 0, f"optim.momentum must be >= 0 (got {o.momentum})"),
-        (o.warmup_steps >= 0, f"optim.warmup_steps must be >= 0 (got {o.warmup_steps})"),
         (t.probe_every >= 0, f"train.probe_every must be >= 0 (got {t.probe_every})"),
         (t.dtype in DTYPES, f"train.dtype={t.dtype!r}: expected one of {', '.join(DTYPES)}"),
         (t.loss_dtype in LOSS_DTYPES, f"train.loss_dtype={t.loss_dtype!r}: expected {', '.join(LOSS_DTYPES)}"),
         (t.loss in LOSSES, f"train.loss={t.loss!r}: expected one of {', '.join(LOSSES)}"),
-        (o.grokfast in GROKFAST, f"optim.grokfast={o.grokfast!r}: expected one of {', '.join(GROKFAST)}"),
-        (0 <= o.grokfast_alpha < 1, f"optim.grokfast_alpha must be in [0, 1) (got {o.grokfast_alpha})"),
-        (0 < o.grokfast_window <= 10_000, f"optim.grokfast_window must be in 1..10000 (got {o.grokfast_window})"),
-        (o.l1 >= 0, f"optim.l1 must be >= 0 (got {o.l1})"),
-        (o.muon_lr > 0, f"optim.muon_lr must be > 0 (got {o.muon_lr})"),
         (t.device in ("auto", "cpu", "cuda", "mps"), f"train.device={t.device!r}: expected auto, cpu, cuda or mps"),
         (0 <= t.log_checkpoints <= 10_000, f"train.log_checkpoints must be in 0..10000 (got {t.log_checkpoints})"),
         (t.fixed_norm >= 0, f"train.fixed_norm must be >= 0 (0 = off; got {t.fixed_norm})"),
         (not t.init_from or Path(t.init_from).is_file(), f"train.init_from={t.init_from!r}: no such file"),
         (not t.mask_from or Path(t.mask_from).is_file(), f"train.mask_from={t.mask_from!r}: no such file"),
-        (o.embed_lr is None or o.embed_lr > 0, f"optim.embed_lr must be > 0 (got {o.embed_lr})"),
-        (o.embed_weight_decay is None or o.embed_weight_decay >= 0,
-         f"optim.embed_weight_decay must be >= 0 (got {o.embed_weight_decay})"),
         (cfg.task.pairs in ("all", "unordered"), f"task.pairs={cfg.task.pairs!r}: expected all or unordered"),
         (cfg.task.pairs == "all" or cfg.task.name == "modular", "task.pairs=unordered applies to task.name=modular"),
         (t.loss != "mse_violation" or cfg.task.name == "mheight", "train.loss=mse_violation needs task.name=mheight"),
         (t.violation_weight >= 0, f"train.violation_weight must be >= 0 (got {t.violation_weight})"),
         (1 <= t.violation_samples <= 10_000,
          f"train.violation_samples must be in 1..10000 (got {t.violation_samples})"),
-        (o.name != "muon" or (o.embed_lr is None and o.embed_weight_decay is None),
-         "optim.embed_lr and optim.embed_weight_decay do not apply to optim.name=muon"),
     ]
     for ok, message in checks:
         if not ok:
@@ -475,6 +466,13 @@ def validate(cfg: RunConfig) -> None:
     _check_recipe(cfg)
     _check_probe(cfg.probe)
     check_integers(cfg, negative=False)
+
+
+def refuse_first(checks: list[tuple[bool, str]]) -> None:
+    """Raise the message of the first (ok, message) check that fails as a one-line ConfigError."""
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
 
 
 def _check_groups(cfg: RunConfig) -> None:
@@ -521,13 +519,8 @@ def check_integers(cfg: RunConfig, negative: bool = True) -> None:
 
 def _check_recipe(cfg: RunConfig) -> None:
     """The GPT-2 training options (Wang et al. 2024's recipe) and the padding of the tasks that pad."""
-    o, t = cfg.optim, cfg.task
+    t = cfg.task
     checks = [
-        (o.clip_grad_norm >= 0, f"optim.clip_grad_norm must be >= 0 (0 = off; got {o.clip_grad_norm})"),
-        (all(k in NO_DECAY for k in _items(o.no_decay)),
-         f"optim.no_decay={o.no_decay!r}: expected a comma-separated subset of {', '.join(NO_DECAY)}"),
-        (not o.no_decay or o.name != "muon", "optim.no_decay does not apply to optim.name=muon (it groups its own "
-         "parameters)"),
         (t.padding in PADDINGS, f"task.padding={t.padding!r}: expected one of {', '.join(PADDINGS)}"),
         (t.padding == "left" or t.name in PADDED_TASKS,
          f"task.padding applies to the tasks that pad their inputs ({', '.join(PADDED_TASKS)}; got task.name="
@@ -585,11 +578,6 @@ def _check_batch_size(batch_size: str) -> None:
         raise ConfigError(f"train.batch_size must be > 0 (got {size})")
 
 
-def _items(text: str) -> list[str]:
-    """A comma-separated option as its items ("" -> [])."""
-    return [item.strip() for item in text.split(",") if item.strip()]
-
-
 MAX_STEPS = 1_000_000_000  # 1e9 optimizer steps: years on a CPU; more is a typo
 MAX_WIDTH = 1 << 20  # a model width, head count or memory size beyond a million is a typo
 MAX_LAYERS = 1_000  # layers or experts
@@ -598,7 +586,6 @@ DTYPES = ("float32", "float64")
 LOSS_DTYPES = ("float16", "float32", "float64")
 LOSSES = ("ce", "stablemax", "mse", "mse_violation")  # mse_violation: mheight regression only
 GROKFAST = ("none", "ema", "ma")
-NO_DECAY = ("bias", "norm")  # optim.no_decay: biases (b_*, *.bias) and normalisation layers' parameters
 PADDINGS = ("left", "right")
 PADDED_TASKS = ("kg_composition", "kg_comparison")  # tasks whose questions differ in length
 

@@ -26,14 +26,19 @@ head should also use AdamW: pass them in a param group with `use_muon=False`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
+from groklab.config import OptimConfig, refuse_first
 from groklab.errors import GroklabError
+from groklab.optim.adam import moment_checks
+from groklab.optim.registry import register
 
 NS_COEFFS = (3.4445, -4.7750, 2.0315)
+EMBEDS = ("W_E", "W_pos", "W_U")  # embeddings and unembedding: to AdamW, as in the modded-nanogpt recipe
 
 
 def newton_schulz(g: Tensor, steps: int = 5, eps: float = 1e-7, dtype: torch.dtype = torch.float32) -> Tensor:
@@ -153,3 +158,30 @@ class Muon(torch.optim.Optimizer):
         lr = group["adamw_lr"]
         p.mul_(1 - lr * group["adamw_weight_decay"])
         p.add_(m_hat / (v_hat.sqrt() + group["adamw_eps"]), alpha=-lr)
+
+
+@dataclass(frozen=True)
+class MuonConfig(OptimConfig):
+    """Muon's lr, and the settings of its AdamW part, which takes the common `lr` and `weight_decay`. Muon groups
+    its own parameters, so the torch optimizers' embed_lr, no_decay and ⊥Grad do not apply."""
+
+    name: str = "muon"
+    muon_lr: float = 0.02  # lr of the Muon part (2-D hidden matrices; the reference's default); `lr` drives AdamW
+    beta1: float = 0.9  # the AdamW part's moment decays and eps (as optim.name=adamw's)
+    beta2: float = 0.98
+    eps: float = 1e-8
+
+    def check(self) -> None:
+        super().check()
+        refuse_first([(self.muon_lr > 0, f"optim.muon_lr must be > 0 (got {self.muon_lr})"),
+                      *moment_checks(self.beta1, self.beta2, self.eps)])
+
+
+@register("muon", settings=MuonConfig)
+def muon(cfg: MuonConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """Hidden 2-D matrices to Muon; embeddings, unembedding and the rest to AdamW."""
+    hidden = [p for n, p in model.named_parameters() if p.ndim == 2 and n.rsplit(".", 1)[-1] not in EMBEDS]
+    rest = [p for n, p in model.named_parameters() if not (p.ndim == 2 and n.rsplit(".", 1)[-1] not in EMBEDS)]
+    groups = [{"params": hidden, "use_muon": True}, {"params": rest, "use_muon": False}]
+    return Muon([g for g in groups if g["params"]], lr=cfg.muon_lr, weight_decay=cfg.weight_decay, adamw_lr=cfg.lr,
+                adamw_betas=(cfg.beta1, cfg.beta2), adamw_eps=cfg.eps, adamw_weight_decay=cfg.weight_decay)

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from groklab.config import OptimConfig
+from groklab.optim.torch_optim import TorchOptimConfig
 
 KINDS = ("adam", "adamw", "sgd")
 
@@ -47,11 +47,11 @@ def cols(vs: Tensor | Sequence[Tensor], like: Sequence[Tensor]) -> list[Tensor]:
 
 class VecOptimizer:
     """The reference loop's optimizer (Adam with coupled L2, AdamW with decoupled decay, or SGD), vectorised over
-    members. `params` maps names to stacked leaf tensors [M, ...]; `cfgs` holds one OptimConfig per member (all of
-    one `name`, one grokfast kind, one ⊥Grad choice); `order` is the parameter order of the plain optimizer's
+    members. `params` maps names to stacked leaf tensors [M, ...]; `cfgs` holds one AdamConfig or SGDConfig per member
+    (all of one `name`, one grokfast kind, one ⊥Grad choice); `order` is the parameter order of the plain optimizer's
     state_dict (parameter groups reorder it)."""
 
-    def __init__(self, params: dict[str, Tensor], cfgs: Sequence[OptimConfig], order: Sequence[str],
+    def __init__(self, params: dict[str, Tensor], cfgs: Sequence[TorchOptimConfig], order: Sequence[str],
                  step: int = 0, roles: Mapping[str, str] | None = None) -> None:
         self.params, self.order, self.kind = params, list(order), cfgs[0].name
         self.grokfast, self.orthograd = cfgs[0].grokfast == "ema", cfgs[0].orthograd
@@ -60,8 +60,8 @@ class VecOptimizer:
         def hyper(values: list[float]) -> Tensor:
             return torch.tensor(values, dtype=torch.float64, device=device)
 
-        def member(attr: str) -> Tensor:
-            return hyper([float(getattr(c, attr)) for c in cfgs])
+        def member(attr: str) -> Tensor:  # 0 where the kind's settings lack it (SGD's betas, Adam's momentum)
+            return hyper([float(getattr(c, attr, 0.0)) for c in cfgs])
 
         self.lr, self.beta1, self.beta2, self.eps = member("lr"), member("beta1"), member("beta2"), member("eps")
         self.warmup, self.momentum = member("warmup_steps"), member("momentum")

@@ -179,5 +179,17 @@ class Preset:
         return {arm.name: apply_overrides(base, dict(arm.overrides)) for arm in self.arms.get(scale, ())}
 
 
-__all__ = ["CHECK_STATUSES", "SCALES", "STATUSES", "Arm", "Check", "Checker", "Headline", "Outcome", "Preset", "Run",
-           "Study", "conclude", "judge"]
+PRESETS: dict[str, Preset] = {}  # name -> preset, filled by the preset modules in the order they register
+
+
+def register(*presets: Preset) -> None:
+    """Add `presets` to PRESETS (what `groklab presets`, the suite and STATUS.md list, in registration order): each
+    preset module registers its own presets at its end."""
+    for preset in presets:
+        if PRESETS.get(preset.name, preset) is not preset:
+            raise ValueError(f"preset {preset.name!r} registered twice ({PRESETS[preset.name].paper}; {preset.paper})")
+        PRESETS[preset.name] = preset
+
+
+__all__ = ["CHECK_STATUSES", "PRESETS", "SCALES", "STATUSES", "Arm", "Check", "Checker", "Headline", "Outcome",
+           "Preset", "Run", "Study", "conclude", "judge", "register"]

@@ -14,9 +14,10 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from groklab.config import OptimConfig, RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TaskConfig, TrainConfig
 from groklab.models.gpt2 import GPT2Config
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.optim.adam import AdamConfig
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import fmt, held_from, last_step, need, status_ok, values
 from groklab.runs import Run
 
@@ -87,8 +88,8 @@ PRESET = Preset(
         name="grokfast2024",
         task=TaskConfig(op="x*y", p=97, train_frac=0.5, layout="a_op_b_eq"),
         model=GPT2Config(name="gpt2_transformer", n_layers=2, d_model=128, n_heads=4, d_mlp=512, act="gelu"),
-        optim=OptimConfig(name="adam", lr=1e-3, weight_decay=0.005, beta1=0.9, beta2=0.98, warmup_steps=10,
-                          grokfast="ema", grokfast_alpha=0.98, grokfast_lamb=2.0),
+        optim=AdamConfig(name="adam", lr=1e-3, weight_decay=0.005, beta1=0.9, beta2=0.98, warmup_steps=10,
+                         grokfast="ema", grokfast_alpha=0.98, grokfast_lamb=2.0),
         train=TrainConfig(steps=3_000, batch_size="512", eval_every=10),
     ),
     paper_scale=("train.steps=100000", "train.eval_every=100"),
@@ -118,3 +119,5 @@ MA = Preset(
     measured_at={"ci": "x*y mod 97, 50%, the recipe with 1 decoder layer; MA 2,600 steps, baseline 3,000",
                  "paper": "the paper's 2-layer recipe; baseline 300,000 steps"},
 )
+
+register(PRESET, MA)

@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from groklab.analysis.delay import DelayRule, delay_of
-from groklab.config import OptimConfig, RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TaskConfig, TrainConfig
 from groklab.models.concat import ConcatConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.optim.adam import AdamConfig
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import chance_rule, fmt, last, need, status_ok, values
 from groklab.runs import Run
 
@@ -71,8 +72,8 @@ PRESET = Preset(
         name="gromov2023",
         task=TaskConfig(name="multiterm", op="sum", p=97, terms=2, train_frac=0.3),
         model=ConcatConfig(name="mlp_concat", n_layers=1, d_mlp=500, act="square", bias=False, init="gromov"),
-        optim=OptimConfig(name="adamw", lr=1e-2, weight_decay=0.0, beta1=0.9, beta2=0.98, eps=1e-8,
-                          warmup_steps=0),
+        optim=AdamConfig(name="adamw", lr=1e-2, weight_decay=0.0, beta1=0.9, beta2=0.98, eps=1e-8,
+                         warmup_steps=0),
         train=TrainConfig(steps=800, batch_size="full", eval_every=50, loss="mse", probes="ipr",
                           log_checkpoints=0),
     ),
@@ -111,3 +112,5 @@ DOSHI = Preset(
     measured_at={"ci": "p 23, 10% of the triples, width 500, AdamW lr 0.005, wd 5, 1,400 full-batch steps",
                  "paper": "as CI with the paper's width 5,000 and 5,000 steps"},
 )
+
+register(PRESET, DOSHI)

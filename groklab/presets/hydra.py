@@ -16,9 +16,10 @@ measured numbers are in docs/models.md.
 from collections.abc import Mapping
 from typing import Any
 
-from groklab.config import OptimConfig, RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TaskConfig, TrainConfig
 from groklab.models.gpt2 import GPT2Config
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.optim.adam import AdamConfig
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import detection, first_at, fmt, last, need, status_ok
 from groklab.runs import Run
 
@@ -81,7 +82,7 @@ PRESET = Preset(
         name="hydra_gpt2",
         task=TaskConfig(op="x+y", p=31, train_frac=0.5),
         model=GPT2Config(name="gpt2_transformer", n_layers=2, d_model=64, n_heads=4, d_mlp=256, act="gelu"),
-        optim=OptimConfig(name="adamw", lr=3e-3, weight_decay=3.0),
+        optim=AdamConfig(name="adamw", lr=3e-3, weight_decay=3.0),
         train=TrainConfig(steps=1_000, batch_size="full", eval_every=50),
     ),
     arms={"ci": tuple(Arm(name, FAST | model) for name, model in MODELS.items()),
@@ -101,7 +102,7 @@ BINDING = Preset(
         task=TaskConfig(name="variable_binding", n_vars=6, n_values=10, chain=2, distractors=2, n_examples=20_000,
                         train_frac=0.9),
         model=GPT2Config(name="gpt2_transformer", n_layers=3, d_model=64, n_heads=4, d_mlp=256, act="gelu"),
-        optim=OptimConfig(name="adamw", lr=3e-3, weight_decay=0.1),
+        optim=AdamConfig(name="adamw", lr=3e-3, weight_decay=0.1),
         train=TrainConfig(steps=3_000, batch_size="256", eval_every=100),
     ),
     arms={"ci": (Arm("run", ONE_HOP),), "paper": (Arm("run"),)},
@@ -109,3 +110,5 @@ BINDING = Preset(
     measured_at={"ci": "the one-hop task (3 distractors, 10,000 programs), 2 layers, 600 steps",
                  "paper": "two-hop chains, 3 layers, 3,000 steps"},
 )
+
+register(PRESET, BINDING)

@@ -23,9 +23,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from groklab.analysis.delay import DelayRule, delay_of
-from groklab.config import OptimConfig, RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TaskConfig, TrainConfig
 from groklab.models.linear import LinearConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.optim.sgd import SGDConfig
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import first_at, fmt, need, points, status_ok
 from groklab.runs import Run
 
@@ -124,7 +125,7 @@ PRESET = Preset(
         task=TaskConfig(name="linear_teacher", op="linear_teacher", p=None, d_in=200, d_out=1, n_train=222,
                         n_val=10_000, eps=1e-3),
         model=LinearConfig(name="linear", n_layers=1, act="identity", init_scale=1.0),
-        optim=OptimConfig(name="sgd", lr=0.1, weight_decay=0.0, momentum=0.0, warmup_steps=0),
+        optim=SGDConfig(name="sgd", lr=0.1, weight_decay=0.0, momentum=0.0, warmup_steps=0),
         train=TrainConfig(steps=4_000, batch_size="full", eval_every=5, loss="mse", probes="levi_gen_loss",
                           log_checkpoints=0),
     ),
@@ -137,3 +138,5 @@ PRESET = Preset(
     measured_at={"ci": "d_in 200, lambda 0.5 and 0.9 x weight decay 0, 1e-3, 1e-2, lr 0.1, 3,200 steps (the paper: "
                        "d_in 1,000, lr 0.01)", "paper": "d_in 1,000, lambda 0.5 and 0.9, lr 0.01, 30,000 steps"},
 )
+
+register(PRESET)

@@ -28,9 +28,10 @@ import numpy as np
 
 from groklab.analysis.delay import DelayRule, delay_of
 from groklab.analysis.detect import DetectConfig
-from groklab.config import OptimConfig, RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TaskConfig, TrainConfig
 from groklab.models.toy import LiuToyConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.optim.adam import AdamConfig
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import detection, first_at, fmt, need
 from groklab.runs import Run
 
@@ -44,8 +45,8 @@ PRESET = Preset(
         name="liu2022_toy",
         task=TaskConfig(name="toy_addition", op="x+y", p=10, train_frac=45 / 55, split_seed=1, template_dim=30),
         model=LiuToyConfig(name="liu_toy", d_model=1, n_layers=2, d_mlp=200, act="tanh"),
-        optim=OptimConfig(name="adamw", lr=1e-4, weight_decay=0.0, beta1=0.9, beta2=0.999, warmup_steps=0,
-                          embed_lr=1e-3, embed_weight_decay=0.0),
+        optim=AdamConfig(name="adamw", lr=1e-4, weight_decay=0.0, beta1=0.9, beta2=0.999, warmup_steps=0,
+                         embed_lr=1e-3, embed_weight_decay=0.0),
         train=TrainConfig(steps=5_000, batch_size="full", eval_every=50, probes="template_acc,rqi",
                           log_checkpoints=0),
     ),
@@ -150,3 +151,5 @@ PRESET = dataclasses.replace(
     PRESET, arms={"ci": CI_ARMS, "paper": (Arm("rqi"),)}, check=check, detect=DETECT, main="grokking",
     measured_at={"ci": "the paper's toy (10 symbols, 45 of 55 pairs); the default for 3,000 steps and three corners "
                        "of Fig. 6a (20,000 steps for the grokking cell)", "paper": "the default, 100,000 steps"})
+
+register(PRESET)

@@ -17,10 +17,11 @@ acc 0.95 at 17,600, 0.98 at 20,000.
 from collections.abc import Mapping
 from typing import Any
 
-from groklab.config import OptimConfig, RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TaskConfig, TrainConfig
 from groklab.errors import GroklabError
 from groklab.models.tickets import TicketsConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, Study, conclude
+from groklab.optim.adam import AdamConfig
+from groklab.presets.base import Arm, Check, Headline, Preset, Study, conclude, register
 from groklab.presets.evidence import first_at, fmt, need
 from groklab.runs import Run
 
@@ -109,7 +110,7 @@ PRESET = Preset(
         name="minegishi2023",
         task=TaskConfig(op="x+y", p=67, train_frac=0.4, layout="a_b_eq", pairs="unordered"),
         model=TicketsConfig(name="tickets_mlp", d_model=500, d_mlp=48),
-        optim=OptimConfig(name="adamw", lr=1e-3, weight_decay=1.0, beta1=0.9, beta2=0.98, warmup_steps=0),
+        optim=AdamConfig(name="adamw", lr=1e-3, weight_decay=1.0, beta1=0.9, beta2=0.98, warmup_steps=0),
         train=TrainConfig(steps=50_000, batch_size="full", eval_every=100, checkpoint_every=5_000,
                           log_checkpoints=30),
     ),
@@ -122,3 +123,5 @@ PRESET = Preset(
     measured_at={"ci": "p 47 unordered pairs, lr 1e-2, 3 seeds; dense 3,000 steps, retraining 3,000 (wd 1)",
                  "paper": "p 67 unordered pairs, lr 1e-3, 3 seeds; dense 50,000 steps, retraining 30,000 (wd 1)"},
 )
+
+register(PRESET)

@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from groklab.analysis.delay import DelayRule, delay_of
-from groklab.config import OptimConfig, RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TaskConfig, TrainConfig
 from groklab.models.transformer import TransformerConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, Study, conclude
+from groklab.optim.adam import AdamConfig
+from groklab.presets.base import Arm, Check, Headline, Preset, Study, conclude, register
 from groklab.presets.evidence import chance_rule, detection, fmt, last, need, status_ok
 from groklab.runs import Run
 
@@ -105,7 +106,7 @@ PRESET = Preset(
         name="nanda2023",
         task=TaskConfig(op="x+y", p=113, train_frac=0.3, layout="a_b_eq"),
         model=TransformerConfig(name="nanda_transformer", n_layers=1, d_model=128, n_heads=4, d_mlp=512),
-        optim=OptimConfig(name="adamw", lr=1e-3, weight_decay=1.0, beta1=0.9, beta2=0.98, warmup_steps=10),
+        optim=AdamConfig(name="adamw", lr=1e-3, weight_decay=1.0, beta1=0.9, beta2=0.98, warmup_steps=10),
         train=TrainConfig(steps=40_000, batch_size="full", eval_every=100, loss_dtype="float64",
                           checkpoint_every=1_000, log_checkpoints=60),
     ),
@@ -115,3 +116,5 @@ PRESET = Preset(
     measured_at={"ci": "p 53 (40% of pairs, wd 5: the paper's appendix setting for P=53), 1,300 epochs",
                  "paper": "the paper's setting: p 113, 30%, wd 1, 40k epochs"},
 )
+
+register(PRESET)

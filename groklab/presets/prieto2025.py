@@ -33,9 +33,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from groklab.analysis.delay import DelayRule, delay_of
-from groklab.config import OptimConfig, RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TaskConfig, TrainConfig
 from groklab.models.concat import ConcatConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.optim.adam import AdamConfig
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import first_at, fmt, need, points
 from groklab.runs import Run
 
@@ -163,8 +164,8 @@ PRESET = Preset(
         name="prieto2025",
         task=TaskConfig(name="multiterm", op="sum", p=47, terms=2, train_frac=0.4),
         model=ConcatConfig(name="mlp_concat", n_layers=2, d_mlp=200, act="relu", bias=False),
-        optim=OptimConfig(name="adamw", lr=1e-2, weight_decay=0.0, beta1=0.9, beta2=0.99, eps=1e-25,
-                          warmup_steps=0, orthograd=True),
+        optim=AdamConfig(name="adamw", lr=1e-2, weight_decay=0.0, beta1=0.9, beta2=0.99, eps=1e-25,
+                         warmup_steps=0, orthograd=True),
         train=TrainConfig(steps=300, batch_size="full", eval_every=10, loss="ce", loss_dtype="float32",
                           probes="softmax_collapse", log_checkpoints=0),
     ),
@@ -180,3 +181,5 @@ PRESET = Preset(
                  "paper": "p 113, 40%: ⊥AdamW 300, AdamW 5,000, float32/float64 at lr 5e-4 20,000, StableMax "
                           "80,000 steps"},
 )
+
+register(PRESET)

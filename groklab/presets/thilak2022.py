@@ -24,9 +24,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from groklab.analysis.slingshot import Cycle, cycles, gains
-from groklab.config import OptimConfig, RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TaskConfig, TrainConfig
 from groklab.models.concat import ConcatConfig
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.optim.adam import AdamConfig
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import fmt, need, points
 from groklab.runs import Run
 
@@ -170,7 +171,7 @@ PRESET = Preset(
         name="thilak2022",
         task=TaskConfig(name="multiterm", op="sum", p=23, terms=2, train_frac=0.4),
         model=ConcatConfig(name="mlp_concat", n_layers=2, d_mlp=200, act="relu", bias=False),
-        optim=OptimConfig(name="adam", lr=1e-2, weight_decay=0.0, beta1=0.9, beta2=0.99, eps=1e-8, warmup_steps=0),
+        optim=AdamConfig(name="adam", lr=1e-2, weight_decay=0.0, beta1=0.9, beta2=0.99, eps=1e-8, warmup_steps=0),
         train=TrainConfig(steps=2_000, batch_size="full", eval_every=1, loss="ce", loss_dtype="float32",
                           probes="last_layer_norm", log_checkpoints=0, checkpoint_every=2_000),
     ),
@@ -184,3 +185,5 @@ PRESET = Preset(
                  "paper": "x/y mod 97, 50%, Power's transformer, batch 512, 100,000 steps; seeds 0-2, eps 1e-8 "
                           "and 1e-5"},
 )
+
+register(PRESET)

@@ -34,9 +34,10 @@ from typing import Any
 
 from groklab.analysis.delay import DelayRule, delay_of
 from groklab.analysis.detect import sustained_crossing
-from groklab.config import OptimConfig, RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TaskConfig, TrainConfig
 from groklab.models.gpt2 import GPT2Config
-from groklab.presets.base import Arm, Check, Headline, Preset, conclude
+from groklab.optim.adam import AdamConfig
+from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import fmt, last, need, points, status_ok, values
 from groklab.runs import Run
 
@@ -45,7 +46,7 @@ PAPER = ("Wang, Yue, Su, Sun 2024, Grokked Transformers are Implicit Reasoners: 
 MODEL = GPT2Config(name="gpt2_transformer", d_model=128, n_layers=2, n_heads=4, d_mlp=512, act="gelu")
 # Weight decay 0.3, not the README's 0.1: the paper's Appendix E.1 finds larger weight decay groks sooner; it halves
 # the CI run (test_inferred_iid 0.95 at step 3,500; at 0.1 at ~10,000).
-OPTIM = OptimConfig(name="adamw", lr=1e-3, weight_decay=0.3, beta1=0.9, beta2=0.999, eps=1e-8, warmup_steps=200)
+OPTIM = AdamConfig(name="adamw", lr=1e-3, weight_decay=0.3, beta1=0.9, beta2=0.999, eps=1e-8, warmup_steps=200)
 PAPER_MODEL = ("model.d_model=768", "model.n_layers=8", "model.n_heads=12", "model.d_mlp=3072", "optim.lr=1e-4",
                "optim.warmup_steps=2000", "train.batch_size=512", "train.steps=1500000", "train.eval_every=10000")
 
@@ -127,8 +128,8 @@ PRESET = Preset(
 # exempt from weight decay, gradients clipped at 1.0.
 GPT2_MODEL = GPT2Config(name="gpt2_transformer", d_model=64, n_layers=2, n_heads=4, d_mlp=256, act="gelu",
                          init="gpt2", tie_embeddings=True)
-GPT2_OPTIM = OptimConfig(name="adamw", lr=1e-3, weight_decay=0.3, beta1=0.9, beta2=0.999, eps=1e-8, warmup_steps=200,
-                         no_decay="bias,norm", clip_grad_norm=1.0)
+GPT2_OPTIM = AdamConfig(name="adamw", lr=1e-3, weight_decay=0.3, beta1=0.9, beta2=0.999, eps=1e-8, warmup_steps=200,
+                        no_decay="bias,norm", clip_grad_norm=1.0)
 GPT2_PAPER = ("model.d_model=768", "model.n_layers=8", "model.n_heads=12", "model.d_mlp=3072", "model.dropout=0.1",
               "optim.lr=1e-4", "optim.warmup_steps=2000", "optim.weight_decay=0.1", "train.batch_size=512",
               "train.steps=1500000", "train.eval_every=10000")
@@ -239,3 +240,5 @@ COMPARISON = Preset(
           "paper": (Arm("phi_high"), Arm("phi_low", {"task.phi": PHI_LOW}), Arm("composition", COMPOSITION_PAPER))},
     check=comparison_check,
 )
+
+register(PRESET, COMPARISON)

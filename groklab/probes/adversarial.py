@@ -11,11 +11,15 @@ confident float32 model still has a gradient to follow.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from groklab.config import ProbeConfig
 from groklab.errors import GroklabError
+from groklab.probes.registry import register
 
 
 def pgd_attack(model: nn.Module, x: Tensor, y: Tensor, eps: float, step_size: float, iters: int,
@@ -40,3 +44,10 @@ def pgd_accuracy(model: nn.Module, x: Tensor, y: Tensor, eps: float, step_size: 
     """Accuracy on PGD-perturbed x (eps = 0 gives the clean accuracy)."""
     x_adv = pgd_attack(model, x, y, eps, step_size, iters)
     return (model(x_adv).argmax(-1) == y).double().mean().item()
+
+
+@register("adv")
+def adv_probe(model: nn.Module, data: dict[str, Tensor], task: Any, settings: ProbeConfig) -> dict[str, float]:
+    """Accuracy under ℓ∞ PGD on the first probe.adv_points test inputs (groklab.probes.adversarial)."""
+    x, y = data["x_val"][: settings.adv_points], data["y_val"][: settings.adv_points]
+    return {"adv/acc": pgd_accuracy(model, x, y, settings.adv_eps, settings.adv_step, settings.adv_iters)}

@@ -16,10 +16,14 @@ constant row also gives 1 (all power at DC).
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor
+from typing import Any
 
+import torch
+from torch import Tensor, nn
+
+from groklab.config import ProbeConfig
 from groklab.errors import GroklabError
+from groklab.probes.registry import register
 
 
 def ipr(x: Tensor, r: int = 2, dim: int = -1) -> Tensor:
@@ -49,3 +53,11 @@ def neuron_ipr(*weights: Tensor, r: int = 2) -> Tensor:
 def mean_ipr(*weights: Tensor, r: int = 2) -> float:
     """Network-level IPR: the mean over neurons of `neuron_ipr` (dead all-zero neurons are skipped)."""
     return torch.nanmean(neuron_ipr(*weights, r=r)).item()
+
+
+@register("ipr")
+def ipr_probe(model: nn.Module, data: dict[str, Tensor], task: Any, settings: ProbeConfig) -> dict[str, float]:
+    """Mean over neurons of the Fourier IPR (r = 2) of their weights (Gromov 2023; Doshi et al. 2024, Eq. 4)."""
+    if not hasattr(model, "fourier_weights"):
+        raise GroklabError("the ipr probe needs model.name=mlp_concat (per-neuron weights over Z_p)")
+    return {"fourier/ipr": mean_ipr(*model.fourier_weights())}

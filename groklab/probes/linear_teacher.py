@@ -11,10 +11,12 @@ from torch import Tensor, nn
 from groklab.errors import GroklabError
 from groklab.models import build_model
 from groklab.optim import lr_at
+from groklab.probes.registry import register
 from groklab.tasks.base import TaskData
 from groklab.tasks.linear_teacher import GROK_LEVEL, LEVELS, accuracy_of_loss, first_step, gd_losses
 
 
+@register("levi_gen_loss")
 @torch.no_grad()
 def generalization_loss(model: nn.Module, data: dict[str, Tensor], task: Any, settings: Any) -> dict[str, float]:
     """(1/d_out) ||S - T||_F^2: the expectation over x ~ N(0, I) of the MSE, which the validation loss estimates
@@ -43,8 +45,10 @@ def predict_grokking(run: Any, task: TaskData) -> dict[str, Any]:
     m, o, tr = run.model, run.optim, run.train
     why = next((reason for ok, reason in [
         (m.name == "linear" and m.n_layers == 1, "the prediction covers model.name=linear with n_layers=1"),
+        # momentum is SGD's own key (`and` reads it for sgd only); muon takes no optim.orthograd
         (o.name == "sgd" and o.momentum == 0, "the prediction covers optim.name=sgd with momentum 0"),
-        (o.grokfast == "none" and not o.orthograd and o.l1 == 0, "the prediction covers plain gradient descent"),
+        (o.grokfast == "none" and not getattr(o, "orthograd", False) and o.l1 == 0,
+         "the prediction covers plain gradient descent"),
         (tr.resolved_batch_size(task.n_train) == task.n_train, "the prediction covers full-batch training"),
         (not tr.init_from and not tr.mask_from, "the prediction covers the engine's own initialisation"),
     ] if not ok), None)

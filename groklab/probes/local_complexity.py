@@ -23,11 +23,14 @@ pre-activations, but the map is not piecewise linear (papers.md §06 pitfall).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
+from groklab.config import ProbeConfig
 from groklab.errors import GroklabError
+from groklab.probes.registry import register
 
 Preactivations = Callable[[Tensor], list[Tensor]]
 CHUNK_FLOATS = 1 << 24  # vertex coordinates held at once (64 MiB in float32)
@@ -85,3 +88,27 @@ def uniform_points(n: int, dim: int, seed: int, dtype: torch.dtype = torch.float
                    device: torch.device | str = "cpu") -> Tensor:
     """n points uniform on [0, 1]^dim, the authors' "random" LC points (`torch.rand(approx_n, ...)`)."""
     return torch.rand(n, dim, generator=torch.Generator().manual_seed(seed), dtype=dtype).to(device)
+
+
+def _preactivations(model: nn.Module) -> Any:
+    if not hasattr(model, "preactivations"):
+        raise GroklabError("the lc probe needs a model with per-layer pre-activations (model.name=image_mlp)")
+    return model.preactivations
+
+
+@register("lc")
+@torch.no_grad()
+def lc_probe(model: nn.Module, data: dict[str, Tensor], task: Any, settings: ProbeConfig) -> dict[str, float]:
+    """Local complexity around training, test and uniform random points: the total (`lc/<set>`) and per layer
+    (`lc/<set>/layer<i>`, the read-out last), mean over the points (groklab.probes.local_complexity)."""
+    preact, n = _preactivations(model), settings.lc_points
+    x = data["x_train"]
+    sets = {"train": x[:n], "test": data["x_val"][:n],
+            "random": uniform_points(n, x.shape[1], settings.lc_seed, x.dtype, x.device)}
+    out: dict[str, float] = {}
+    for name, points in sets.items():
+        per_layer = local_complexity(preact, points, settings.lc_vertices, settings.lc_radius,
+                                     settings.lc_seed).tolist()
+        out[f"lc/{name}"] = sum(per_layer)
+        out |= {f"lc/{name}/layer{i}": v for i, v in enumerate(per_layer)}
+    return out

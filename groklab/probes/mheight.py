@@ -10,8 +10,10 @@ from torch import Tensor, nn
 
 from groklab.errors import GroklabError
 from groklab.mheight.metric import course_metric, headline
+from groklab.probes.registry import register
 
 
+@register("mheight_groups")
 @torch.no_grad()
 def mheight_groups(model: nn.Module, data: dict[str, Tensor], task: Any, settings: Any) -> dict[str, float]:
     """`val/mse/n,k,m` for every group, `val/course_mse`, their plain average (the course score, §4.5), and

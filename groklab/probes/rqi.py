@@ -16,10 +16,14 @@ counts (a collapsed embedding scores 0, not 1).
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor
+from typing import Any
 
+import torch
+from torch import Tensor, nn
+
+from groklab.config import ProbeConfig
 from groklab.errors import GroklabError
+from groklab.probes.registry import register
 
 
 def parallelograms(p: int) -> Tensor:
@@ -42,3 +46,20 @@ def rqi(embedding: Tensor, threshold: float = 0.01) -> float:
     quads = parallelograms(e.shape[0]).to(e.device)
     dist = e[quads[:, 0]] + e[quads[:, 1]] - e[quads[:, 2]] - e[quads[:, 3]]
     return ((dist.pow(2).mean(dim=1) < threshold).double().mean()).item()
+
+
+def _representation(model: nn.Module, task: Any) -> Tensor:
+    """Symbol representations [n_symbols, d]: the model's own `representation()` (liu_toy), else W_E's rows."""
+    if hasattr(model, "representation"):
+        return model.representation()
+    weights = dict(model.named_parameters())
+    if "W_E" not in weights:
+        raise GroklabError("the rqi probe needs a model with an input embedding W_E or a representation()")
+    n = task.meta.get("n_symbols", task.meta.get("p"))
+    return weights["W_E"][:n]
+
+
+@register("rqi")
+def rqi_probe(model: nn.Module, data: dict[str, Tensor], task: Any, settings: ProbeConfig) -> dict[str, float]:
+    """Representation quality index of the symbols' embedding (Liu et al. 2022, §2; groklab.probes.rqi)."""
+    return {"repr/rqi": rqi(_representation(model, task))}

@@ -28,7 +28,7 @@ def parse_spec(items: list[str]) -> tuple[dict[str, list[str]], dict[str, str]]:
     """`["optim.lr=1e-3,3e-3", "seed=range(0,4)", "train.steps=100"]` -> (swept, fixed); bad items raise."""
     swept: dict[str, list[str]] = {}
     fixed: dict[str, str] = {}
-    keys = every_key()  # a member may select another task, model or optimizer: each is fully checked later
+    keys = every_key()  # a key of any schema: the sweep may select its schema (optim.name=sgd optim.momentum=...)
     for item in items:
         key, sep, value = (s.strip() for s in item.partition("="))
         if not sep or not key:

@@ -8,7 +8,7 @@ import torch
 from sweep.test_vectorized import KeepAt, Resume
 
 from groklab.cli import main
-from groklab.config import OptimConfig, RunConfig, TaskConfig, apply_overrides
+from groklab.config import OPTIMIZERS, RunConfig, TaskConfig, apply_overrides
 from groklab.engine import MemorySink, build_tasks, group_key, train, train_many, unsupported
 from groklab.models import build_model
 from groklab.models.gpt2 import GPT2Config
@@ -96,22 +96,22 @@ def test_dropout_acts_while_training_only_and_is_reproducible():
 
 def test_no_decay_exempts_biases_and_layernorms():
     m = model()
-    groups = param_groups(OptimConfig(weight_decay=0.5, no_decay="bias,norm"), m)
+    groups = param_groups(OPTIMIZERS.make("adamw", weight_decay=0.5, no_decay="bias,norm"), m)
     names = {id(p): n for n, p in m.named_parameters()}
     exempt = {names[id(p)] for p in groups[1]["params"]}
     assert groups[1]["weight_decay"] == 0 and "weight_decay" not in groups[0]
     assert exempt == {n for n in names.values() if "ln" in n or n.rsplit(".", 1)[-1].startswith("b_")}
-    bias_only = param_groups(OptimConfig(no_decay="bias"), m)[1]["params"]
+    bias_only = param_groups(OPTIMIZERS.make("adamw", no_decay="bias"), m)[1]["params"]
     assert {names[id(p)] for p in bias_only} == {n for n in exempt if "b_" in n or n.endswith(".bias")}
     # one AdamW step on zero gradients: decayed weights shrink by lr * wd, exempt ones stay
-    opt = build_optimizer(OptimConfig(lr=0.1, weight_decay=0.5, no_decay="bias,norm"), m)
+    opt = build_optimizer(OPTIMIZERS.make("adamw", lr=0.1, weight_decay=0.5, no_decay="bias,norm"), m)
     before = {n: p.detach().clone() for n, p in m.named_parameters()}
     for p in m.parameters():
         p.grad = torch.zeros_like(p)
     opt.step()
     for n, p in m.named_parameters():
         torch.testing.assert_close(p, before[n] * (1 if n in exempt else 1 - 0.1 * 0.5))
-    assert len(param_groups(OptimConfig(), m)) == 1  # the default: one group, as before
+    assert len(param_groups(OPTIMIZERS.make("adamw"), m)) == 1  # the default: one group, as before
 
 
 def test_vectorised_clip_is_torchs_clip_per_member():
@@ -209,7 +209,8 @@ KG = ["task.name=kg_comparison", "task.n_entities=20", "task.n_attributes=2", "t
     ([*MODEL, "model.init=xavier"], "model.init='xavier': gpt2_transformer expects one of torch, gpt2"),
     ([*MODEL, "model.dropout=1"], "model.dropout must be in [0, 1)"),
     (["optim.no_decay=bias,weights"], "optim.no_decay='bias,weights': expected a comma-separated subset"),
-    (["optim.no_decay=bias", "optim.name=muon"], "optim.no_decay does not apply to optim.name=muon"),
+    (["optim.no_decay=bias", "optim.name=muon"],
+     "optim.no_decay applies to optim.name=adamw or adam or sgd; this optim is muon"),
     (["optim.clip_grad_norm=-1"], "optim.clip_grad_norm must be >= 0"),
     (["task.name=kg_comparison", "task.n_entities=12", "task.ood_frac=0.1", *MODEL],
      "leaves 1 OOD and 11 ID entities per attribute"),

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
 from groklab.cli import main
-from groklab.config import OptimConfig, RunConfig, TaskConfig, TrainConfig
+from groklab.config import OPTIMIZERS, RunConfig, TaskConfig, TrainConfig
 from groklab.errors import ConfigError, GroklabError
 from groklab.models import build_model
 from groklab.models.linear import LinearConfig
@@ -25,7 +25,7 @@ def config(d_in=40, n_train=50, wd=0.0, lr=0.1, steps=400, warmup=0, seed=0, d_o
         seed=seed,
         task=TaskConfig(name="linear_teacher", d_in=d_in, d_out=d_out, n_train=n_train, n_val=4000, eps=1e-3),
         model=LinearConfig(n_layers=1, act="identity", **model),
-        optim=OptimConfig(name="sgd", lr=lr, weight_decay=wd, momentum=0.0, warmup_steps=warmup),
+        optim=OPTIMIZERS.make("sgd", lr=lr, weight_decay=wd, momentum=0.0, warmup_steps=warmup),
         train=TrainConfig(steps=steps, batch_size="full"),
     )
 
@@ -125,8 +125,8 @@ def test_prediction_is_the_step_at_which_validation_accuracy_reaches_95_percent(
 
 @pytest.mark.parametrize(("change", "needle"), [
     ({"model": LinearConfig(n_layers=2, act="identity")}, "n_layers=1"),
-    ({"optim": OptimConfig(name="sgd", lr=0.1, momentum=0.9, warmup_steps=0)}, "momentum 0"),
-    ({"optim": OptimConfig(name="adamw", lr=0.1)}, "optim.name=sgd"),
+    ({"optim": OPTIMIZERS.make("sgd", lr=0.1, momentum=0.9, warmup_steps=0)}, "momentum 0"),
+    ({"optim": OPTIMIZERS.make("adamw", lr=0.1)}, "optim.name=sgd"),
 ])
 def test_prediction_says_when_it_does_not_apply(change, needle):
     cfg = dataclasses.replace(config(), **change)

@@ -4,7 +4,7 @@ presets."""
 import pytest
 import torch
 
-from groklab.config import MODELS, OptimConfig, ProbeConfig, RunConfig, TaskConfig, apply_overrides, validate
+from groklab.config import MODELS, OPTIMIZERS, ProbeConfig, RunConfig, TaskConfig, apply_overrides, validate
 from groklab.errors import ConfigError, GroklabError
 from groklab.models import build_model
 from groklab.models.concat import ConcatConfig
@@ -120,8 +120,8 @@ def test_embedding_gets_its_own_lr_and_weight_decay():
     no_embed = build_task(TaskConfig(name="multiterm", op="sum", p=5))
     mlp = build_model(ConcatConfig(name="mlp_concat", n_layers=1, d_mlp=4), no_embed)
     with pytest.raises(ConfigError, match="W_E"):
-        build_optimizer(OptimConfig(embed_lr=1e-3), mlp)
-    assert len(build_optimizer(OptimConfig(), mlp).param_groups) == 1
+        build_optimizer(OPTIMIZERS.make("adamw", embed_lr=1e-3), mlp)
+    assert len(build_optimizer(OPTIMIZERS.make("adamw"), mlp).param_groups) == 1
 
 
 def test_probes_on_known_weights():

@@ -66,8 +66,8 @@ def small_machine(monkeypatch):
 
 
 def numeric_keys() -> dict[str, type]:
-    """Every config key whose type is int or float (optional ones included), from the dataclasses (every schema
-    of every group)."""
+    """Every config key whose type is int or float (optional ones included), from the dataclasses (every schema of a
+    group: optim.momentum is SGD's)."""
     out = {}
     for key, tp in every_key().items():
         kinds = set(typing.get_args(tp)) or {tp}
