@@ -141,16 +141,14 @@ def print_evaluations(path: Path) -> None:
 def describe_config(cfg: Any) -> str:
     """What a preset trains, in one line: `x/y mod 97 · power_transformer 2 layers d 128 · adamw lr 0.001 wd 1 ·
     at most 10,000 steps (stops once val/acc>=0.99 has held 5 evaluations)`."""
-    t, m, o, tr = cfg.task, cfg.model, cfg.optim, cfg.train
-    task = {"modular": f"{t.op} mod {t.p}" if t.p else t.op, "mnist": f"mnist ({t.source}, {t.n_train:,} images)",
-            "mheight": f"m-height ({t.groups} groups, {t.per_group:,} rows each)"}.get(t.name, t.name)
+    m, o, tr = cfg.model, cfg.optim, cfg.train
     optim = f"{o.name} lr {o.lr:g} wd {o.weight_decay:g}" + (f" grokfast {o.grokfast}" if o.grokfast != "none" else "")
     steps = (f"at most {tr.steps:,} steps (stops once {tr.stop_when} has held {tr.stop_after} evaluations)"
              if tr.stop_when else f"{tr.steps:,} steps")
     n_layers = getattr(m, "n_layers", 1)  # the widths this model has (tickets_mlp: one hidden layer)
     layers = f"{n_layers} layer{'s' if n_layers != 1 else ''}"
     width = f"d {m.d_model}" if hasattr(m, "d_model") else f"width {m.d_mlp}"
-    return " · ".join([task, f"{m.name} {layers} {width}", optim, steps])
+    return " · ".join([cfg.task.describe(), f"{m.name} {layers} {width}", optim, steps])
 
 
 def cmd_presets(args: argparse.Namespace) -> int:

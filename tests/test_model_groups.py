@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from groklab.cli import main
-from groklab.config import MAX_LAYERS, MAX_WIDTH, MODELS, ModelConfig, RunConfig, TaskConfig, apply_overrides
+from groklab.config import MAX_LAYERS, MAX_WIDTH, MODELS, ModelConfig, RunConfig, apply_overrides
 from groklab.errors import ConfigError
 from groklab.models import build_model
 from groklab.models.registry import REGISTRY
 from groklab.tasks import build_task
+from groklab.tasks.modular import ModularConfig
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "groklab" / "models"
 
@@ -119,7 +120,7 @@ def test_each_schema_checks_its_own_keys(name, values, needle):
 
 
 def test_build_model_takes_only_the_schema_the_name_selects():
-    task = build_task(TaskConfig(op="x+y", p=7))
+    task = build_task(ModularConfig(op="x+y", p=7))
     with pytest.raises(ConfigError, match=r"model\.name=mlp takes MLPConfig settings"):
         build_model(ModelConfig(name="mlp"), task)
     with pytest.raises(ConfigError, match=r"model\.n_heads must be >= 1"):  # the schema's rules run first

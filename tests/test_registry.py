@@ -10,6 +10,7 @@ from groklab.errors import ConfigError
 from groklab.models import MODELS, build_model
 from groklab.models.registry import REGISTRY, register
 from groklab.tasks import BUILDERS, READERS, build_task
+from groklab.tasks.modular import ModularConfig
 from groklab.tasks.registry import register as register_task
 
 GROKLAB = Path(__file__).resolve().parents[1] / "groklab"
@@ -32,7 +33,7 @@ def test_a_name_registered_twice_is_refused():
 
 
 def test_unknown_names_are_one_line_naming_the_registered_ones():
-    task = build_task(TaskConfig(p=7))
+    task = build_task(ModularConfig(p=7))
     with pytest.raises(ConfigError, match=r"model.name='nope': expected one of .*power_transformer"):
         build_model(ModelConfig(name="nope"), task)
     with pytest.raises(ConfigError, match=r"task.name='nope': expected one of .*modular"):

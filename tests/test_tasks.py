@@ -3,10 +3,9 @@ import itertools
 import pytest
 import torch
 
-from groklab.config import TaskConfig
 from groklab.errors import ConfigError
 from groklab.tasks import build_task
-from groklab.tasks.modular import MODULAR_OPS, S5_OPS, compose, inverse, s5_elements, s5_table
+from groklab.tasks.modular import MODULAR_OPS, S5_OPS, ModularConfig, compose, inverse, s5_elements, s5_table
 
 
 def brute(op: str, x: int, y: int, p: int) -> int | None:
@@ -35,7 +34,7 @@ def all_pairs(task):
 @pytest.mark.parametrize("op", list(MODULAR_OPS))
 def test_every_operation_matches_brute_force(op):
     p = 11
-    task = build_task(TaskConfig(op=op, p=p, train_frac=0.5))
+    task = build_task(ModularConfig(op=op, p=p, train_frac=0.5))
     x, y = all_pairs(task)
     expected = {(a, b): brute(op, a, b, p) for a in range(p) for b in range(p)}
     expected = {k: v for k, v in expected.items() if v is not None}
@@ -45,22 +44,22 @@ def test_every_operation_matches_brute_force(op):
 
 
 def test_division_uses_p_times_p_minus_1_pairs():
-    task = build_task(TaskConfig(op="x/y", p=97, train_frac=0.5))
+    task = build_task(ModularConfig(op="x/y", p=97, train_frac=0.5))
     assert task.n_train + len(task.x_val) == 97 * 96
     assert task.n_train == 4656
 
 
 def test_nanda_layout():
-    task = build_task(TaskConfig(op="x+y", p=113, train_frac=0.3, layout="a_b_eq"))
+    task = build_task(ModularConfig(op="x+y", p=113, train_frac=0.3, layout="a_b_eq"))
     assert task.x_train.shape[1] == 3 and task.vocab_size == 114 and task.n_classes == 113
     assert task.n_train == 3831 or task.n_train == 3830  # round(0.3 * 12769) = 3831
     assert ((task.x_train[:, 0] + task.x_train[:, 1]) % 113 == task.y_train).all()
 
 
 def test_split_is_disjoint_and_deterministic():
-    a = build_task(TaskConfig(op="x+y", p=13, train_frac=0.3, split_seed=1))
-    b = build_task(TaskConfig(op="x+y", p=13, train_frac=0.3, split_seed=1))
-    c = build_task(TaskConfig(op="x+y", p=13, train_frac=0.3, split_seed=2))
+    a = build_task(ModularConfig(op="x+y", p=13, train_frac=0.3, split_seed=1))
+    b = build_task(ModularConfig(op="x+y", p=13, train_frac=0.3, split_seed=1))
+    c = build_task(ModularConfig(op="x+y", p=13, train_frac=0.3, split_seed=2))
     assert torch.equal(a.x_train, b.x_train) and not torch.equal(a.x_train, c.x_train)
     train = {tuple(r.tolist()) for r in a.x_train}
     val = {tuple(r.tolist()) for r in a.x_val}
@@ -82,7 +81,7 @@ def test_s5_group_axioms():
 
 @pytest.mark.parametrize("op", S5_OPS)
 def test_s5_tasks(op):
-    task = build_task(TaskConfig(op=op, p=None, train_frac=0.5))
+    task = build_task(ModularConfig(op=op, p=None, train_frac=0.5))
     assert task.n_classes == 120 and task.n_train + len(task.x_val) == 14400
     elems = s5_elements()
     x, y = all_pairs(task)
@@ -96,14 +95,14 @@ def test_s5_tasks(op):
 @pytest.mark.parametrize(
     "cfg, message",
     [
-        (TaskConfig(op="x/y", p=96), "not prime"),
-        (TaskConfig(op="x+y", p=1), ">= 2"),
-        (TaskConfig(op="s5", p=97), "task.p=null"),
-        (TaskConfig(op="x**y"), "unknown"),
-        (TaskConfig(train_frac=1.0), "(0, 1)"),
-        (TaskConfig(op="x+y", p=3, train_frac=0.01), "empty"),
-        (TaskConfig(layout="abc"), "layout"),
-        (TaskConfig(op="x-y", p=7, pairs="unordered"), "symmetric"),
+        (ModularConfig(op="x/y", p=96), "not prime"),
+        (ModularConfig(op="x+y", p=1), ">= 2"),
+        (ModularConfig(op="s5", p=97), "task.p=null"),
+        (ModularConfig(op="x**y"), "unknown"),
+        (ModularConfig(train_frac=1.0), "(0, 1)"),
+        (ModularConfig(op="x+y", p=3, train_frac=0.01), "empty"),
+        (ModularConfig(layout="abc"), "layout"),
+        (ModularConfig(op="x-y", p=7, pairs="unordered"), "symmetric"),
     ],
 )
 def test_bad_task_configs(cfg, message):
@@ -114,7 +113,7 @@ def test_bad_task_configs(cfg, message):
 def test_unordered_pairs_have_no_mirror_across_the_split():
     """task.pairs=unordered keeps a <= b: p(p+1)/2 pairs, so no validation pair is a training pair read backwards
     (with all p^2 ordered pairs of a symmetric op, ~train_frac of the validation pairs are)."""
-    task = build_task(TaskConfig(op="x+y", p=11, train_frac=0.4, layout="a_b_eq", pairs="unordered"))
+    task = build_task(ModularConfig(op="x+y", p=11, train_frac=0.4, layout="a_b_eq", pairs="unordered"))
     pairs = [tuple(r[:2].tolist()) for x in (task.x_train, task.x_val) for r in x]
     assert len(pairs) == 11 * 12 // 2 and all(a <= b for a, b in pairs)
     assert task.meta["n_pairs"] == 66
@@ -123,9 +122,9 @@ def test_unordered_pairs_have_no_mirror_across_the_split():
 
 
 def test_pairs_key_is_checked_before_training():
-    from groklab.config import RunConfig, validate
+    from groklab.config import RunConfig, apply_overrides, validate
 
     with pytest.raises(ConfigError, match="all or unordered"):
-        validate(RunConfig(task=TaskConfig(pairs="some")))
+        validate(RunConfig(task=ModularConfig(pairs="some")))
     with pytest.raises(ConfigError, match=r"task\.name=modular"):
-        validate(RunConfig(task=TaskConfig(name="multiterm", op="sum", pairs="unordered")))
+        apply_overrides(RunConfig(), {"task.name": "multiterm", "task.op": "sum", "task.pairs": "unordered"})

@@ -16,12 +16,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from groklab.analysis.delay import DelayRule, delay_of
-from groklab.config import RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
 from groklab.models.concat import ConcatConfig
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import chance_rule, fmt, last, need, status_ok, values
 from groklab.runs import Run
+from groklab.tasks.multiterm import MultitermConfig
 
 # The delay (groklab.analysis.delay): 99% on both splits, test accuracy near chance (1/p) when training fits, the
 # test level held >= 5x later (Gromov gives no ratio).
@@ -70,7 +71,7 @@ PRESET = Preset(
     "Fourier IPR of the neurons rises (periodic features)",
     config=RunConfig(
         name="gromov2023",
-        task=TaskConfig(name="multiterm", op="sum", p=97, terms=2, train_frac=0.3),
+        task=MultitermConfig(op="sum", p=97, terms=2, train_frac=0.3),
         model=ConcatConfig(name="mlp_concat", n_layers=1, d_mlp=500, act="square", bias=False, init="gromov"),
         optim=AdamConfig(name="adamw", lr=1e-2, weight_decay=0.0, beta1=0.9, beta2=0.98, eps=1e-8,
                          warmup_steps=0),
@@ -100,7 +101,7 @@ DOSHI = Preset(
     config=dataclasses.replace(
         PRESET.config,
         name="doshi2024",
-        task=TaskConfig(name="multiterm", op="sum", p=23, terms=3, train_frac=0.1),
+        task=MultitermConfig(op="sum", p=23, terms=3, train_frac=0.1),
         model=dataclasses.replace(PRESET.config.model, act="power"),
         optim=dataclasses.replace(PRESET.config.optim, lr=0.005, weight_decay=5.0),
         train=dataclasses.replace(PRESET.config.train, steps=1_400),

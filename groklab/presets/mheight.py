@@ -27,7 +27,7 @@ One epoch is 105,000 / 4,096 ≈ 26 steps, so the published 10k epochs are `trai
 from collections.abc import Mapping
 from typing import Any
 
-from groklab.config import RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
 from groklab.io import finite
 from groklab.mheight.metric import PUBLISHED_BELOW_MDS_MEAN, PUBLISHED_MEAN, headline
 from groklab.models.heads import GroupHeadsConfig
@@ -36,6 +36,7 @@ from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import detection, fmt, need, status_ok, values
 from groklab.runs import Run
+from groklab.tasks.mheight import MheightConfig
 
 PAPER = ("CSCE 636 m-height project (Texas A&M, A. Jiang): the course's published results (GitHub "
          "eothL/m-height-problem-DNN-project)")
@@ -168,8 +169,7 @@ PRESET = Preset(
     "groups 0.08-0.15, m = n-k groups 2.0-2.7); our target <= 0.25 at 20k/group",
     config=RunConfig(
         name="mheight",
-        task=TaskConfig(name="mheight", op="mheight", p=None, groups="all", per_group=2_000, val_per_group=500,
-                        features="minors+ratios"),
+        task=MheightConfig(groups="all", per_group=2_000, val_per_group=500, features="minors+ratios"),
         model=GroupHeadsConfig(name="group_heads", d_model=128, d_mlp=128, n_layers=3, act="gelu"),
         optim=AdamConfig(name="adamw", lr=1e-3, weight_decay=1e-4, beta1=0.9, beta2=0.999, warmup_steps=200),
         train=TrainConfig(steps=3_000, batch_size="512", eval_every=250, loss="mse", probes="mheight_groups",
@@ -192,7 +192,7 @@ GROKKING = Preset(
     "best val ~1.3) and 0.03 (~epoch 520, ~2.0), none at 0.1; examine the training-loss spike against the weight norms",
     config=RunConfig(
         name="mheight_grokking",
-        task=TaskConfig(name="mheight", op="mheight", p=None, groups="all", per_group=5_000, val_per_group=500),
+        task=MheightConfig(groups="all", per_group=5_000, val_per_group=500),
         model=ResidualMLPConfig(name="resnet_mlp", d_model=384, d_mlp=384, n_layers=5),
         optim=AdamConfig(name="adamw", lr=1e-3, weight_decay=0.01, beta1=0.9, beta2=0.999, warmup_steps=100),
         train=TrainConfig(steps=20_000, batch_size="4096", eval_every=200, loss="mse",

@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from groklab.analysis.delay import DelayRule, delay_of
-from groklab.config import RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
 from groklab.models.transformer import TransformerConfig
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, Study, conclude, register
 from groklab.presets.evidence import chance_rule, detection, fmt, last, need, status_ok
 from groklab.runs import Run
+from groklab.tasks.modular import ModularConfig
 
 # CI scale: Nanda's 1-layer transformer on (a + b) mod 53 with 40% of the pairs: papers.md §03 notes that p = 53
 # needs weight decay ~5 to grok; with it (seed 0, evaluated every 10 steps to time the fit) train accuracy holds 99%
@@ -104,7 +105,7 @@ PRESET = Preset(
     reproduces="Fig. 2: train acc 1.0 by ~1.4k steps, test acc > 0.95 near 10k (third-party: 6.3k-8.4k)",
     config=RunConfig(
         name="nanda2023",
-        task=TaskConfig(op="x+y", p=113, train_frac=0.3, layout="a_b_eq"),
+        task=ModularConfig(op="x+y", p=113, train_frac=0.3, layout="a_b_eq"),
         model=TransformerConfig(name="nanda_transformer", n_layers=1, d_model=128, n_heads=4, d_mlp=512),
         optim=AdamConfig(name="adamw", lr=1e-3, weight_decay=1.0, beta1=0.9, beta2=0.98, warmup_steps=10),
         train=TrainConfig(steps=40_000, batch_size="full", eval_every=100, loss_dtype="float64",

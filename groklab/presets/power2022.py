@@ -16,12 +16,13 @@ from typing import Any
 
 from groklab.analysis.delay import DelayRule, delay_of
 from groklab.analysis.detect import DetectConfig
-from groklab.config import RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
 from groklab.models.transformer import TransformerConfig
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import chance_rule, fmt, need, status_ok
 from groklab.runs import Run
+from groklab.tasks.modular import ModularConfig
 
 # The delay (groklab.analysis.delay) as Power et al. state it: 99% accuracy on both splits (§01), validation near
 # chance (1/p) when training fits; the paper gives no ratio for its weight-decay runs, so R = 5.
@@ -55,7 +56,7 @@ PRESET = Preset(
     reproduces="delayed generalization on x/y mod 97 with 50% data: train acc 0.99 long before val acc 0.99",
     config=RunConfig(
         name="power2022",
-        task=TaskConfig(op="x/y", p=97, train_frac=0.5, layout="a_op_b_eq"),
+        task=ModularConfig(op="x/y", p=97, train_frac=0.5, layout="a_op_b_eq"),
         model=TransformerConfig(name="power_transformer", n_layers=2, d_model=128, n_heads=4, d_mlp=512),
         optim=AdamConfig(name="adamw", lr=1e-3, weight_decay=1.0, beta1=0.9, beta2=0.98, warmup_steps=10),
         train=TrainConfig(steps=10_000, batch_size="auto", eval_every=100, stop_when="val/acc>=0.99",

@@ -33,12 +33,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from groklab.analysis.delay import DelayRule, delay_of
-from groklab.config import RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
 from groklab.models.concat import ConcatConfig
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import first_at, fmt, need, points
 from groklab.runs import Run
+from groklab.tasks.multiterm import MultitermConfig
 
 QUIET = {"train.device": "cpu", "train.log_checkpoints": 0}
 # ⊥AdamW's "no delay", by the shared definition (analysis/delay): val acc 0.95 (held 3 evaluations) less than 5x
@@ -162,7 +163,7 @@ PRESET = Preset(
     "without regularization",
     config=RunConfig(
         name="prieto2025",
-        task=TaskConfig(name="multiterm", op="sum", p=47, terms=2, train_frac=0.4),
+        task=MultitermConfig(op="sum", p=47, terms=2, train_frac=0.4),
         model=ConcatConfig(name="mlp_concat", n_layers=2, d_mlp=200, act="relu", bias=False),
         optim=AdamConfig(name="adamw", lr=1e-2, weight_decay=0.0, beta1=0.9, beta2=0.99, eps=1e-25,
                          warmup_steps=0, orthograd=True),

@@ -24,12 +24,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from groklab.analysis.slingshot import Cycle, cycles, gains
-from groklab.config import RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
 from groklab.models.concat import ConcatConfig
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import fmt, need, points
 from groklab.runs import Run
+from groklab.tasks.multiterm import MultitermConfig
 
 # The detector's verdicts on these runs (summary.json) look 25 evaluations either side of a spike for the norm
 # change: the norm grows over the ~300 steps before the spike.
@@ -169,7 +170,7 @@ PRESET = Preset(
     "suppresses them",
     config=RunConfig(
         name="thilak2022",
-        task=TaskConfig(name="multiterm", op="sum", p=23, terms=2, train_frac=0.4),
+        task=MultitermConfig(op="sum", p=23, terms=2, train_frac=0.4),
         model=ConcatConfig(name="mlp_concat", n_layers=2, d_mlp=200, act="relu", bias=False),
         optim=AdamConfig(name="adam", lr=1e-2, weight_decay=0.0, beta1=0.9, beta2=0.99, eps=1e-8, warmup_steps=0),
         train=TrainConfig(steps=2_000, batch_size="full", eval_every=1, loss="ce", loss_dtype="float32",

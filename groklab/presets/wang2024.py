@@ -34,12 +34,13 @@ from typing import Any
 
 from groklab.analysis.delay import DelayRule, delay_of
 from groklab.analysis.detect import sustained_crossing
-from groklab.config import RunConfig, TaskConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
 from groklab.models.gpt2 import GPT2Config
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import fmt, last, need, points, status_ok, values
 from groklab.runs import Run
+from groklab.tasks.knowledge_graph import ComparisonConfig, CompositionConfig
 
 PAPER = ("Wang, Yue, Su, Sun 2024, Grokked Transformers are Implicit Reasoners: A Mechanistic Journey to the Edge "
          "of Generalization (arXiv 2405.15071)")
@@ -106,8 +107,7 @@ PRESET = Preset(
     "training facts), OOD composition stays at chance, a larger inferred/atomic ratio phi groks sooner",
     config=RunConfig(
         name="wang2024",
-        task=TaskConfig(name="kg_composition", op="composition", p=None, n_entities=50, n_relations=20,
-                        out_degree=20, phi=12.6, ood_frac=0.05),
+        task=CompositionConfig(n_entities=50, n_relations=20, out_degree=20, phi=12.6, ood_frac=0.05),
         model=MODEL,
         optim=OPTIM,
         train=TrainConfig(steps=5_000, batch_size="256", eval_every=250, loss="ce", checkpoint_every=2_500),
@@ -135,10 +135,10 @@ GPT2_PAPER = ("model.d_model=768", "model.n_layers=8", "model.n_heads=12", "mode
               "train.steps=1500000", "train.eval_every=10000")
 # CPU scale (found by the search in docs/presets.md): |E| 500 and 2 attributes, so that each attribute has 450 ID
 # entities (more than d_model: OOD comparison stays at chance with 45) and an epoch is 24 steps
-COMPARISON_TASK = TaskConfig(name="kg_comparison", op="comparison", p=None, n_entities=500, n_attributes=2,
-                             n_values=20, phi=12.6, ood_frac=0.1, padding="right")
+COMPARISON_TASK = ComparisonConfig(n_entities=500, n_attributes=2, n_values=20, phi=12.6, ood_frac=0.1,
+                                   padding="right")
 # The composition arm: the same model and optimizer on wang2024's CI graph (|E| 50, |R| 20, out-degree 20)
-COMPOSITION_ARM = {"task.name": "kg_composition", "task.op": "composition", "task.n_entities": 50,
+COMPOSITION_ARM = {"task.name": "kg_composition", "task.n_entities": 50,
                    "task.n_relations": 20, "task.out_degree": 20, "task.ood_frac": 0.05}
 COMPOSITION_PAPER = COMPOSITION_ARM | {"task.n_entities": 2000, "task.n_relations": 200, "task.phi": 18}
 COMPOSITION_CI = COMPOSITION_ARM | {"train.steps": 4_000}  # d 64 fits these 12,970 facts by ~3,000 steps

@@ -51,12 +51,12 @@ def parse_spec(items: list[str]) -> tuple[dict[str, list[str]], dict[str, str]]:
             swept[key] = [str(v) for v in values]
             if not swept[key]:
                 raise ConfigError(f"{key}={value}: empty range (no values)")
-        elif "," in value or not value:
+        elif "," in value or (not value and keys.get(key) is not str):
             values = [v.strip() for v in value.split(",")]
             if not value or any(not v for v in values):
                 raise ConfigError(f"{key}={value}: empty value in the list; expected {key}=V1,V2,...")
             swept[key] = values
-        else:
+        else:  # one value; "" only for a text key (train.stop_when=: no stop rule, as in groklab run)
             fixed[key] = value
     return swept, fixed
 

@@ -47,6 +47,14 @@ class TaskData:
         return int(self.x_train.shape[0])
 
 
+@dataclass(frozen=True)
+class Split:
+    """The key of every task that splits one pool of examples at random (a mixin of their schemas: `class
+    XConfig(Split, TaskConfig)`); `task.split_seed` draws the split."""
+
+    train_frac: float = 0.5  # fraction of all examples used for training, the rest is validation (Power 2022)
+
+
 def split_indices(n: int, train_frac: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """A random split of range(n) with its own seed, so the split never moves with the init seed."""
     if not 0 < train_frac < 1:

@@ -20,12 +20,14 @@ then `=` and `?`. A program is `[x, =, y]` per assignment, then `[?, c_L]`; the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from groklab.config import TaskConfig, check_size
 from groklab.errors import ConfigError
-from groklab.tasks.base import TaskData, split_indices
+from groklab.tasks.base import Split, TaskData, split_indices
 from groklab.tasks.registry import register
 
 GENERATION_SEED = 0
@@ -33,24 +35,36 @@ MAX_VOCAB = 1_000_000  # variable names and values together
 MAX_DRAWS_PER_EXAMPLE = 50  # redraws tolerated per distinct example before the key space counts as too small
 
 
-def check(cfg: TaskConfig) -> None:
-    if cfg.n_vars < 1 or cfg.n_values < 2:
-        raise ConfigError(f"task.n_vars must be >= 1 and task.n_values >= 2 (got {cfg.n_vars}, {cfg.n_values})")
-    if cfg.chain < 1 or cfg.distractors < 0:
-        raise ConfigError(f"task.chain must be >= 1 and task.distractors >= 0 (got {cfg.chain}, {cfg.distractors})")
-    if cfg.chain > cfg.n_vars:
-        raise ConfigError(f"task.chain={cfg.chain} needs that many distinct variables, but task.n_vars={cfg.n_vars}; "
-                          "raise task.n_vars or lower task.chain")
-    if cfg.chain + cfg.distractors > cfg.n_vars:
-        raise ConfigError(f"task.chain + task.distractors = {cfg.chain + cfg.distractors} assignments, each to its "
-                          f"own variable, but task.n_vars={cfg.n_vars}; raise task.n_vars or lower the others")
-    if cfg.n_examples < 2:
-        raise ConfigError(f"task.n_examples must be >= 2 (got {cfg.n_examples})")
-    if cfg.n_vars + cfg.n_values > MAX_VOCAB:  # each draw permutes the n_vars names
-        raise ConfigError(f"task.n_vars + task.n_values = {cfg.n_vars + cfg.n_values:,} tokens; at most {MAX_VOCAB:,}")
-    length = 3 * (cfg.chain + cfg.distractors) + 2
-    check_size(f"task.n_examples={cfg.n_examples:,} programs of {length} tokens", cfg.n_examples * (100 * length + 200),
-               "lower task.n_examples")
+@dataclass(frozen=True)
+class BindingConfig(Split, TaskConfig):
+    """`task.name=variable_binding`: programs of single assignments and a query (module docstring)."""
+
+    name: str = "variable_binding"
+    n_vars: int = 6  # number of variable names
+    n_values: int = 10  # values, which are the answer classes
+    chain: int = 2  # assignments from the value to the queried variable (a=3, b=a, ?b: 2)
+    distractors: int = 2  # extra assignments to other variables
+    n_examples: int = 20_000  # distinct programs generated (split by train_frac)
+
+    def check(self) -> None:
+        n_vars, n_values, chain, distractors = self.n_vars, self.n_values, self.chain, self.distractors
+        if n_vars < 1 or n_values < 2:
+            raise ConfigError(f"task.n_vars must be >= 1 and task.n_values >= 2 (got {n_vars}, {n_values})")
+        if chain < 1 or distractors < 0:
+            raise ConfigError(f"task.chain must be >= 1 and task.distractors >= 0 (got {chain}, {distractors})")
+        if chain > n_vars:
+            raise ConfigError(f"task.chain={chain} needs that many distinct variables, but task.n_vars={n_vars}; "
+                              "raise task.n_vars or lower task.chain")
+        if chain + distractors > n_vars:
+            raise ConfigError(f"task.chain + task.distractors = {chain + distractors} assignments, each to its "
+                              f"own variable, but task.n_vars={n_vars}; raise task.n_vars or lower the others")
+        if self.n_examples < 2:
+            raise ConfigError(f"task.n_examples must be >= 2 (got {self.n_examples})")
+        if n_vars + n_values > MAX_VOCAB:  # each draw permutes the n_vars names
+            raise ConfigError(f"task.n_vars + task.n_values = {n_vars + n_values:,} tokens; at most {MAX_VOCAB:,}")
+        length = 3 * (chain + distractors) + 2
+        check_size(f"task.n_examples={self.n_examples:,} programs of {length} tokens",
+                   self.n_examples * (100 * length + 200), "lower task.n_examples")
 
 
 def tokens_of(n_values: int, n_vars: int) -> dict[str, int]:
@@ -58,7 +72,7 @@ def tokens_of(n_values: int, n_vars: int) -> dict[str, int]:
     return {"=": n_values + n_vars, "?": n_values + n_vars + 1}
 
 
-def draw_program(rng: np.random.Generator, cfg: TaskConfig) -> tuple[list[int], int]:
+def draw_program(rng: np.random.Generator, cfg: BindingConfig) -> tuple[list[int], int]:
     """One program's tokens and its answer (the value at the start of the chain)."""
     nv, syms = cfg.n_values, tokens_of(cfg.n_values, cfg.n_vars)
     names = [nv + int(i) for i in rng.permutation(cfg.n_vars)[: cfg.chain + cfg.distractors]]
@@ -83,7 +97,7 @@ def draw_program(rng: np.random.Generator, cfg: TaskConfig) -> tuple[list[int], 
     return [*tokens, syms["?"], chain[-1]], value
 
 
-def generate(cfg: TaskConfig) -> tuple[np.ndarray, np.ndarray]:
+def generate(cfg: BindingConfig) -> tuple[np.ndarray, np.ndarray]:
     """`n_examples` distinct programs [n, 3·(chain + distractors) + 2] and their answers [n]."""
     rng = np.random.default_rng(GENERATION_SEED)
     seen: dict[tuple[int, ...], int] = {}
@@ -98,9 +112,9 @@ def generate(cfg: TaskConfig) -> tuple[np.ndarray, np.ndarray]:
     return np.array(list(seen), dtype=np.int64), np.array(list(seen.values()), dtype=np.int64)
 
 
-@register("variable_binding")
-def build_variable_binding(cfg: TaskConfig) -> TaskData:
-    check(cfg)
+@register("variable_binding", settings=BindingConfig)
+def build_variable_binding(cfg: BindingConfig) -> TaskData:
+    cfg.check()
     x, y = generate(cfg)
     train, val = split_indices(len(y), cfg.train_frac, cfg.split_seed)
     xs, ys = torch.from_numpy(x), torch.from_numpy(y)

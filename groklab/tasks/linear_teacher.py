@@ -25,6 +25,7 @@ the weight decay as gamma/d_out; torch's `weight_decay` is that gamma/d_out (the
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -103,21 +104,32 @@ def first_step(curve: torch.Tensor, level: float) -> int | None:
     return int(hit[0]) if len(hit) else None
 
 
-def check(cfg: TaskConfig) -> None:
-    for key in ("d_in", "d_out", "n_train", "n_val"):
-        if getattr(cfg, key) <= 0:
-            raise ConfigError(f"task.{key} must be > 0 (got {getattr(cfg, key)})")
-    if not cfg.eps > 0:
-        raise ConfigError(f"task.eps must be > 0 (got {cfg.eps})")
-    floats = (cfg.n_train + cfg.n_val) * (cfg.d_in + cfg.d_out) + cfg.d_in * cfg.d_out  # samples, targets, teacher
-    check_size(f"task.d_in={cfg.d_in:,}, d_out={cfg.d_out:,}, n_train={cfg.n_train:,}, n_val={cfg.n_val:,}",
-               8 * floats, "choose smaller sizes")
+@dataclass(frozen=True)
+class LinearTeacherConfig(TaskConfig):
+    """`task.name=linear_teacher`: y = T^T x with Gaussian inputs (Levi et al. 2023, §3)."""
+
+    name: str = "linear_teacher"
+    d_in: int = 1000  # input dimension (Levi et al. 2023: 1,000)
+    d_out: int = 1  # output dimension
+    n_train: int = 1_000  # training samples N_tr; the control parameter is lambda = d_in / N_tr
+    n_val: int = 10_000  # fresh validation samples
+    eps: float = 1e-3  # a sample is correct when its mean squared error over outputs is < eps (Eqs. 10, 13)
+
+    def check(self) -> None:
+        for key in ("d_in", "d_out", "n_train", "n_val"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(f"task.{key} must be > 0 (got {getattr(self, key)})")
+        if not self.eps > 0:
+            raise ConfigError(f"task.eps must be > 0 (got {self.eps})")
+        floats = (self.n_train + self.n_val) * (self.d_in + self.d_out) + self.d_in * self.d_out  # samples, teacher
+        check_size(f"task.d_in={self.d_in:,}, d_out={self.d_out:,}, n_train={self.n_train:,}, n_val={self.n_val:,}",
+                   8 * floats, "choose smaller sizes")
 
 
-@register("linear_teacher")
-def build_linear_teacher(cfg: TaskConfig) -> TaskData:
+@register("linear_teacher", settings=LinearTeacherConfig)
+def build_linear_teacher(cfg: LinearTeacherConfig) -> TaskData:
     """`task.name=linear_teacher`: train and fresh validation samples of y = T^T x, all drawn from task.split_seed."""
-    check(cfg)
+    cfg.check()
     # numpy's PCG64, not torch's generator: the student's init is torch.randn after torch.manual_seed(seed), and
     # with seed == split_seed the same torch stream would make the student start equal to the teacher.
     rng = np.random.default_rng(cfg.split_seed)

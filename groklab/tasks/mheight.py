@@ -40,9 +40,10 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -101,7 +102,27 @@ def parse_task_groups(spec: str) -> tuple[tuple[int, int, int], ...]:
         raise ConfigError(f"task.groups={spec!r}: {e}") from None
 
 
-def check(cfg: TaskConfig) -> tuple[tuple[int, int, int], ...]:
+@dataclass(frozen=True)
+class MheightConfig(TaskConfig):
+    """`task.name=mheight`: the m-height regression (module docstring, mheight.md §4)."""
+
+    name: str = "mheight"
+    data: str = ""  # a data set file (groklab mheight generate or import); "" = generate one into the cache
+    groups: str = "all"  # all | n9 | n10 | hard | 'n,k,m;n,k,m' (mheight.md §4.1)
+    per_group: int = 5_000  # training samples per (n, k, m) group (balanced; the course study's 5k)
+    val_per_group: int = 500  # held-out validation samples per group
+    augment: int = 0  # extra copies of each training row under P's symmetries (mheight.md §7.7)
+    features: str = "raw"  # model inputs: raw (P), minors (sorted log2 |minors|), ratios, or e.g. raw+minors
+    losses: ClassVar[tuple[str, ...]] = ("mse_violation",)  # the sampled-bound penalty (violation_term)
+
+    def check(self) -> None:
+        checked_groups(self)
+
+    def describe(self) -> str:
+        return f"m-height ({self.groups} groups, {self.per_group:,} rows each)"
+
+
+def checked_groups(cfg: MheightConfig) -> tuple[tuple[int, int, int], ...]:
     """The task's own config checks (one-line ConfigError each); returns the groups."""
     if cfg.per_group < 1:
         raise ConfigError(f"task.per_group must be >= 1 (got {cfg.per_group})")
@@ -170,7 +191,8 @@ def _load(path: str, mtime_ns: int, size: int) -> tuple[dict[str, np.ndarray], f
     return table, scale
 
 
-def load_table(cfg: TaskConfig, groups: tuple[tuple[int, int, int], ...]) -> tuple[dict[str, np.ndarray], float, str]:
+def load_table(cfg: MheightConfig, groups: tuple[tuple[int, int, int], ...]
+               ) -> tuple[dict[str, np.ndarray], float, str]:
     """The data set of `task.data`, or the cached generated one (made here on first use)."""
     if cfg.data:
         path = Path(cfg.data)
@@ -325,7 +347,7 @@ def raw_features(parts: list[str], table: dict[str, np.ndarray], scale: float, s
             for kind in ("minors", "ratios") if kind in parts}
 
 
-def fit_inputs(cfg: TaskConfig, table: dict[str, np.ndarray], scale: float, train: np.ndarray,
+def fit_inputs(cfg: MheightConfig, table: dict[str, np.ndarray], scale: float, train: np.ndarray,
                  groups: list[tuple[int, int, int]], feats: dict[str, np.ndarray]) -> dict[str, Any]:
     """What the inputs of a model trained on these rows are made with (TaskData.fitted): the groups (one head
     each), the padding, the entry scale, the feature blocks, the (n, k) pairs the minors' slots are sized for, the
@@ -361,12 +383,12 @@ def task_meta(fitted: dict[str, Any]) -> dict[str, Any]:
             "group_sets": {"m<n-k": [i for i, g in enumerate(fitted["groups"]) if below_mds(g)]}}
 
 
-@register("mheight")
-def build_mheight(cfg: TaskConfig, fitted: dict[str, Any] | None = None) -> TaskData:
+@register("mheight", settings=MheightConfig)
+def build_mheight(cfg: MheightConfig, fitted: dict[str, Any] | None = None) -> TaskData:
     """Balanced train/validation tensors of the m-height regression (module docstring). With `fitted` (a trained
     run's TaskData.fitted) the rows are encoded with the run's statistics instead of fitting new ones, and the
     groups index the run's heads."""
-    groups = check(cfg)
+    groups = checked_groups(cfg)
     table, scale, source = load_table(cfg, groups)
     if fitted is not None:
         refuse_other_groups(list(groups), fitted, "task.groups")
@@ -429,7 +451,7 @@ def scoring_task(table: dict[str, np.ndarray], fitted: dict[str, Any], source: s
 
 
 @register_reader("mheight")
-def read_mheight(cfg: TaskConfig, path: str, fitted: dict[str, Any]) -> TaskData:
+def read_mheight(cfg: MheightConfig, path: str, fitted: dict[str, Any]) -> TaskData:
     """`groklab evaluate RUN --data FILE` for an m-height run: every row of a data file (.npz, .parquet or a CSV of
     codes, groklab.mheight.dataset; a CSV without heights gets exact labels) scored as the validation split."""
     from groklab.mheight.dataset import load_dataset

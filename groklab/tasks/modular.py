@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from groklab.config import TaskConfig, check_size
 from groklab.errors import ConfigError
-from groklab.tasks.base import TaskData, split_indices
+from groklab.tasks.base import Split, TaskData, split_indices
 from groklab.tasks.registry import register
 
 Table = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
@@ -49,6 +50,7 @@ SYMMETRIC = {"x+y", "x*y", "x^2+y^2", "x^2+xy+y^2"}
 S5_OPS = ("s5", "s5conj", "s5aba")
 OPERATIONS = (*MODULAR_OPS, *S5_OPS)
 LAYOUTS = ("a_op_b_eq", "a_b_eq")
+PAIRS = ("all", "unordered")
 
 
 def is_prime(n: int) -> bool:
@@ -100,29 +102,54 @@ def operation_table(op: str, p: int | None, unordered: bool = False) -> tuple[np
     return a, b, MODULAR_OPS[op](a, b, p), p
 
 
-def check(cfg: TaskConfig) -> None:
-    if cfg.op not in OPERATIONS:
-        raise ConfigError(f"task.op={cfg.op!r} is unknown; expected one of {', '.join(OPERATIONS)}")
-    if cfg.layout not in LAYOUTS:
-        raise ConfigError(f"task.layout={cfg.layout!r}: expected one of {', '.join(LAYOUTS)}")
-    if cfg.pairs == "unordered" and cfg.op not in SYMMETRIC:
-        raise ConfigError(f"task.pairs=unordered needs a symmetric operation ({', '.join(sorted(SYMMETRIC))}); "
-                          f"task.op={cfg.op} is not")
-    if cfg.op in S5_OPS:
-        if cfg.p is not None:
-            raise ConfigError(f"task.op={cfg.op} is an S5 permutation task: set task.p=null (got p={cfg.p})")
-        return
-    if cfg.p is None or cfg.p < 2:
-        raise ConfigError(f"task.p must be an integer >= 2 for task.op={cfg.op} (got {cfg.p})")
-    # all p^2 pairs as int64 tokens (4 per pair) and answers, with numpy's temporaries: about 100 bytes a pair
-    check_size(f"task.p={cfg.p} ({cfg.p**2:,} pairs)", 100 * cfg.p**2, "choose a smaller task.p")
-    if cfg.op in NEEDS_PRIME and not is_prime(cfg.p):
-        raise ConfigError(f"task.p={cfg.p} is not prime, but task.op={cfg.op} needs inverses mod p")
+def op_label(op: str) -> str:
+    """An operation as a part of a folder name: x/y -> xdivy, x*y -> xmuly, x^2+y^2 -> xpow2_ypow2."""
+    op = op.replace("/", "div").replace("*", "mul").replace("^", "pow")
+    return "".join(c if c.isalnum() else "_" for c in op).strip("_")
 
 
-@register("modular")
-def build_modular(cfg: TaskConfig) -> TaskData:
-    check(cfg)
+@dataclass(frozen=True)
+class ModularConfig(Split, TaskConfig):
+    """`task.name=modular`: one operation table of Power et al. 2022 (Appendix A.1.1), S5 included."""
+
+    name: str = "modular"
+    op: str = "x/y"  # one of OPERATIONS; x/y mod 97 is Power et al.'s headline task (their Figure 1)
+    p: int | None = 97  # modulus; None (null) for the S5 operations
+    layout: str = "a_op_b_eq"  # token layout: a_op_b_eq ([a, op, b, =], Power re-impls) or a_b_eq (Nanda 2023)
+    pairs: str = "all"  # all ordered pairs, or unordered (a <= b; symmetric operations only: no validation pair is
+    # the mirror of a training pair, as in Liu 2022's toy and Minegishi 2023)
+
+    def check(self) -> None:
+        if self.op not in OPERATIONS:
+            raise ConfigError(f"task.op={self.op!r} is unknown; expected one of {', '.join(OPERATIONS)}")
+        if self.layout not in LAYOUTS:
+            raise ConfigError(f"task.layout={self.layout!r}: expected one of {', '.join(LAYOUTS)}")
+        if self.pairs not in PAIRS:
+            raise ConfigError(f"task.pairs={self.pairs!r}: expected {' or '.join(PAIRS)}")
+        if self.pairs == "unordered" and self.op not in SYMMETRIC:
+            raise ConfigError(f"task.pairs=unordered needs a symmetric operation ({', '.join(sorted(SYMMETRIC))}); "
+                              f"task.op={self.op} is not")
+        if self.op in S5_OPS:
+            if self.p is not None:
+                raise ConfigError(f"task.op={self.op} is an S5 permutation task: set task.p=null (got p={self.p})")
+            return
+        if self.p is None or self.p < 2:
+            raise ConfigError(f"task.p must be an integer >= 2 for task.op={self.op} (got {self.p})")
+        # all p^2 pairs as int64 tokens (4 per pair) and answers, with numpy's temporaries: about 100 bytes a pair
+        check_size(f"task.p={self.p} ({self.p**2:,} pairs)", 100 * self.p**2, "choose a smaller task.p")
+        if self.op in NEEDS_PRIME and not is_prime(self.p):
+            raise ConfigError(f"task.p={self.p} is not prime, but task.op={self.op} needs inverses mod p")
+
+    def label(self) -> str:
+        return op_label(self.op)
+
+    def describe(self) -> str:
+        return f"{self.op} mod {self.p}" if self.p else self.op
+
+
+@register("modular", settings=ModularConfig)
+def build_modular(cfg: ModularConfig) -> TaskData:
+    cfg.check()
     a, b, c, n = operation_table(cfg.op, cfg.p, unordered=cfg.pairs == "unordered")
     op_tok, eq_tok = n, n + 1
     if cfg.layout == "a_op_b_eq":

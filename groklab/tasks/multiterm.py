@@ -13,20 +13,52 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 
 import torch
 
 from groklab.config import TaskConfig
 from groklab.errors import ConfigError
-from groklab.tasks.base import TaskData, split_indices
-from groklab.tasks.modular import is_prime
+from groklab.tasks.base import Split, TaskData, split_indices
+from groklab.tasks.modular import is_prime, op_label
 from groklab.tasks.registry import register
 
 OPS = ("sum", "product")
 MAX_EXAMPLES = 2_000_000
 
 
-def coefficients(cfg: TaskConfig) -> list[int]:
+@dataclass(frozen=True)
+class MultitermConfig(Split, TaskConfig):
+    """`task.name=multiterm`: c_1 n_1 + ... + c_S n_S mod p, or n_1^c_1 ··· n_S^c_S mod p (Doshi et al. 2024)."""
+
+    name: str = "multiterm"
+    op: str = "x/y"  # sum | product; the default is modular's x/y, from which run names hash the difference
+    p: int | None = 97  # modulus (prime for product: the group Z_p^*)
+    terms: int = 2  # number of operands S (Doshi et al. 2024; Gromov 2023 and Prieto 2025: 2)
+    coeffs: str = ""  # comma-separated c_1..c_S (sum: coefficients; product: exponents); "" = all 1
+
+    def check(self) -> None:
+        if self.op not in OPS:
+            raise ConfigError(f"task.op={self.op!r}: task.name=multiterm expects one of {', '.join(OPS)}")
+        if self.terms < 2:
+            raise ConfigError(f"task.terms must be >= 2 (got {self.terms})")
+        if self.p is None or self.p < 2:
+            raise ConfigError(f"task.p must be an integer >= 2 for task.name=multiterm (got {self.p})")
+        if self.op == "product" and not is_prime(self.p):
+            raise ConfigError(f"task.p={self.p} is not prime, but task.op=product runs over the group Z_p^*")
+        values = self.p - 1 if self.op == "product" else self.p
+        if self.terms * math.log(max(values, 1)) > math.log(MAX_EXAMPLES):  # p**terms, without computing it
+            raise ConfigError(f"task.p={self.p}, task.terms={self.terms} gives {values}^{self.terms} examples "
+                              f"(more than {MAX_EXAMPLES:,})")
+        coeffs = coefficients(self)
+        if self.op == "product" and min(coeffs) < 1:
+            raise ConfigError(f"task.coeffs={self.coeffs!r}: task.op=product needs exponents >= 1")
+
+    def label(self) -> str:
+        return op_label(self.op)
+
+
+def coefficients(cfg: MultitermConfig) -> list[int]:
     """`task.coeffs` as integers ("" means all ones), one per term."""
     if not cfg.coeffs.strip():
         return [1] * cfg.terms
@@ -39,28 +71,16 @@ def coefficients(cfg: TaskConfig) -> list[int]:
     return coeffs
 
 
-@register("multiterm")
-def build_multiterm(cfg: TaskConfig) -> TaskData:
-    if cfg.op not in OPS:
-        raise ConfigError(f"task.op={cfg.op!r}: task.name=multiterm expects one of {', '.join(OPS)}")
-    if cfg.terms < 2:
-        raise ConfigError(f"task.terms must be >= 2 (got {cfg.terms})")
-    if cfg.p is None or cfg.p < 2:
-        raise ConfigError(f"task.p must be an integer >= 2 for task.name=multiterm (got {cfg.p})")
-    if cfg.op == "product" and not is_prime(cfg.p):
-        raise ConfigError(f"task.p={cfg.p} is not prime, but task.op=product runs over the group Z_p^*")
+@register("multiterm", settings=MultitermConfig)
+def build_multiterm(cfg: MultitermConfig) -> TaskData:
+    cfg.check()
     p = cfg.p
     values = range(1, p) if cfg.op == "product" else range(p)
-    if cfg.terms * math.log(max(len(values), 1)) > math.log(MAX_EXAMPLES):  # p**terms, without computing it
-        raise ConfigError(f"task.p={p}, task.terms={cfg.terms} gives {len(values)}^{cfg.terms} examples "
-                          f"(more than {MAX_EXAMPLES:,})")
     coeffs = coefficients(cfg)
     x = torch.tensor(list(itertools.product(values, repeat=cfg.terms)), dtype=torch.int64)
     if cfg.op == "sum":
         y = (x * torch.tensor(coeffs)).sum(1) % p
     else:  # coefficients are exponents: n_1^c_1 ··· n_S^c_S mod p
-        if min(coeffs) < 1:
-            raise ConfigError(f"task.coeffs={cfg.coeffs!r}: task.op=product needs exponents >= 1")
         y = torch.ones(len(x), dtype=torch.int64)
         for col, c in zip(x.T, coeffs, strict=True):
             for _ in range(c):

@@ -3,11 +3,13 @@
 import torch
 import torch.nn.functional as F
 
-from groklab.config import MODELS, TaskConfig
+from groklab.config import MODELS
 from groklab.models import bitlinear, build_model
 from groklab.models.gpt2 import GPT2Config
 from groklab.models.transformer import Block
 from groklab.tasks import build_task
+from groklab.tasks.modular import ModularConfig
+from groklab.tasks.multiterm import MultitermConfig
 
 
 def hand_weight(w: torch.Tensor) -> torch.Tensor:
@@ -77,11 +79,11 @@ def test_straight_through_gradients():
 
 
 def test_every_parameter_learns_through_the_quantisers():
-    task = build_task(TaskConfig(op="x+y", p=7))
+    task = build_task(ModularConfig(op="x+y", p=7))
     for name, extra in [("gpt2_transformer", {}), ("power_transformer", {}), ("mlp", {"n_layers": 2}),
                         ("tickets_mlp", {}), ("mlp_concat", {"n_layers": 2})]:
         if name == "mlp_concat":
-            task = build_task(TaskConfig(name="multiterm", op="sum", p=7))
+            task = build_task(MultitermConfig(op="sum", p=7))
         torch.manual_seed(0)
         small = {k: v for k, v in dict(d_model=16, n_heads=2).items() if k in MODELS.keys_of(name)}  # its widths
         model = build_model(MODELS.make(name, d_mlp=32, linear="bitlinear", **small, **extra), task)
@@ -92,7 +94,7 @@ def test_every_parameter_learns_through_the_quantisers():
 
 def test_bitlinear_changes_only_the_hidden_matmuls():
     """Same seed, same parameters; the embedding, positions and unembedding are used at full precision."""
-    task = build_task(TaskConfig(op="x+y", p=7))
+    task = build_task(ModularConfig(op="x+y", p=7))
     models = []
     for linear in ("dense", "bitlinear"):
         torch.manual_seed(0)

@@ -11,13 +11,14 @@ from torch.func import functional_call, stack_module_state, vmap
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from groklab.cli import main
-from groklab.config import MODELS, TaskConfig
+from groklab.config import MODELS
 from groklab.errors import ConfigError
 from groklab.models import build_model, count_parameters
 from groklab.models.transformer import rotary_tables, rotate
 from groklab.tasks import build_task
+from groklab.tasks.modular import ModularConfig
 
-TASK = build_task(TaskConfig(op="x+y", p=7))
+TASK = build_task(ModularConfig(op="x+y", p=7))
 SMALL = dict(d_model=16, n_heads=2, d_mlp=32, n_layers=3, act="gelu")
 
 

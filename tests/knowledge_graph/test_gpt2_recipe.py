@@ -1,6 +1,7 @@
 """GPT-2 as Wang et al. 2024 train it (simpletransformers' seq2seq model on HF GPT2LMHeadModel): each option does
 what it says, and the vectorised engine replays the reference loop with them."""
 
+import dataclasses
 import math
 
 import pytest
@@ -8,19 +9,19 @@ import torch
 from sweep.test_vectorized import KeepAt, Resume
 
 from groklab.cli import main
-from groklab.config import OPTIMIZERS, RunConfig, TaskConfig, apply_overrides
+from groklab.config import OPTIMIZERS, RunConfig, apply_overrides
 from groklab.engine import MemorySink, build_tasks, group_key, train, train_many, unsupported
 from groklab.models import build_model
 from groklab.models.gpt2 import GPT2Config
 from groklab.optim import build_optimizer, param_groups
 from groklab.optim.vectorized import clip_
 from groklab.tasks import build_task
+from groklab.tasks.knowledge_graph import ComparisonConfig
 
-TASK = TaskConfig(name="kg_comparison", op="comparison", p=None, n_entities=20, n_attributes=2, n_values=5, phi=3.0,
-                  ood_frac=0.2, padding="right")
+TASK = ComparisonConfig(n_entities=20, n_attributes=2, n_values=5, phi=3.0, ood_frac=0.2, padding="right")
 GPT2 = GPT2Config(name="gpt2_transformer", d_model=32, n_layers=3, n_heads=4, d_mlp=64, act="gelu", init="gpt2",
                   tie_embeddings=True)
-OVERRIDES = {"task.name": "kg_comparison", "task.op": "comparison", "task.p": "null", "task.n_entities": "20",
+OVERRIDES = {"task.name": "kg_comparison", "task.n_entities": "20",
              "task.n_attributes": "2", "task.n_values": "5", "task.phi": "3", "task.ood_frac": "0.2",
              "task.padding": "right", "model.name": "gpt2_transformer", "model.d_model": "32", "model.n_heads": "4",
              "model.d_mlp": "64", "model.act": "gelu", "model.init": "gpt2", "model.tie_embeddings": "true",
@@ -28,7 +29,7 @@ OVERRIDES = {"task.name": "kg_comparison", "task.op": "comparison", "task.p": "n
              "train.batch_size": "64", "train.checkpoint_every": "10", "train.log_checkpoints": "0"}
 
 
-def model(cfg: GPT2Config = GPT2, task: TaskConfig = TASK) -> torch.nn.Module:
+def model(cfg: GPT2Config = GPT2, task: ComparisonConfig = TASK) -> torch.nn.Module:
     torch.manual_seed(0)
     return build_model(cfg, build_task(task)).double()
 
@@ -74,7 +75,7 @@ def test_right_padding_reads_each_answer_at_its_own_last_token():
     x = torch.cat([atomic[:4], task.x_train[-4:]])
     alone = torch.cat([m(row[row != pad][None]) for row in x])  # every row unpadded, one at a time
     torch.testing.assert_close(m(x), alone)
-    left = build_task(TaskConfig(**{**TASK.__dict__, "padding": "left"}))
+    left = build_task(dataclasses.replace(TASK, padding="left"))
     assert (left.x_train[: TASK.n_entities, :3] == pad).all()  # the default layout is unchanged
     assert torch.equal(left.x_train[-4:], task.x_train[-4:])  # inferred facts are not padded at all
 
@@ -201,7 +202,8 @@ KG = ["task.name=kg_comparison", "task.n_entities=20", "task.n_attributes=2", "t
 
 
 @pytest.mark.parametrize(("args", "needle"), [
-    (["task.padding=right", *MODEL], "task.padding applies to the tasks that pad their inputs"),
+    (["task.padding=right", *MODEL],
+     "task.padding applies to task.name=kg_composition or kg_comparison; this task is modular"),
     ([*KG, "task.padding=middle", *MODEL], "task.padding='middle': expected one of left, right"),
     (["model.tie_embeddings=true", *MODEL], "model.tie_embeddings needs a task whose answers are tokens"),
     (["model.dropout=0.1"], "model.dropout applies to model.name=gpt2_transformer"),

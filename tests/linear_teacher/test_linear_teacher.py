@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
 from groklab.cli import main
-from groklab.config import OPTIMIZERS, RunConfig, TaskConfig, TrainConfig
+from groklab.config import OPTIMIZERS, RunConfig, TrainConfig
 from groklab.errors import ConfigError, GroklabError
 from groklab.models import build_model
 from groklab.models.linear import LinearConfig
@@ -17,13 +17,13 @@ from groklab.optim import lr_at
 from groklab.probes.linear_teacher import predict_grokking
 from groklab.probes.live import PROBES
 from groklab.tasks import build_task
-from groklab.tasks.linear_teacher import accuracy_of_loss, gd_losses, threshold_correct
+from groklab.tasks.linear_teacher import LinearTeacherConfig, accuracy_of_loss, gd_losses, threshold_correct
 
 
 def config(d_in=40, n_train=50, wd=0.0, lr=0.1, steps=400, warmup=0, seed=0, d_out=1, **model) -> RunConfig:
     return RunConfig(
         seed=seed,
-        task=TaskConfig(name="linear_teacher", d_in=d_in, d_out=d_out, n_train=n_train, n_val=4000, eps=1e-3),
+        task=LinearTeacherConfig(d_in=d_in, d_out=d_out, n_train=n_train, n_val=4000, eps=1e-3),
         model=LinearConfig(n_layers=1, act="identity", **model),
         optim=OPTIMIZERS.make("sgd", lr=lr, weight_decay=wd, momentum=0.0, warmup_steps=warmup),
         train=TrainConfig(steps=steps, batch_size="full"),
@@ -31,14 +31,14 @@ def config(d_in=40, n_train=50, wd=0.0, lr=0.1, steps=400, warmup=0, seed=0, d_o
 
 
 def test_data_follow_the_paper_and_the_seed():
-    task = build_task(TaskConfig(name="linear_teacher", d_in=300, d_out=4, n_train=100, n_val=500))
+    task = build_task(LinearTeacherConfig(d_in=300, d_out=4, n_train=100, n_val=500))
     teacher = torch.tensor(task.meta["teacher"])
     assert task.x_train.shape == (100, 300) and task.x_val.shape == (500, 300) and task.y_train.shape == (100, 4)
     assert torch.allclose(task.y_val, task.x_val @ teacher) and task.kind == "regression" and task.in_dim == 300
     assert abs(teacher.var().item() * 2 * 300 * 4 - 1) < 0.1  # N(0, 1/(2 d_in d_out)), Levi §3
     assert abs(task.x_train.var().item() - 1) < 0.02 and task.meta["lambda"] == 3.0
-    again = build_task(TaskConfig(name="linear_teacher", d_in=300, d_out=4, n_train=100, n_val=500))
-    other = build_task(TaskConfig(name="linear_teacher", d_in=300, d_out=4, n_train=100, n_val=500, split_seed=1))
+    again = build_task(LinearTeacherConfig(d_in=300, d_out=4, n_train=100, n_val=500))
+    other = build_task(LinearTeacherConfig(d_in=300, d_out=4, n_train=100, n_val=500, split_seed=1))
     assert torch.equal(again.x_train, task.x_train) and not torch.equal(other.x_train, task.x_train)
 
 
@@ -145,7 +145,7 @@ def test_prediction_leaves_the_global_random_state_alone():
 
 
 def test_linear_student_init_and_two_layers():
-    task = build_task(TaskConfig(name="linear_teacher", d_in=400, d_out=2, n_train=10, n_val=10))
+    task = build_task(LinearTeacherConfig(d_in=400, d_out=2, n_train=10, n_val=10))
     torch.manual_seed(0)
     one = build_model(LinearConfig(n_layers=1, act="identity", init_scale=2.0), task)
     assert abs(one.linear_map().var().item() * 2 * 400 * 2 / 4 - 1) < 0.15  # (alpha std)^2, alpha = 2
@@ -163,13 +163,13 @@ def test_linear_student_init_and_two_layers():
     (LinearConfig(n_layers=1, act="tanh"), "model.act=identity"),
 ])
 def test_linear_student_rejects_what_it_is_not(model, needle):
-    task = build_task(TaskConfig(name="linear_teacher", d_in=4, n_train=4, n_val=4))
+    task = build_task(LinearTeacherConfig(d_in=4, n_train=4, n_val=4))
     with pytest.raises(ConfigError, match=needle):
         build_model(model, task)
 
 
 def test_linear_student_maps_over_stacked_members():
-    task = build_task(TaskConfig(name="linear_teacher", d_in=8, d_out=2, n_train=5, n_val=5))
+    task = build_task(LinearTeacherConfig(d_in=8, d_out=2, n_train=5, n_val=5))
     models = []
     for seed in range(3):
         torch.manual_seed(seed)
@@ -180,7 +180,7 @@ def test_linear_student_maps_over_stacked_members():
 
 
 def test_generalization_loss_probe_is_the_exact_expectation_of_the_validation_loss():
-    task = build_task(TaskConfig(name="linear_teacher", d_in=50, d_out=2, n_train=60, n_val=100_000))
+    task = build_task(LinearTeacherConfig(d_in=50, d_out=2, n_train=60, n_val=100_000))
     torch.manual_seed(0)
     model = build_model(LinearConfig(n_layers=1, act="identity"), task)
     data = {"x_val": task.x_val, "y_val": task.y_val}

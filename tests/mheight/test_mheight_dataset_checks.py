@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from groklab.config import TaskConfig
 from groklab.errors import ConfigError, GroklabError
 from groklab.mheight import heights, load_dataset
 from groklab.mheight.dataset import make_table, save_table
 from groklab.tasks import build_task
+from groklab.tasks.mheight import MheightConfig
 
 
 def _write(path: Path, n: list[int], k: list[int], m: list[int], P: np.ndarray, h: np.ndarray) -> Path:
@@ -58,7 +58,7 @@ def test_bad_rows_are_one_line_errors(tmp_path: Path, change: str, needle: str) 
         load_dataset(path)
     assert needle in str(info.value) and "\n" not in str(info.value)
     with pytest.raises(ConfigError) as info:  # the task names the key that points at the file
-        build_task(TaskConfig(name="mheight", data=str(path), groups="9,4,2", per_group=3, val_per_group=1))
+        build_task(MheightConfig(data=str(path), groups="9,4,2", per_group=3, val_per_group=1))
     assert str(info.value).startswith(f"task.data={str(path)!r}: ") and needle in str(info.value)
     assert "\n" not in str(info.value)
 
@@ -71,7 +71,7 @@ def test_a_group_without_finite_labels(tmp_path: Path) -> None:
     assert np.isinf(h5).all()
     path = _write(tmp_path / "inf.npz", n + n, k + k, m + [5] * 6, np.concatenate([P, P]), np.concatenate([h, h5]))
     with pytest.raises(ConfigError) as info:
-        build_task(TaskConfig(name="mheight", data=str(path), groups="9,4,2;9,4,5", per_group=3, val_per_group=1))
+        build_task(MheightConfig(data=str(path), groups="9,4,2;9,4,5", per_group=3, val_per_group=1))
     assert "group 9,4,5 has no finite labels" in str(info.value) and "all 6 heights are inf" in str(info.value)
     assert "\n" not in str(info.value)
 
@@ -89,8 +89,7 @@ def test_a_damaged_sidecar_is_one_line(tmp_path: Path) -> None:
     path = _write(tmp_path / "ok.npz", *_good())
     Path(str(path) + ".json").write_text("[1, 2]")
     with pytest.raises(GroklabError, match="damaged sidecar"):
-        build_task(TaskConfig(name="mheight", op="mheight", p=None, data=str(path), groups="9,4,2", per_group=4,
-                              val_per_group=2))
+        build_task(MheightConfig(data=str(path), groups="9,4,2", per_group=4, val_per_group=2))
 
 
 def test_small_codes_have_features(tmp_path: Path) -> None:

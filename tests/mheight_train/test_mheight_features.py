@@ -7,21 +7,20 @@ import pytest
 import torch
 
 import groklab
-from groklab.config import TaskConfig
 from groklab.errors import ConfigError, GroklabError
 from groklab.mheight import load_dataset
 from groklab.mheight.features import FILL, sorted_log_minors, sorted_log_ratios
 from groklab.models import build_model
 from groklab.models.heads import GroupHeadsConfig
 from groklab.tasks import build_task
-from groklab.tasks.mheight import sampled_log2_bound, symmetries
+from groklab.tasks.mheight import MheightConfig, sampled_log2_bound, symmetries
+from groklab.tasks.modular import ModularConfig
 
 GROUPS = "9,4,2;9,4,5;10,5,3"  # as in conftest.py
 
 
-def cfg(path, **kw) -> TaskConfig:
-    return TaskConfig(**({"name": "mheight", "data": str(path), "groups": GROUPS, "per_group": 50,
-                          "val_per_group": 20} | kw))
+def cfg(path, **kw) -> MheightConfig:
+    return MheightConfig(**({"data": str(path), "groups": GROUPS, "per_group": 50, "val_per_group": 20} | kw))
 
 
 def _by_det(P: np.ndarray) -> list[np.ndarray]:
@@ -141,7 +140,7 @@ def test_group_heads_start_at_the_group_means(small_file):
     with pytest.raises(IndexError):
         net(other)
     with pytest.raises(ConfigError, match=r"needs task\.name=mheight"):
-        build_model(GroupHeadsConfig(), build_task(TaskConfig(op="x+y", p=7)))
+        build_model(GroupHeadsConfig(), build_task(ModularConfig(op="x+y", p=7)))
 
 
 def test_run_with_minor_features(tmp_path, small_file):

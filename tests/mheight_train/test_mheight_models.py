@@ -3,16 +3,17 @@
 import pytest
 import torch
 
-from groklab.config import MODELS, TaskConfig
+from groklab.config import MODELS
 from groklab.errors import ConfigError
 from groklab.models import build_model
 from groklab.tasks import build_task
+from groklab.tasks.mheight import MheightConfig
+from groklab.tasks.modular import ModularConfig
 
 
 @pytest.fixture(scope="module")
 def task(small_file):
-    return build_task(TaskConfig(name="mheight", data=str(small_file), groups="9,4,2;9,4,5;10,5,3", per_group=40,
-                                 val_per_group=20))
+    return build_task(MheightConfig(data=str(small_file), groups="9,4,2;9,4,5;10,5,3", per_group=40, val_per_group=20))
 
 
 def model(task, name, **kw):
@@ -78,7 +79,7 @@ def test_bad_model_for_task(task, name, kw, needle):
 
 
 def test_regression_models_need_vector_inputs():
-    modular = build_task(TaskConfig(op="x+y", p=7))
+    modular = build_task(ModularConfig(op="x+y", p=7))
     with pytest.raises(ConfigError, match="vector-input regression task"):
         build_model(MODELS.make("moe"), modular)
 

@@ -7,18 +7,17 @@ import numpy as np
 import pytest
 import torch
 
-from groklab.config import TaskConfig
 from groklab.errors import ConfigError
 from groklab.mheight import load_dataset
 from groklab.tasks import build_task
-from groklab.tasks.mheight import layout, sampled_log2_bound, violation_penalty
+from groklab.tasks.mheight import MheightConfig, layout, sampled_log2_bound, violation_penalty
 
 GROUPS = ((9, 4, 2), (9, 4, 5), (10, 5, 3))  # as in conftest.py
 
 
-def cfg(path, **kw) -> TaskConfig:
-    base = dict(name="mheight", data=str(path), groups="9,4,2;9,4,5;10,5,3", per_group=50, val_per_group=20)
-    return TaskConfig(**(base | kw))
+def cfg(path, **kw) -> MheightConfig:
+    base = dict(data=str(path), groups="9,4,2;9,4,5;10,5,3", per_group=50, val_per_group=20)
+    return MheightConfig(**(base | kw))
 
 
 def test_shapes_and_kind(small_file):
@@ -72,7 +71,7 @@ def test_deterministic_and_seeded(small_file):
 
 def test_generates_into_the_cache_when_no_file(tmp_path, monkeypatch):
     monkeypatch.setenv("GROKLAB_CACHE", str(tmp_path))
-    config = TaskConfig(name="mheight", groups="9,4,2;10,6,4", per_group=6, val_per_group=4)
+    config = MheightConfig(groups="9,4,2;10,6,4", per_group=6, val_per_group=4)
     task = build_task(config)
     files = list((tmp_path / "mheight").glob("*.npz"))
     assert len(files) == 1 and task.meta["source"] == str(files[0])

@@ -4,7 +4,7 @@ presets."""
 import pytest
 import torch
 
-from groklab.config import MODELS, OPTIMIZERS, ProbeConfig, RunConfig, TaskConfig, apply_overrides, validate
+from groklab.config import MODELS, OPTIMIZERS, ProbeConfig, RunConfig, apply_overrides, validate
 from groklab.errors import ConfigError, GroklabError
 from groklab.models import build_model
 from groklab.models.concat import ConcatConfig
@@ -12,6 +12,8 @@ from groklab.optim import build_optimizer
 from groklab.presets import get, registry
 from groklab.probes.live import PROBES
 from groklab.tasks import build_task
+from groklab.tasks.multiterm import MultitermConfig
+from groklab.tasks.toy import ToyAdditionConfig
 
 NAMES = ("liu2022_toy", "gromov2023", "doshi2024", "prieto2025", "thilak2022")
 
@@ -26,7 +28,7 @@ def test_presets_are_registered_and_valid():
 
 
 def test_toy_addition_is_liu_table():
-    task = build_task(TaskConfig(name="toy_addition", op="x+y", p=10, train_frac=45 / 55))
+    task = build_task(ToyAdditionConfig(op="x+y", p=10, train_frac=45 / 55))
     x = torch.cat([task.x_train, task.x_val])
     assert len(x) == 55 and task.n_train == 45 and (x[:, 0] <= x[:, 1]).all()
     table = torch.tensor(task.meta["templates"])
@@ -34,7 +36,7 @@ def test_toy_addition_is_liu_table():
     y = torch.cat([task.y_train, task.y_val])
     assert torch.equal(y, table[x.sum(1)])  # the target of (a, b) is the template of a + b
     with pytest.raises(ConfigError, match="x\\+y"):
-        build_task(TaskConfig(name="toy_addition", op="x*y", p=10))
+        build_task(ToyAdditionConfig(op="x*y", p=10))
 
 
 @pytest.mark.parametrize(("op", "p", "terms", "coeffs", "fn", "n"), [
@@ -44,7 +46,7 @@ def test_toy_addition_is_liu_table():
     ("product", 7, 2, "2,1", lambda t: (t[0] ** 2 * t[1]) % 7, 36),
 ])
 def test_multiterm_labels(op, p, terms, coeffs, fn, n):
-    task = build_task(TaskConfig(name="multiterm", op=op, p=p, terms=terms, coeffs=coeffs, train_frac=0.5))
+    task = build_task(MultitermConfig(op=op, p=p, terms=terms, coeffs=coeffs, train_frac=0.5))
     x, y = torch.cat([task.x_train, task.x_val]), torch.cat([task.y_train, task.y_val])
     assert len(x) == n and len({tuple(r) for r in x.tolist()}) == n and task.seq_len == terms
     assert all(int(c) == fn(r) for r, c in zip(x.tolist(), y.tolist(), strict=True))
@@ -58,11 +60,11 @@ def test_multiterm_labels(op, p, terms, coeffs, fn, n):
 ])
 def test_multiterm_errors(kw, match):
     with pytest.raises(ConfigError, match=match):
-        build_task(TaskConfig(**{"name": "multiterm", "op": "sum", "p": 7, **kw}))
+        build_task(MultitermConfig(**{"op": "sum", "p": 7, **kw}))
 
 
 def test_concat_mlp_is_gromov_network():
-    task = build_task(TaskConfig(name="multiterm", op="sum", p=7, train_frac=0.5))
+    task = build_task(MultitermConfig(op="sum", p=7, train_frac=0.5))
     torch.manual_seed(0)
     model = build_model(ConcatConfig(name="mlp_concat", n_layers=1, d_mlp=64, act="square", bias=False,
                                      init="gromov"), task)
@@ -78,7 +80,7 @@ def test_concat_mlp_is_gromov_network():
 
 
 def test_power_activation_is_x_to_the_s():
-    task = build_task(TaskConfig(name="multiterm", op="sum", p=5, terms=3, train_frac=0.5))
+    task = build_task(MultitermConfig(op="sum", p=5, terms=3, train_frac=0.5))
     model = build_model(ConcatConfig(name="mlp_concat", n_layers=1, d_mlp=8, act="power", bias=False), task)
     h = torch.nn.functional.one_hot(task.x_train[:4], 5).flatten(1).float() @ model.layers[0].weight.T
     assert torch.allclose(model(task.x_train[:4]), h ** 3 @ model.layers[1].weight.T, atol=1e-6)
@@ -91,8 +93,8 @@ def test_power_activation_is_x_to_the_s():
     ({"name": "liu_toy", "act": "relu"}, "tanh"),
 ])
 def test_model_key_errors(kw, match):
-    task = build_task(TaskConfig(name="toy_addition", op="x+y", p=10) if kw["name"] == "liu_toy"
-                      else TaskConfig(name="multiterm", op="sum", p=7))
+    task = build_task(ToyAdditionConfig(op="x+y", p=10) if kw["name"] == "liu_toy"
+                      else MultitermConfig(op="sum", p=7))
     with pytest.raises(ConfigError, match=match):
         build_model(MODELS.make(**kw), task)
 
@@ -117,7 +119,7 @@ def test_embedding_gets_its_own_lr_and_weight_decay():
     assert embed["params"] == [model.W_E] and (embed["lr"], embed["weight_decay"]) == (1e-3, 0.0)
     assert (dec["lr"], dec["weight_decay"]) == (cfg.optim.lr, cfg.optim.weight_decay)
     assert len(dec["params"]) == 6  # three decoder layers with biases
-    no_embed = build_task(TaskConfig(name="multiterm", op="sum", p=5))
+    no_embed = build_task(MultitermConfig(op="sum", p=5))
     mlp = build_model(ConcatConfig(name="mlp_concat", n_layers=1, d_mlp=4), no_embed)
     with pytest.raises(ConfigError, match="W_E"):
         build_optimizer(OPTIMIZERS.make("adamw", embed_lr=1e-3), mlp)
@@ -141,7 +143,7 @@ def test_probes_on_known_weights():
             return table[x.sum(1)]
 
     assert PROBES["template_acc"](Oracle(), data, task, ProbeConfig()) == {"train/acc": 1.0, "val/acc": 1.0}
-    mod = build_task(TaskConfig(name="multiterm", op="sum", p=7))
+    mod = build_task(MultitermConfig(op="sum", p=7))
     mlp = build_model(ConcatConfig(name="mlp_concat", n_layers=1, d_mlp=3, act="square", bias=False), mod)
     with torch.no_grad():
         wave = torch.cos(2 * torch.pi * torch.arange(7.0) / 7)  # one Fourier mode per neuron: IPR exactly 1

@@ -22,6 +22,11 @@ def test_parse_spec_hydra_syntax():
     assert fixed == {"train.steps": "5"}
 
 
+def test_parse_spec_takes_an_empty_text_value_as_groklab_run_does():
+    swept, fixed = parse_spec(["seed=0,1", "train.stop_when=", "train.probes="])
+    assert swept == {"seed": ["0", "1"]} and fixed == {"train.stop_when": "", "train.probes": ""}
+
+
 @pytest.mark.parametrize(("item", "message"), [
     ("optim.lr=", "empty value"),
     ("optim.lr=1e-3,,3e-3", "empty value"),
