@@ -148,8 +148,10 @@ def describe_config(cfg: Any) -> str:
     optim = f"{o.name} lr {o.lr:g} wd {o.weight_decay:g}" + (f" grokfast {o.grokfast}" if o.grokfast != "none" else "")
     steps = (f"at most {tr.steps:,} steps (stops once {tr.stop_when} has held {tr.stop_after} evaluations)"
              if tr.stop_when else f"{tr.steps:,} steps")
-    layers = f"{m.n_layers} layer{'s' if m.n_layers != 1 else ''}"
-    return " · ".join([cfg.task.describe(), f"{m.name} {layers} d {m.d_model}", optim, steps])
+    n_layers = getattr(m, "n_layers", 1)  # the widths this model has (tickets_mlp: one hidden layer)
+    layers = f"{n_layers} layer{'s' if n_layers != 1 else ''}"
+    width = f"d {m.d_model}" if hasattr(m, "d_model") else f"width {m.d_mlp}"
+    return " · ".join([cfg.task.describe(), f"{m.name} {layers} {width}", optim, steps])
 
 
 def cmd_presets(args: argparse.Namespace) -> int:

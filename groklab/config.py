@@ -139,27 +139,31 @@ class TaskConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    name: str = "power_transformer"  # power_transformer | nanda_transformer | mlp | image_mlp | ... (models.MODELS)
-    d_model: int = 128  # residual width (transformers) or embedding width (mlp)
-    n_layers: int = 2
-    n_heads: int = 4
-    d_mlp: int = 512  # feed-forward width (transformers) or hidden width (mlp)
-    act: str = "relu"  # relu | gelu (every model); tanh (liu_toy); square | power (x^S) | tanh (mlp_concat)
-    bias: bool = True  # mlp_concat only: biases in its linear layers (Gromov and Prieto use none)
-    init: str = "torch"  # mlp_concat: torch (nn.Linear default) | gromov (N(0, 0.5 / (2 d_mlp)^(1/3)));
-    # GPT-2 family: torch | gpt2 (Radford et al. 2019: N(0, 0.02), residual projections / sqrt(2 n_layers))
-    tie_embeddings: bool = False  # GPT-2 family: the unembedding is W_E transposed (GPT-2's tied LM head)
-    dropout: float = 0.0  # GPT-2 family: dropout on embeddings, attention weights and residual branches (GPT-2: 0.1)
-    init_scale: float = 1.0  # mlp_concat: multiplies the weights; image_mlp: every parameter (α); liu_toy: reprs
-    n_experts: int = 6  # moe: number of residual-MLP experts (mheight.md §4.6)
-    top_k: int = 2  # moe: experts mixed per sample, gated on (n, k)
-    value_mix: str = "identity"  # gpt2_resformer: identity (V1, Vn mixed 0.5/0.5, fixed) | learnable (init 0.5)
-    n_memory: int = 8  # gpt2_meta: learned memory tokens every block cross-attends to (0 = none)
-    pos: str = "learned"  # GPT-2 family: learned absolute positions | rotary (RoPE on queries and keys)
-    linear: str = "dense"  # dense | bitlinear (BitNet b1.58 ternary weights, 8-bit activations; hidden layers)
+    """What every model's settings hold; each model module subclasses it with the keys its builder reads (its
+    schema, registered with the builder: groklab.models.registry.register)."""
+
+    name: str = "power_transformer"  # a registered model (groklab.models): it selects the schema of the other keys
+    d_mlp: int = 512  # hidden width: a transformer block's feed-forward width, an MLP's hidden layers
+    act: str = "relu"  # the hidden nonlinearity, one of the model's ACTS
+
+    ACTS: ClassVar[tuple[str, ...]] = ("relu", "gelu")  # the activations a model implements
 
     def check(self) -> None:
-        """The schema's own value rules (one-line ConfigErrors); `validate` calls it."""
+        """The schema's own value rules (one-line ConfigErrors); `validate` and `build_model` call it. A subclass
+        adds its keys' rules and calls this one."""
+        if self.act not in self.ACTS:
+            raise ConfigError(f"model.act={self.act!r}: model.name={self.name} takes model.act="
+                              f"{' or '.join(self.ACTS)}")
+        check_count("d_mlp", self.d_mlp, MAX_WIDTH)
+
+
+def check_count(key: str, value: int, most: int, least: int = 1) -> None:
+    """A model size or count: at least `least`, and at most `most` (a model is built, on the meta device, layer by
+    layer before its memory is estimated, so a typo of 10**9 layers must stop before that)."""
+    if value < least:
+        raise ConfigError(f"model.{key} must be >= {least} (got {value})")
+    if value > most:
+        raise ConfigError(f"model.{key} must be at most {most:,} (got {value:,})")
 
 
 @dataclass(frozen=True)
@@ -440,7 +444,7 @@ def parse_overrides(items: list[str]) -> dict[str, str]:
 def validate(cfg: RunConfig) -> None:
     """Checks that need no data and no other module; the task, the model, the probes and the device are checked
     by `groklab.engine.check` before anything is written (design.md "Validation")."""
-    t, m = cfg.train, cfg.model
+    t = cfg.train
     for key, value in flatten(cfg.to_dict()).items():  # before any range check, which NaN would fail confusingly
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{key}={value}: expected a finite number")
@@ -456,25 +460,16 @@ def validate(cfg: RunConfig) -> None:
         (t.fixed_norm >= 0, f"train.fixed_norm must be >= 0 (0 = off; got {t.fixed_norm})"),
         (not t.init_from or Path(t.init_from).is_file(), f"train.init_from={t.init_from!r}: no such file"),
         (not t.mask_from or Path(t.mask_from).is_file(), f"train.mask_from={t.mask_from!r}: no such file"),
-        (m.act in ACTS, f"model.act={m.act!r}: expected one of {', '.join(ACTS)}"),
-        (m.init_scale > 0, f"model.init_scale must be > 0 (got {m.init_scale})"),
         (t.loss in cfg.task.losses or not _loss_owners(t.loss),
          f"train.loss={t.loss} needs task.name={' or '.join(_loss_owners(t.loss))}"),
         (t.violation_weight >= 0, f"train.violation_weight must be >= 0 (got {t.violation_weight})"),
         (1 <= t.violation_samples <= 10_000,
          f"train.violation_samples must be in 1..10000 (got {t.violation_samples})"),
-        (m.n_experts >= 1 and 1 <= m.top_k <= m.n_experts,
-         f"model.top_k must be in 1..model.n_experts (got top_k={m.top_k}, n_experts={m.n_experts})"),
-        (min(m.d_model, m.n_layers, m.n_heads, m.d_mlp) > 0, "model sizes must be > 0"),
-        (m.n_heads > 0 and m.d_model % m.n_heads == 0,
-         f"model.d_model={m.d_model} is not divisible by model.n_heads={m.n_heads}"),
     ]
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
-    _check_recipe(cfg)
     _check_probe(cfg.probe)
-    _check_sizes(cfg)
     check_integers(cfg, negative=False)
 
 
@@ -521,17 +516,6 @@ def _check_budget(t: TrainConfig) -> None:
             raise ConfigError(message)
 
 
-def _check_sizes(cfg: RunConfig) -> None:
-    """Model sizes no key-specific check bounds: a model is built, on the meta device, layer by layer before its
-    memory is estimated, so a typo of 10**9 layers must stop here."""
-    m = cfg.model
-    for key, value, most in (("d_model", m.d_model, MAX_WIDTH), ("d_mlp", m.d_mlp, MAX_WIDTH),
-                             ("n_layers", m.n_layers, MAX_LAYERS), ("n_heads", m.n_heads, MAX_WIDTH),
-                             ("n_experts", m.n_experts, MAX_LAYERS), ("n_memory", m.n_memory, MAX_WIDTH)):
-        if value > most:
-            raise ConfigError(f"model.{key} must be at most {most:,} (got {value:,})")
-
-
 def check_integers(cfg: RunConfig, negative: bool = True) -> None:
     """The backstop of every integer key: a count or size is < 2**31 and a seed < 2**63 (what torch's and numpy's
     generators take), and none is negative. `validate` checks the upper bounds and seeds before anything computes
@@ -542,17 +526,6 @@ def check_integers(cfg: RunConfig, negative: bool = True) -> None:
             limit = 2**63 if seed else 2**31
             if value >= limit or (value < 0 and (negative or seed)):
                 raise ConfigError(f"{key}={value}: expected an integer in 0..{limit - 1:,}")
-
-
-def _check_recipe(cfg: RunConfig) -> None:
-    """The GPT-2 training options (Wang et al. 2024's recipe)."""
-    m = cfg.model
-    checks = [
-        (0 <= m.dropout < 1, f"model.dropout must be in [0, 1) (got {m.dropout})"),
-    ]
-    for ok, message in checks:
-        if not ok:
-            raise ConfigError(message)
 
 
 def _check_probe(p: ProbeConfig) -> None:
@@ -610,7 +583,6 @@ DTYPES = ("float32", "float64")
 LOSS_DTYPES = ("float16", "float32", "float64")
 LOSSES = ("ce", "stablemax", "mse", "mse_violation")  # mse_violation: a task's own penalty (TaskConfig.losses)
 GROKFAST = ("none", "ema", "ma")
-ACTS = ("relu", "gelu", "tanh", "square", "power", "identity")  # transformers and mlp take relu | gelu (checked there)
 
 
 def memory_bytes() -> int:

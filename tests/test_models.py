@@ -1,14 +1,16 @@
 import torch
 
-from groklab.config import ModelConfig
+from groklab.config import MODELS
 from groklab.models import build_model, count_parameters
+from groklab.models.mlp import MLPConfig
+from groklab.models.transformer import TransformerConfig
 from groklab.tasks import build_task
 from groklab.tasks.modular import ModularConfig
 
 
 def test_power_transformer_shapes_and_size():
     task = build_task(ModularConfig())
-    model = build_model(ModelConfig(), task)
+    model = build_model(TransformerConfig(), task)
     out = model(task.x_train[:5])
     assert out.shape == (5, 97)
     non_embedding = count_parameters(model, embeddings=False)
@@ -20,7 +22,7 @@ def test_power_transformer_shapes_and_size():
 
 def test_nanda_transformer_has_no_layernorm_and_mlp_biases():
     task = build_task(ModularConfig(op="x+y", p=113, train_frac=0.3, layout="a_b_eq"))
-    model = build_model(ModelConfig(name="nanda_transformer", n_layers=1), task)
+    model = build_model(TransformerConfig(name="nanda_transformer", n_layers=1), task)
     names = [n for n, _ in model.named_parameters()]
     assert not any("ln" in n for n in names)
     assert "blocks.0.b_in" in names and "blocks.0.b_out" in names
@@ -36,7 +38,7 @@ def test_last_position_shortcut_equals_full_computation():
     task = build_task(ModularConfig(op="x-y", p=11))
     for name in ("power_transformer", "nanda_transformer", "gpt2_transformer"):
         torch.manual_seed(0)
-        model = build_model(ModelConfig(name=name, d_model=32, n_heads=4, d_mlp=64), task).double()
+        model = build_model(MODELS.make(name, d_model=32, n_heads=4, d_mlp=64), task).double()
         x = task.x_train[:17]
         h = model.W_E[x] + model.W_pos[: x.shape[1]]
         for block in model.blocks:
@@ -49,7 +51,7 @@ def test_last_position_shortcut_equals_full_computation():
 
 def test_mlp_on_one_hot_inputs():
     task = build_task(ModularConfig(op="x+y", p=7))
-    model = build_model(ModelConfig(name="mlp", d_mlp=16, n_layers=2), task)
+    model = build_model(MLPConfig(d_mlp=16, n_layers=2), task)
     x = task.x_train[:4]
     onehot = torch.nn.functional.one_hot(x, task.vocab_size).float().flatten(1)
     h = torch.relu(onehot @ model.W_in.reshape(-1, 16) + model.b_in)

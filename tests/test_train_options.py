@@ -21,7 +21,7 @@ TINY = {"task.op": "x+y", "task.p": 7, "model.d_model": 16, "model.n_heads": 2, 
 ])
 def test_option_trains(extra):
     sink = MemorySink()
-    outcome = train(resolve(None, {**TINY, **extra}), sink)
+    outcome = train(resolve(resolve(None, TINY), extra), sink)  # a new model.name keeps the widths it takes
     assert outcome.status == "completed" and outcome.steps == 12
     assert sink.rows[-1]["train/loss"] < sink.rows[0]["train/loss"] * 1.5
     if "train.probes" in extra:

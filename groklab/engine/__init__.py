@@ -51,8 +51,8 @@ def unsupported(cfg: RunConfig) -> str | None:
          f"{o.grokfast_window} gradients per member (only ema is vectorised)"),
         (t.loss != "mse_violation", "train.loss=mse_violation draws random codewords from the global RNG"),
         (cfg.model.name not in NOT_VMAP_SAFE, f"model.name={cfg.model.name}: {NOT_VMAP_SAFE.get(cfg.model.name)}"),
-        (cfg.model.dropout == 0, "model.dropout draws its masks from the global RNG inside the forward, which a "
-         "group step cannot replay member by member"),
+        (getattr(cfg.model, "dropout", 0) == 0, "model.dropout draws its masks from the global RNG inside the "
+         "forward, which a group step cannot replay member by member"),
         (t.device in ("auto", "cpu", "cuda") and resolve_device(t.device).type in ("cpu", "cuda"),
          f"train.device={t.device}"),
     ]

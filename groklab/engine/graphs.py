@@ -8,6 +8,7 @@ unbounded.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -61,10 +62,10 @@ class GraphedStep:
 
 def activation_bytes(cfg: RunConfig, task: TaskData, n: int) -> int:
     """A generous estimate of one member's activation memory for a forward and backward over n examples."""
-    m = cfg.model
+    m = dataclasses.asdict(cfg.model)  # the widths this model has: an MLP has no heads, tickets_mlp one layer
     seq = task.x_train.shape[1] if task.x_train.dim() > 1 else 1
-    per_token = 6 * m.d_model + 2 * m.d_mlp + 3 * m.n_heads * seq
-    return n * seq * per_token * m.n_layers * 8 + n * (task.n_classes or 1) * 16
+    per_token = 6 * m.get("d_model", m["d_mlp"]) + 2 * m["d_mlp"] + 3 * m.get("n_heads", 1) * seq
+    return n * seq * per_token * m.get("n_layers", 1) * 8 + n * (task.n_classes or 1) * 16
 
 
 def capacity(cfg: RunConfig, task: TaskData, device: torch.device) -> int:

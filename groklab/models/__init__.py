@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from torch import nn
 
+from groklab.config import MODELS as SCHEMAS
 from groklab.config import ModelConfig
 from groklab.errors import ConfigError
 
 # each module registers its builders when imported (models/registry.py)
 from groklab.models import concat, gpt2, heads, image_mlp, linear, mlp, moe, tickets, toy, transformer  # noqa: F401
-from groklab.models.gpt2 import check_model_keys
 from groklab.models.registry import REGISTRY
 from groklab.tasks import TaskData
 
@@ -18,9 +18,11 @@ MODELS = tuple(REGISTRY)
 
 
 def build_model(cfg: ModelConfig, task: TaskData) -> nn.Module:
-    check_model_keys(cfg)  # model.linear, model.pos, model.n_memory, model.value_mix
-    if cfg.name not in REGISTRY:
-        raise ConfigError(f"model.name={cfg.name!r}: expected one of {', '.join(MODELS)}")
+    """The model `cfg` names, for `task`; its settings must be the schema its name selects, and pass its rules."""
+    schema = SCHEMAS.schema(cfg.name)  # an unknown name: one line listing the registered ones
+    if type(cfg) is not schema:
+        raise ConfigError(f"model.name={cfg.name} takes {schema.__name__} settings (got {type(cfg).__name__})")
+    cfg.check()
     return REGISTRY[cfg.name](cfg, task)
 
 

@@ -15,19 +15,34 @@ the first layer is Gromov's (U | V) = fc1.weight [N, 2p] and the read-out is W =
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from groklab.config import ModelConfig
 from groklab.errors import ConfigError
 from groklab.models import bitlinear
 from groklab.models.registry import register
+from groklab.models.settings import HiddenLinear, Scaled
 from groklab.tasks import TaskData
 
-ACTS = ("relu", "gelu", "tanh", "square", "power")
 INITS = ("torch", "gromov")
+
+
+@dataclass(frozen=True)
+class ConcatConfig(Scaled, HiddenLinear):
+    name: str = "mlp_concat"
+    bias: bool = True  # biases in the linear layers (Gromov and Prieto use none)
+    init: str = "torch"  # torch (nn.Linear default) | gromov (N(0, 0.5 / (2 d_mlp)^(1/3)))
+
+    ACTS: ClassVar[tuple[str, ...]] = ("relu", "gelu", "tanh", "square", "power")  # square: Gromov; power: x^S
+
+    def check(self) -> None:
+        super().check()
+        if self.init not in INITS:
+            raise ConfigError(f"model.init={self.init!r}: mlp_concat expects one of {', '.join(INITS)}")
 
 
 class ConcatMLP(nn.Module):
@@ -72,14 +87,10 @@ class ConcatMLP(nn.Module):
         return [*blocks, last[: self.p].T] if len(self.layers) == 2 else blocks
 
 
-@register("mlp_concat")
-def build_concat_mlp(cfg: ModelConfig, task: TaskData) -> ConcatMLP:
+@register("mlp_concat", settings=ConcatConfig)
+def build_concat_mlp(cfg: ConcatConfig, task: TaskData) -> ConcatMLP:
     """`model.name=mlp_concat`: needs a token classification task whose tokens are the operands 0..p-1."""
     if task.vocab_size is None or task.n_classes is None:
         raise ConfigError("model.name=mlp_concat needs a token classification task (e.g. task.name=multiterm)")
-    if cfg.act not in ACTS:
-        raise ConfigError(f"model.act={cfg.act!r}: mlp_concat expects one of {', '.join(ACTS)}")
-    if cfg.init not in INITS:
-        raise ConfigError(f"model.init={cfg.init!r}: mlp_concat expects one of {', '.join(INITS)}")
     return ConcatMLP(task.vocab_size, task.seq_len, task.n_classes, cfg.d_mlp, cfg.n_layers, cfg.act, cfg.bias,
                      cfg.init, cfg.init_scale, cfg.linear)

@@ -36,63 +36,92 @@ these and the other transformers and MLPs.
 
 from __future__ import annotations
 
-from groklab.config import ModelConfig
+from dataclasses import dataclass
+from typing import Any
+
+from groklab.config import MAX_WIDTH, check_count
 from groklab.errors import ConfigError
-from groklab.models.bitlinear import LINEARS
 from groklab.models.registry import register, token_sizes
-from groklab.models.transformer import Transformer
+from groklab.models.transformer import Transformer, TransformerConfig
 from groklab.tasks.base import TaskData
 
-GPT2_MODELS = ("gpt2_transformer", "gpt2_resformer", "gpt2_svformer", "gpt2_meta")
-VALUES = {"gpt2_transformer": "own", "gpt2_resformer": "resformer", "gpt2_svformer": "svformer", "gpt2_meta": "own"}
 POSITIONS = ("learned", "rotary")
 VALUE_MIXES = ("identity", "learnable")
 INITS = ("torch", "gpt2")
-TRANSFORMERS = ("power_transformer", "nanda_transformer", *GPT2_MODELS)
-BITLINEAR_MODELS = (*TRANSFORMERS, "mlp", "tickets_mlp", "mlp_concat")  # models with hidden linear layers
 
 
-def check_model_keys(cfg: ModelConfig) -> None:
-    """One-line ConfigErrors for model.linear, model.pos, model.n_memory and model.value_mix."""
-    default = ModelConfig()
-    if cfg.linear not in LINEARS:
-        raise ConfigError(f"model.linear={cfg.linear!r}: expected one of {', '.join(LINEARS)}")
-    if cfg.linear == "bitlinear" and cfg.name not in BITLINEAR_MODELS:
-        raise ConfigError(f"model.linear=bitlinear applies to {', '.join(BITLINEAR_MODELS)} (got model.name="
-                          f"{cfg.name})")
-    if cfg.linear == "bitlinear" and cfg.name in ("mlp", "mlp_concat") and cfg.n_layers < 2:
-        raise ConfigError(f"model.linear=bitlinear quantises the hidden-to-hidden layers of {cfg.name}; with "
-                          f"model.n_layers={cfg.n_layers} there are none (set model.n_layers >= 2)")
-    if cfg.pos not in POSITIONS:
-        raise ConfigError(f"model.pos={cfg.pos!r}: expected one of {', '.join(POSITIONS)}")
-    if cfg.pos != default.pos and cfg.name not in GPT2_MODELS:
-        raise ConfigError(f"model.pos={cfg.pos} applies to {', '.join(GPT2_MODELS)} (got model.name={cfg.name})")
-    if cfg.pos == "rotary" and cfg.n_heads > 0 and (cfg.d_model // cfg.n_heads) % 2:
-        raise ConfigError(f"model.pos=rotary needs an even head width; d_model/n_heads = {cfg.d_model}/"
-                          f"{cfg.n_heads} is odd")
-    if cfg.n_memory < 0:
-        raise ConfigError(f"model.n_memory must be >= 0 (got {cfg.n_memory})")
-    if cfg.n_memory != default.n_memory and cfg.name != "gpt2_meta":
-        raise ConfigError(f"model.n_memory applies to model.name=gpt2_meta only (got model.name={cfg.name})")
-    if cfg.value_mix not in VALUE_MIXES:
-        raise ConfigError(f"model.value_mix={cfg.value_mix!r}: expected one of {', '.join(VALUE_MIXES)}")
-    if cfg.value_mix != default.value_mix and cfg.name != "gpt2_resformer":
-        raise ConfigError(f"model.value_mix applies to model.name=gpt2_resformer only (got model.name={cfg.name})")
-    if cfg.name in GPT2_MODELS and cfg.init not in INITS:
-        raise ConfigError(f"model.init={cfg.init!r}: {cfg.name} expects one of {', '.join(INITS)}")
-    for key in ("tie_embeddings", "dropout"):
-        if getattr(cfg, key) != getattr(default, key) and cfg.name not in GPT2_MODELS:
-            raise ConfigError(f"model.{key} applies to {', '.join(GPT2_MODELS)} (got model.name={cfg.name})")
+@dataclass(frozen=True)
+class GPT2Config(TransformerConfig):
+    """The GPT-2 family's settings; a variant with keys of its own subclasses it, and `variant()` says what its
+    blocks do differently."""
+
+    name: str = "gpt2_transformer"  # gpt2_transformer | gpt2_resformer | gpt2_svformer | gpt2_meta
+    init: str = "torch"  # torch | gpt2 (Radford et al. 2019: N(0, 0.02), residual projections / sqrt(2 n_layers))
+    tie_embeddings: bool = False  # the unembedding is W_E transposed (GPT-2's tied LM head)
+    dropout: float = 0.0  # dropout on embeddings, attention weights and residual branches (GPT-2: 0.1)
+    pos: str = "learned"  # learned absolute positions | rotary (RoPE on queries and keys)
+
+    def variant(self) -> dict[str, Any]:
+        """The Transformer options of this variant: the plain GPT-2's blocks compute their own values."""
+        return dict(values="own")
+
+    def check(self) -> None:
+        super().check()
+        if self.init not in INITS:
+            raise ConfigError(f"model.init={self.init!r}: {self.name} expects one of {', '.join(INITS)}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"model.dropout must be in [0, 1) (got {self.dropout})")
+        if self.pos not in POSITIONS:
+            raise ConfigError(f"model.pos={self.pos!r}: expected one of {', '.join(POSITIONS)}")
+        if self.pos == "rotary" and self.d_head % 2:
+            raise ConfigError(f"model.pos=rotary needs an even head width; d_model/n_heads = {self.d_model}/"
+                              f"{self.n_heads} is odd")
 
 
-@register(*GPT2_MODELS)
-def build_gpt2(cfg: ModelConfig, task: TaskData) -> Transformer:
+@dataclass(frozen=True)
+class ResFormerConfig(GPT2Config):
+    name: str = "gpt2_resformer"
+    value_mix: str = "identity"  # identity (V1, Vn mixed 0.5/0.5, fixed) | learnable (init 0.5)
+
+    def variant(self) -> dict[str, Any]:
+        return dict(values="resformer", learn_mix=self.value_mix == "learnable")
+
+    def check(self) -> None:
+        super().check()
+        if self.value_mix not in VALUE_MIXES:
+            raise ConfigError(f"model.value_mix={self.value_mix!r}: expected one of {', '.join(VALUE_MIXES)}")
+
+
+@dataclass(frozen=True)
+class SVFormerConfig(GPT2Config):
+    name: str = "gpt2_svformer"
+
+    def variant(self) -> dict[str, Any]:
+        return dict(values="svformer")
+
+
+@dataclass(frozen=True)
+class MetaConfig(GPT2Config):
+    name: str = "gpt2_meta"
+    n_memory: int = 8  # learned memory tokens every block cross-attends to (0 = none)
+
+    def variant(self) -> dict[str, Any]:
+        return dict(values="own", n_memory=self.n_memory)
+
+    def check(self) -> None:
+        super().check()
+        check_count("n_memory", self.n_memory, MAX_WIDTH, least=0)
+
+
+@register("gpt2_meta", settings=MetaConfig)  # decorators apply bottom-up: the plain GPT-2 registers first
+@register("gpt2_svformer", settings=SVFormerConfig)
+@register("gpt2_resformer", settings=ResFormerConfig)
+@register("gpt2_transformer", settings=GPT2Config)
+def build_gpt2(cfg: GPT2Config, task: TaskData) -> Transformer:
     """A GPT-2 family model: pre-LN with a final LayerNorm, MLP biases, torch's default init or GPT-2's."""
-    sizes, common = token_sizes(cfg, task, own_init=True)
+    sizes = token_sizes(cfg, task)
     if cfg.tie_embeddings and sizes["d_out"] != sizes["d_vocab"]:
         raise ConfigError(f"model.tie_embeddings needs a task whose answers are tokens of its input vocabulary "
                           f"(this one has {sizes['d_out']} classes and {sizes['d_vocab']} input tokens)")
-    return Transformer(**sizes, **common, norm="pre", mlp_bias=True, init=cfg.init, pos=cfg.pos, linear=cfg.linear,
-                       values=VALUES[cfg.name], learn_mix=cfg.value_mix == "learnable",
-                       n_memory=cfg.n_memory if cfg.name == "gpt2_meta" else 0, tie=cfg.tie_embeddings,
-                       dropout=cfg.dropout)
+    return Transformer(**sizes, **cfg.sizes(), norm="pre", mlp_bias=True, init=cfg.init, pos=cfg.pos,
+                       linear=cfg.linear, tie=cfg.tie_embeddings, dropout=cfg.dropout, **cfg.variant())

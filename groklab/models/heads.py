@@ -11,14 +11,16 @@ from its n, k, m one-hots (groklab.tasks.mheight layout), so the model takes the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from groklab.config import ModelConfig
 from groklab.errors import ConfigError
 from groklab.models.registry import register
 from groklab.models.resnet import Block
+from groklab.models.settings import Depth, Width
 from groklab.tasks.base import TaskData
 
 
@@ -57,13 +59,18 @@ class GroupHeads(nn.Module):
         return F.softplus(self.mean[g] + self.std[g] * z)
 
 
-@register("group_heads")
-def build_group_heads(cfg: ModelConfig, task: TaskData) -> nn.Module:
+@dataclass(frozen=True)
+class GroupHeadsConfig(Depth, Width):
+    """d_model: the trunk's width, n_layers: its residual blocks, d_mlp: their inner width."""
+
+    name: str = "group_heads"
+
+
+@register("group_heads", settings=GroupHeadsConfig)
+def build_group_heads(cfg: GroupHeadsConfig, task: TaskData) -> nn.Module:
     """`group_heads` for task.name=mheight: width model.d_model, model.n_layers blocks of inner width model.d_mlp."""
     if task.kind != "regression" or task.in_dim is None or "layout" not in task.meta or task.groups is None:
         raise ConfigError(f"model.name={cfg.name} needs task.name=mheight")
-    if cfg.act not in ("relu", "gelu"):
-        raise ConfigError(f"model.name={cfg.name} takes model.act=relu or gelu (got {cfg.act!r})")
     groups = [tuple(g) for g in task.meta["groups"]]
     which, y = task.groups[0], task.y_train.double()  # real tensors, also when built on the meta device (engine.check)
     # A group without training rows (a model rebuilt to score new data, whose checkpoint then sets these

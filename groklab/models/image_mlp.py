@@ -15,14 +15,15 @@ torch.func.functional_call and vmap (several α or seeds trained at once by the 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from groklab.config import ModelConfig
 from groklab.errors import ConfigError
 from groklab.models.registry import register
+from groklab.models.settings import Depth, Scaled
 from groklab.tasks import TaskData
 
 
@@ -53,14 +54,16 @@ class ImageMLP(nn.Module):
         return self.preactivations(x)[-1]
 
 
-@register("image_mlp")
-def build_image_mlp(cfg: ModelConfig, task: TaskData) -> ImageMLP:
+@dataclass(frozen=True)
+class ImageMLPConfig(Scaled, Depth):
+    """Biases and torch's init, every parameter times init_scale (α): no model.bias or model.init."""
+
+    name: str = "image_mlp"
+
+
+@register("image_mlp", settings=ImageMLPConfig)
+def build_image_mlp(cfg: ImageMLPConfig, task: TaskData) -> ImageMLP:
     """`model.name=image_mlp`: needs a classification task on float vectors (task.name=mnist)."""
     if task.kind != "classification" or task.in_dim is None or task.n_classes is None:
         raise ConfigError("model.name=image_mlp needs a classification task on vector inputs (task.name=mnist)")
-    if cfg.act not in ("relu", "gelu"):
-        raise ConfigError(f"model.act={cfg.act!r}: image_mlp takes relu or gelu")
-    if not cfg.bias or cfg.init != "torch":
-        raise ConfigError("model.name=image_mlp has biases and torch's init, scaled by model.init_scale: "
-                          "model.bias and model.init do not apply")
     return ImageMLP(task.in_dim, task.n_classes, cfg.d_mlp, cfg.n_layers, cfg.act, cfg.init_scale)

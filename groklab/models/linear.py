@@ -9,16 +9,16 @@ The forward is plain matmuls, so it maps over stacked members with torch.func.vm
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
-from groklab.config import ModelConfig
 from groklab.errors import ConfigError, GroklabError
 from groklab.models.registry import register
+from groklab.models.settings import Depth, Scaled
 from groklab.tasks.base import TaskData
-
-LINEAR_ACTS = ("identity", "tanh")
 
 
 class LinearStudent(nn.Module):
@@ -47,14 +47,27 @@ class LinearStudent(nn.Module):
         return out
 
 
-@register("linear")
-def build_linear_student(cfg: ModelConfig, task: TaskData) -> LinearStudent:
+@dataclass(frozen=True)
+class LinearConfig(Scaled, Depth):
+    """n_layers: 1 (S) or 2 (S0, S1 with hidden width d_mlp); init_scale: α of S -> α S (§3.1.3)."""
+
+    name: str = "linear"
+
+    ACTS: ClassVar[tuple[str, ...]] = ("identity", "tanh")
+
+    def check(self) -> None:
+        if self.n_layers not in (1, 2):
+            raise ConfigError(f"model.name=linear takes model.n_layers=1 or 2 (got {self.n_layers})")
+        if self.act not in self.ACTS or (self.act == "tanh" and self.n_layers == 1):
+            raise ConfigError(f"model.name=linear takes model.act=identity (or tanh with n_layers=2), got "
+                              f"{self.act!r}")
+        super().check()
+
+
+@register("linear", settings=LinearConfig)
+def build_linear_student(cfg: LinearConfig, task: TaskData) -> LinearStudent:
     """`model.name=linear`: n_layers 1 or 2 (hidden width model.d_mlp), act identity or tanh (two layers)."""
     if task.in_dim is None or task.kind != "regression":
         raise ConfigError("model.name=linear needs a regression task with vector inputs (task.name=linear_teacher)")
-    if cfg.n_layers not in (1, 2):
-        raise ConfigError(f"model.name=linear takes model.n_layers=1 or 2 (got {cfg.n_layers})")
-    if cfg.act not in LINEAR_ACTS or (cfg.act == "tanh" and cfg.n_layers == 1):
-        raise ConfigError(f"model.name=linear takes model.act=identity (or tanh with n_layers=2), got {cfg.act!r}")
     d_out = 1 if task.y_train.ndim == 1 else int(task.y_train.shape[1])
     return LinearStudent(task.in_dim, d_out, cfg.d_mlp if cfg.n_layers == 2 else None, cfg.act, cfg.init_scale)

@@ -8,14 +8,15 @@ row of W_in per position, so W_in is stored as [pos, d_vocab, d_mlp] and indexed
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from groklab.config import ModelConfig
 from groklab.models import bitlinear
 from groklab.models.registry import register, token_sizes
+from groklab.models.settings import HiddenLinear
 from groklab.tasks.base import TaskData
 
 
@@ -47,8 +48,13 @@ class OneHotMLP(nn.Module):
         return h @ self.W_out + self.b_out
 
 
-@register("mlp")
-def build_onehot_mlp(cfg: ModelConfig, task: TaskData) -> OneHotMLP:
+@dataclass(frozen=True)
+class MLPConfig(HiddenLinear):
+    name: str = "mlp"
+
+
+@register("mlp", settings=MLPConfig)
+def build_onehot_mlp(cfg: MLPConfig, task: TaskData) -> OneHotMLP:
     """An MLP sees every position: padding needs no special reading."""
-    sizes, _ = token_sizes(cfg, task)
+    sizes = token_sizes(cfg, task)
     return OneHotMLP(sizes["d_vocab"], sizes["n_ctx"], sizes["d_out"], cfg.d_mlp, cfg.n_layers, cfg.act, cfg.linear)

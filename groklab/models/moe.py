@@ -11,14 +11,18 @@ combination of experts' softplus outputs, so log2 ĥ >= 0 still holds.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from groklab.config import ModelConfig
+from groklab.config import MAX_LAYERS, check_count
 from groklab.errors import ConfigError
 from groklab.models.registry import register
 from groklab.models.resnet import ResidualMLP
+from groklab.models.settings import Depth, Width
 from groklab.tasks.base import TaskData
 
 
@@ -57,20 +61,47 @@ class MoE(nn.Module):
         return out
 
 
+@dataclass(frozen=True)
+class ResidualMLPConfig(Depth, Width):
+    """d_model: the residual width (64 channels per row of P at paper scale), n_layers: residual blocks, d_mlp:
+    their inner width."""
+
+    name: str = "resnet_mlp"
 
 
-@register("resnet_mlp", "moe")
-def build_mheight_model(cfg: ModelConfig, task: TaskData) -> nn.Module:
-    """`resnet_mlp` (one expert) or `moe` for a vector-input regression task (task.name=mheight)."""
+@dataclass(frozen=True)
+class MoEConfig(ResidualMLPConfig):
+    name: str = "moe"
+    n_experts: int = 6  # residual-MLP experts (mheight.md §4.6)
+    top_k: int = 2  # experts mixed per sample, gated on (n, k)
+
+    def check(self) -> None:
+        super().check()
+        if not (self.n_experts >= 1 and 1 <= self.top_k <= self.n_experts):
+            raise ConfigError(f"model.top_k must be in 1..model.n_experts (got top_k={self.top_k}, n_experts="
+                              f"{self.n_experts})")
+        check_count("n_experts", self.n_experts, MAX_LAYERS)
+
+
+def residual_sizes(cfg: ResidualMLPConfig, task: TaskData) -> dict[str, Any]:
+    """The expert's sizes, for a vector-input regression task (task.name=mheight)."""
     if task.kind != "regression" or task.in_dim is None:
         raise ConfigError(f"model.name={cfg.name} needs a vector-input regression task (task.name=mheight)")
-    if cfg.act not in ("relu", "gelu"):
-        raise ConfigError(f"model.name={cfg.name} takes model.act=relu or gelu (got {cfg.act!r})")
-    common = dict(width=cfg.d_model, blocks=cfg.n_layers, inner=cfg.d_mlp, act=cfg.act,
-                  target_mean=float(task.meta.get("y_mean", 0.0)))
-    if cfg.name == "resnet_mlp":
-        return ResidualMLP(task.in_dim, **common)
+    return dict(in_dim=task.in_dim, width=cfg.d_model, blocks=cfg.n_layers, inner=cfg.d_mlp, act=cfg.act,
+                target_mean=float(task.meta.get("y_mean", 0.0)))
+
+
+@register("resnet_mlp", settings=ResidualMLPConfig)
+def build_resnet_mlp(cfg: ResidualMLPConfig, task: TaskData) -> nn.Module:
+    """One expert: the residual MLP of groklab.models.resnet."""
+    return ResidualMLP(**residual_sizes(cfg, task))
+
+
+@register("moe", settings=MoEConfig)
+def build_moe(cfg: MoEConfig, task: TaskData) -> nn.Module:
+    """n_experts residual MLPs, top_k of them mixed per sample by a gate on its (n, k)."""
+    sizes = residual_sizes(cfg, task)
     if "layout" not in task.meta:
         raise ConfigError("model.name=moe gates on (n, k) and needs task.name=mheight")
     pairs = sorted({(g[0], g[1]) for g in task.meta["groups"]})
-    return MoE(task.in_dim, pairs, task.meta["layout"], cfg.n_experts, cfg.top_k, **common)
+    return MoE(pairs=pairs, layout=task.meta["layout"], n_experts=cfg.n_experts, top_k=cfg.top_k, **sizes)

@@ -4,7 +4,7 @@ Each operand token is embedded (W_E [d_vocab, d_emb], d_emb = 500 in the paper),
 (W_in [d_emb, d_hidden], 48 in the paper), the two projections are summed and passed through a ReLU, projected
 back (W_out [d_hidden, d_emb]) and unembedded (W_U [d_emb, d_out]). Every layer is bias-free, so global
 magnitude pruning sees every parameter. Only the operand positions are read (0, 1 for `[a, b, =]`; 0, 2 for
-`[a, op, b, =]`): the constant op and `=` tokens would only add a bias. In groklab's `ModelConfig`,
+`[a, op, b, =]`): the constant op and `=` tokens would only add a bias. In its settings (TicketsConfig),
 `d_model` is d_emb and `d_mlp` the hidden width. `linear=bitlinear` quantises W_in and W_out (W_E and W_U stay
 full precision); W_E's rows are quantised per token, as the activations they are.
 """
@@ -12,14 +12,15 @@ full precision); W_E's rows are quantised per token, as the activations they are
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from groklab.config import ModelConfig
 from groklab.models import bitlinear
 from groklab.models.registry import register, token_sizes
+from groklab.models.settings import Linear, Width
 from groklab.tasks.base import TaskData
 
 
@@ -45,8 +46,15 @@ class TicketsMLP(nn.Module):
         return bitlinear.matmul(h, self.W_out, self.linear) @ self.W_U
 
 
-@register("tickets_mlp")
-def build_tickets_mlp(cfg: ModelConfig, task: TaskData) -> TicketsMLP:
+@dataclass(frozen=True)
+class TicketsConfig(Linear, Width):
+    """One hidden layer, as the paper's: no model.n_layers."""
+
+    name: str = "tickets_mlp"
+
+
+@register("tickets_mlp", settings=TicketsConfig)
+def build_tickets_mlp(cfg: TicketsConfig, task: TaskData) -> TicketsMLP:
     """d_model is the embedding width, d_mlp the hidden width (Minegishi 2023's d_emb and d_hidden)."""
-    sizes, _ = token_sizes(cfg, task)
+    sizes = token_sizes(cfg, task)
     return TicketsMLP(sizes["d_vocab"], sizes["n_ctx"], sizes["d_out"], cfg.d_model, cfg.d_mlp, cfg.act, cfg.linear)

@@ -13,20 +13,26 @@ them their own optimizer settings (the paper's two AdamW optimizers).
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from groklab.config import ModelConfig
 from groklab.errors import ConfigError
 from groklab.models.registry import register
+from groklab.models.settings import Depth, Scaled, Width
 from groklab.tasks import TaskData
+
+DECODER_ACTS = {"tanh": torch.tanh}  # the decoder's nonlinearity: the paper's tanh
 
 
 class LiuToy(nn.Module):
-    def __init__(self, p: int, d_repr: int, d_out: int, width: int, n_layers: int, init_scale: float) -> None:
+    def __init__(self, p: int, d_repr: int, d_out: int, width: int, n_layers: int, init_scale: float,
+                 act: str = "tanh") -> None:
         super().__init__()
+        self.act = DECODER_ACTS[act]
         self.W_E = nn.Parameter((torch.rand(p, d_repr) - 0.5) * init_scale)
         widths = [d_repr] + [width] * n_layers + [d_out]
         self.decoder = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(widths))
@@ -35,7 +41,7 @@ class LiuToy(nn.Module):
         """tokens [batch, 2] -> decoded vector [batch, d_out]."""
         h = F.embedding(tokens, self.W_E).sum(1)  # not W_E[tokens]: its CPU backward adds in thread order
         for layer in self.decoder[:-1]:
-            h = torch.tanh(layer(h))
+            h = self.act(layer(h))
         return self.decoder[-1](h)
 
     def representation(self) -> Tensor:
@@ -43,14 +49,20 @@ class LiuToy(nn.Module):
         return self.W_E
 
 
-@register("liu_toy")
-def build_liu_toy(cfg: ModelConfig, task: TaskData) -> LiuToy:
+@dataclass(frozen=True)
+class LiuToyConfig(Scaled, Depth, Width):
+    """d_model: the representation width d, d_mlp: the decoder's width w, n_layers: its hidden layers, init_scale:
+    the representations' scale; the decoder has biases and torch's init (no model.bias or model.init)."""
+
+    name: str = "liu_toy"
+
+    ACTS: ClassVar[tuple[str, ...]] = tuple(DECODER_ACTS)  # the default, relu, is refused: set model.act=tanh
+
+
+@register("liu_toy", settings=LiuToyConfig)
+def build_liu_toy(cfg: LiuToyConfig, task: TaskData) -> LiuToy:
     """`model.name=liu_toy`: needs the `toy_addition` task (token pairs, vector targets)."""
     if task.vocab_size is None or task.kind != "regression" or task.y_train.ndim != 2:
         raise ConfigError("model.name=liu_toy needs a token task with vector targets (task.name=toy_addition)")
-    if not cfg.bias or cfg.init != "torch":
-        raise ConfigError("model.name=liu_toy has biases and torch's init: model.bias and model.init do not apply")
-    if cfg.act != "tanh":
-        raise ConfigError(f"model.act={cfg.act!r}: liu_toy's decoder is tanh (set model.act=tanh)")
     return LiuToy(task.vocab_size, cfg.d_model, int(task.y_train.shape[1]), cfg.d_mlp, cfg.n_layers,
-                  cfg.init_scale)
+                  cfg.init_scale, cfg.act)

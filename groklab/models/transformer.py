@@ -15,14 +15,15 @@ every option off, the forward runs exactly the ops it always ran.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from groklab.config import ModelConfig
 from groklab.models import bitlinear
 from groklab.models.registry import register, token_sizes
+from groklab.models.settings import Linear, TransformerSizes
 from groklab.tasks.base import TaskData
 
 ROPE_BASE = 10_000.0
@@ -257,15 +258,22 @@ class Transformer(nn.Module):
         return x @ self.W_U if self.W_U is not None else x @ self.W_E.T
 
 
-@register("power_transformer")
-def build_power_transformer(cfg: ModelConfig, task: TaskData) -> Transformer:
+@dataclass(frozen=True)
+class TransformerConfig(Linear, TransformerSizes):
+    """The widths of power_transformer and nanda_transformer; their architecture is fixed by the paper."""
+
+    name: str = "power_transformer"  # power_transformer | nanda_transformer
+
+
+@register("power_transformer", settings=TransformerConfig)
+def build_power_transformer(cfg: TransformerConfig, task: TaskData) -> Transformer:
     """Power et al. 2022: post-LN, bias-free linears, learned positions, torch's default init."""
-    sizes, common = token_sizes(cfg, task)
-    return Transformer(**sizes, **common, norm="post", mlp_bias=False, init="torch", linear=cfg.linear)
+    return Transformer(**token_sizes(cfg, task), **cfg.sizes(), norm="post", mlp_bias=False, init="torch",
+                       linear=cfg.linear)
 
 
-@register("nanda_transformer")
-def build_nanda_transformer(cfg: ModelConfig, task: TaskData) -> Transformer:
+@register("nanda_transformer", settings=TransformerConfig)
+def build_nanda_transformer(cfg: TransformerConfig, task: TaskData) -> Transformer:
     """Nanda et al. 2023: no LayerNorm, MLP biases only, Nanda's init."""
-    sizes, common = token_sizes(cfg, task)
-    return Transformer(**sizes, **common, norm="none", mlp_bias=True, init="nanda", linear=cfg.linear)
+    return Transformer(**token_sizes(cfg, task), **cfg.sizes(), norm="none", mlp_bias=True, init="nanda",
+                       linear=cfg.linear)

@@ -14,7 +14,8 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from groklab.config import ModelConfig, RunConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
+from groklab.models.gpt2 import GPT2Config
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import fmt, held_from, last_step, need, status_ok, values
@@ -87,7 +88,7 @@ PRESET = Preset(
     config=RunConfig(
         name="grokfast2024",
         task=ModularConfig(op="x*y", p=97, train_frac=0.5, layout="a_op_b_eq"),
-        model=ModelConfig(name="gpt2_transformer", n_layers=2, d_model=128, n_heads=4, d_mlp=512, act="gelu"),
+        model=GPT2Config(name="gpt2_transformer", n_layers=2, d_model=128, n_heads=4, d_mlp=512, act="gelu"),
         optim=AdamConfig(name="adam", lr=1e-3, weight_decay=0.005, beta1=0.9, beta2=0.98, warmup_steps=10,
                          grokfast="ema", grokfast_alpha=0.98, grokfast_lamb=2.0),
         train=TrainConfig(steps=3_000, batch_size="512", eval_every=10),

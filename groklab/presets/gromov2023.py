@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from groklab.analysis.delay import DelayRule, delay_of
-from groklab.config import ModelConfig, RunConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
+from groklab.models.concat import ConcatConfig
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import chance_rule, fmt, last, need, status_ok, values
@@ -71,7 +72,7 @@ PRESET = Preset(
     config=RunConfig(
         name="gromov2023",
         task=MultitermConfig(op="sum", p=97, terms=2, train_frac=0.3),
-        model=ModelConfig(name="mlp_concat", n_layers=1, d_mlp=500, act="square", bias=False, init="gromov"),
+        model=ConcatConfig(name="mlp_concat", n_layers=1, d_mlp=500, act="square", bias=False, init="gromov"),
         optim=AdamConfig(name="adamw", lr=1e-2, weight_decay=0.0, beta1=0.9, beta2=0.98, eps=1e-8,
                          warmup_steps=0),
         train=TrainConfig(steps=800, batch_size="full", eval_every=50, loss="mse", probes="ipr",

@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from groklab.config import ModelConfig, RunConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
+from groklab.models.image_mlp import ImageMLPConfig
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import fmt, need
@@ -200,7 +201,7 @@ PRESET = Preset(
     config=RunConfig(
         name="humayun2024",
         task=MnistConfig(source="auto", n_train=1_000, sample="replace"),
-        model=ModelConfig(name="image_mlp", n_layers=3, d_mlp=200, act="relu", init_scale=1.0),
+        model=ImageMLPConfig(name="image_mlp", n_layers=3, d_mlp=200, act="relu", init_scale=1.0),
         optim=AdamConfig(name="adamw", lr=3e-3, weight_decay=0.01, beta1=0.9, beta2=0.999, warmup_steps=0),
         train=TrainConfig(steps=12_000, batch_size="200", eval_every=1_000, loss="mse", probes="lc,adv",
                           log_checkpoints=20, checkpoint_every=2_000),

@@ -16,7 +16,8 @@ measured numbers are in docs/models.md.
 from collections.abc import Mapping
 from typing import Any
 
-from groklab.config import ModelConfig, RunConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
+from groklab.models.gpt2 import GPT2Config
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import detection, first_at, fmt, last, need, status_ok
@@ -82,7 +83,7 @@ PRESET = Preset(
     config=RunConfig(
         name="hydra_gpt2",
         task=ModularConfig(op="x+y", p=31, train_frac=0.5),
-        model=ModelConfig(name="gpt2_transformer", n_layers=2, d_model=64, n_heads=4, d_mlp=256, act="gelu"),
+        model=GPT2Config(name="gpt2_transformer", n_layers=2, d_model=64, n_heads=4, d_mlp=256, act="gelu"),
         optim=AdamConfig(name="adamw", lr=3e-3, weight_decay=3.0),
         train=TrainConfig(steps=1_000, batch_size="full", eval_every=50),
     ),
@@ -101,7 +102,7 @@ BINDING = Preset(
     config=RunConfig(
         name="variable_binding",
         task=BindingConfig(n_vars=6, n_values=10, chain=2, distractors=2, n_examples=20_000, train_frac=0.9),
-        model=ModelConfig(name="gpt2_transformer", n_layers=3, d_model=64, n_heads=4, d_mlp=256, act="gelu"),
+        model=GPT2Config(name="gpt2_transformer", n_layers=3, d_model=64, n_heads=4, d_mlp=256, act="gelu"),
         optim=AdamConfig(name="adamw", lr=3e-3, weight_decay=0.1),
         train=TrainConfig(steps=3_000, batch_size="256", eval_every=100),
     ),

@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from groklab.analysis.delay import DelayRule, delay_of
-from groklab.config import ModelConfig, RunConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
+from groklab.models.linear import LinearConfig
 from groklab.optim.sgd import SGDConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import first_at, fmt, need, points, status_ok
@@ -123,7 +124,7 @@ PRESET = Preset(
     config=RunConfig(
         name="levi2023",
         task=LinearTeacherConfig(d_in=200, d_out=1, n_train=222, n_val=10_000, eps=1e-3),
-        model=ModelConfig(name="linear", n_layers=1, act="identity", init_scale=1.0),
+        model=LinearConfig(name="linear", n_layers=1, act="identity", init_scale=1.0),
         optim=SGDConfig(name="sgd", lr=0.1, weight_decay=0.0, momentum=0.0, warmup_steps=0),
         train=TrainConfig(steps=4_000, batch_size="full", eval_every=5, loss="mse", probes="levi_gen_loss",
                           log_checkpoints=0),

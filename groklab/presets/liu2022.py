@@ -28,7 +28,8 @@ import numpy as np
 
 from groklab.analysis.delay import DelayRule, delay_of
 from groklab.analysis.detect import DetectConfig
-from groklab.config import ModelConfig, RunConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
+from groklab.models.toy import LiuToyConfig
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import detection, first_at, fmt, need
@@ -44,7 +45,7 @@ PRESET = Preset(
     config=RunConfig(
         name="liu2022_toy",
         task=ToyAdditionConfig(op="x+y", p=10, train_frac=45 / 55, split_seed=1, template_dim=30),
-        model=ModelConfig(name="liu_toy", d_model=1, n_layers=2, n_heads=1, d_mlp=200, act="tanh"),
+        model=LiuToyConfig(name="liu_toy", d_model=1, n_layers=2, d_mlp=200, act="tanh"),
         optim=AdamConfig(name="adamw", lr=1e-4, weight_decay=0.0, beta1=0.9, beta2=0.999, warmup_steps=0,
                          embed_lr=1e-3, embed_weight_decay=0.0),
         train=TrainConfig(steps=5_000, batch_size="full", eval_every=50, probes="template_acc,rqi",

@@ -27,9 +27,11 @@ One epoch is 105,000 / 4,096 ≈ 26 steps, so the published 10k epochs are `trai
 from collections.abc import Mapping
 from typing import Any
 
-from groklab.config import ModelConfig, RunConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
 from groklab.io import finite
 from groklab.mheight.metric import PUBLISHED_BELOW_MDS_MEAN, PUBLISHED_MEAN, headline
+from groklab.models.heads import GroupHeadsConfig
+from groklab.models.moe import ResidualMLPConfig
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import detection, fmt, need, status_ok, values
@@ -168,7 +170,7 @@ PRESET = Preset(
     config=RunConfig(
         name="mheight",
         task=MheightConfig(groups="all", per_group=2_000, val_per_group=500, features="minors+ratios"),
-        model=ModelConfig(name="group_heads", d_model=128, d_mlp=128, n_layers=3, act="gelu"),
+        model=GroupHeadsConfig(name="group_heads", d_model=128, d_mlp=128, n_layers=3, act="gelu"),
         optim=AdamConfig(name="adamw", lr=1e-3, weight_decay=1e-4, beta1=0.9, beta2=0.999, warmup_steps=200),
         train=TrainConfig(steps=3_000, batch_size="512", eval_every=250, loss="mse", probes="mheight_groups",
                           checkpoint_every=1_000),
@@ -191,7 +193,7 @@ GROKKING = Preset(
     config=RunConfig(
         name="mheight_grokking",
         task=MheightConfig(groups="all", per_group=5_000, val_per_group=500),
-        model=ModelConfig(name="resnet_mlp", d_model=384, d_mlp=384, n_layers=5),
+        model=ResidualMLPConfig(name="resnet_mlp", d_model=384, d_mlp=384, n_layers=5),
         optim=AdamConfig(name="adamw", lr=1e-3, weight_decay=0.01, beta1=0.9, beta2=0.999, warmup_steps=100),
         train=TrainConfig(steps=20_000, batch_size="4096", eval_every=200, loss="mse",
                           probes="layer_norms,mheight_groups", checkpoint_every=2_000),

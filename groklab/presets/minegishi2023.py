@@ -17,8 +17,9 @@ acc 0.95 at 17,600, 0.98 at 20,000.
 from collections.abc import Mapping
 from typing import Any
 
-from groklab.config import ModelConfig, RunConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
 from groklab.errors import GroklabError
+from groklab.models.tickets import TicketsConfig
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, Study, conclude, register
 from groklab.presets.evidence import first_at, fmt, need
@@ -109,7 +110,7 @@ PRESET = Preset(
     config=RunConfig(
         name="minegishi2023",
         task=ModularConfig(op="x+y", p=67, train_frac=0.4, layout="a_b_eq", pairs="unordered"),
-        model=ModelConfig(name="tickets_mlp", d_model=500, d_mlp=48, n_layers=1, n_heads=1),
+        model=TicketsConfig(name="tickets_mlp", d_model=500, d_mlp=48),
         optim=AdamConfig(name="adamw", lr=1e-3, weight_decay=1.0, beta1=0.9, beta2=0.98, warmup_steps=0),
         train=TrainConfig(steps=50_000, batch_size="full", eval_every=100, checkpoint_every=5_000,
                           log_checkpoints=30),

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from groklab.analysis.delay import DelayRule, delay_of
-from groklab.config import ModelConfig, RunConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
+from groklab.models.transformer import TransformerConfig
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, Study, conclude, register
 from groklab.presets.evidence import chance_rule, detection, fmt, last, need, status_ok
@@ -105,7 +106,7 @@ PRESET = Preset(
     config=RunConfig(
         name="nanda2023",
         task=ModularConfig(op="x+y", p=113, train_frac=0.3, layout="a_b_eq"),
-        model=ModelConfig(name="nanda_transformer", n_layers=1, d_model=128, n_heads=4, d_mlp=512),
+        model=TransformerConfig(name="nanda_transformer", n_layers=1, d_model=128, n_heads=4, d_mlp=512),
         optim=AdamConfig(name="adamw", lr=1e-3, weight_decay=1.0, beta1=0.9, beta2=0.98, warmup_steps=10),
         train=TrainConfig(steps=40_000, batch_size="full", eval_every=100, loss_dtype="float64",
                           checkpoint_every=1_000, log_checkpoints=60),

@@ -23,7 +23,8 @@ import numpy as np
 
 from groklab.analysis.delay import DelayRule, delay_of
 from groklab.analysis.detect import DetectConfig
-from groklab.config import ModelConfig, RunConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
+from groklab.models.image_mlp import ImageMLPConfig
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import detection, first_at, fmt, need, points, status_ok, values
@@ -131,7 +132,7 @@ PRESET = Preset(
     config=RunConfig(
         name="omnigrok2022",
         task=MnistConfig(source="auto", n_train=1_000, sample="first"),
-        model=ModelConfig(name="image_mlp", n_layers=2, d_mlp=200, act="relu", init_scale=8.0),
+        model=ImageMLPConfig(name="image_mlp", n_layers=2, d_mlp=200, act="relu", init_scale=8.0),
         optim=AdamConfig(name="adamw", lr=1e-3, weight_decay=0.1, beta1=0.9, beta2=0.999, warmup_steps=0),
         train=TrainConfig(steps=12_000, batch_size="200", eval_every=250, loss="mse", probes="last_layer_norm",
                           log_checkpoints=20, checkpoint_every=2_000),

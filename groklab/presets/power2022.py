@@ -16,7 +16,8 @@ from typing import Any
 
 from groklab.analysis.delay import DelayRule, delay_of
 from groklab.analysis.detect import DetectConfig
-from groklab.config import ModelConfig, RunConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
+from groklab.models.transformer import TransformerConfig
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import chance_rule, fmt, need, status_ok
@@ -56,7 +57,7 @@ PRESET = Preset(
     config=RunConfig(
         name="power2022",
         task=ModularConfig(op="x/y", p=97, train_frac=0.5, layout="a_op_b_eq"),
-        model=ModelConfig(name="power_transformer", n_layers=2, d_model=128, n_heads=4, d_mlp=512),
+        model=TransformerConfig(name="power_transformer", n_layers=2, d_model=128, n_heads=4, d_mlp=512),
         optim=AdamConfig(name="adamw", lr=1e-3, weight_decay=1.0, beta1=0.9, beta2=0.98, warmup_steps=10),
         train=TrainConfig(steps=10_000, batch_size="auto", eval_every=100, stop_when="val/acc>=0.99",
                           stop_after=DetectConfig().patience + 2),

@@ -33,7 +33,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from groklab.analysis.delay import DelayRule, delay_of
-from groklab.config import ModelConfig, RunConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
+from groklab.models.concat import ConcatConfig
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import first_at, fmt, need, points
@@ -163,7 +164,7 @@ PRESET = Preset(
     config=RunConfig(
         name="prieto2025",
         task=MultitermConfig(op="sum", p=47, terms=2, train_frac=0.4),
-        model=ModelConfig(name="mlp_concat", n_layers=2, d_mlp=200, act="relu", bias=False),
+        model=ConcatConfig(name="mlp_concat", n_layers=2, d_mlp=200, act="relu", bias=False),
         optim=AdamConfig(name="adamw", lr=1e-2, weight_decay=0.0, beta1=0.9, beta2=0.99, eps=1e-25,
                          warmup_steps=0, orthograd=True),
         train=TrainConfig(steps=300, batch_size="full", eval_every=10, loss="ce", loss_dtype="float32",

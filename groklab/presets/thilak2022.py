@@ -24,7 +24,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from groklab.analysis.slingshot import Cycle, cycles, gains
-from groklab.config import ModelConfig, RunConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
+from groklab.models.concat import ConcatConfig
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import fmt, need, points
@@ -170,7 +171,7 @@ PRESET = Preset(
     config=RunConfig(
         name="thilak2022",
         task=MultitermConfig(op="sum", p=23, terms=2, train_frac=0.4),
-        model=ModelConfig(name="mlp_concat", n_layers=2, d_mlp=200, act="relu", bias=False),
+        model=ConcatConfig(name="mlp_concat", n_layers=2, d_mlp=200, act="relu", bias=False),
         optim=AdamConfig(name="adam", lr=1e-2, weight_decay=0.0, beta1=0.9, beta2=0.99, eps=1e-8, warmup_steps=0),
         train=TrainConfig(steps=2_000, batch_size="full", eval_every=1, loss="ce", loss_dtype="float32",
                           probes="last_layer_norm", log_checkpoints=0, checkpoint_every=2_000),

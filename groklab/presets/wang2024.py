@@ -34,7 +34,8 @@ from typing import Any
 
 from groklab.analysis.delay import DelayRule, delay_of
 from groklab.analysis.detect import sustained_crossing
-from groklab.config import ModelConfig, RunConfig, TrainConfig
+from groklab.config import RunConfig, TrainConfig
+from groklab.models.gpt2 import GPT2Config
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import fmt, last, need, points, status_ok, values
@@ -43,7 +44,7 @@ from groklab.tasks.knowledge_graph import ComparisonConfig, CompositionConfig
 
 PAPER = ("Wang, Yue, Su, Sun 2024, Grokked Transformers are Implicit Reasoners: A Mechanistic Journey to the Edge "
          "of Generalization (arXiv 2405.15071)")
-MODEL = ModelConfig(name="gpt2_transformer", d_model=128, n_layers=2, n_heads=4, d_mlp=512, act="gelu")
+MODEL = GPT2Config(name="gpt2_transformer", d_model=128, n_layers=2, n_heads=4, d_mlp=512, act="gelu")
 # Weight decay 0.3, not the README's 0.1: the paper's Appendix E.1 finds larger weight decay groks sooner; it halves
 # the CI run (test_inferred_iid 0.95 at step 3,500; at 0.1 at ~10,000).
 OPTIM = AdamConfig(name="adamw", lr=1e-3, weight_decay=0.3, beta1=0.9, beta2=0.999, eps=1e-8, warmup_steps=200)
@@ -125,7 +126,7 @@ PRESET = Preset(
 # The authors train HF GPT2LMHeadModel from scratch (simpletransformers' seq2seq_model.py, main.py, README): GPT-2's
 # init, tied LM head, dropout 0.1, right padding with the loss on the answer tokens, AdamW with biases and LayerNorm
 # exempt from weight decay, gradients clipped at 1.0.
-GPT2_MODEL = ModelConfig(name="gpt2_transformer", d_model=64, n_layers=2, n_heads=4, d_mlp=256, act="gelu",
+GPT2_MODEL = GPT2Config(name="gpt2_transformer", d_model=64, n_layers=2, n_heads=4, d_mlp=256, act="gelu",
                          init="gpt2", tie_embeddings=True)
 GPT2_OPTIM = AdamConfig(name="adamw", lr=1e-3, weight_decay=0.3, beta1=0.9, beta2=0.999, eps=1e-8, warmup_steps=200,
                         no_decay="bias,norm", clip_grad_norm=1.0)

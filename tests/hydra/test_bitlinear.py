@@ -3,8 +3,9 @@
 import torch
 import torch.nn.functional as F
 
-from groklab.config import ModelConfig
+from groklab.config import MODELS
 from groklab.models import bitlinear, build_model
+from groklab.models.gpt2 import GPT2Config
 from groklab.models.transformer import Block
 from groklab.tasks import build_task
 from groklab.tasks.modular import ModularConfig
@@ -84,8 +85,8 @@ def test_every_parameter_learns_through_the_quantisers():
         if name == "mlp_concat":
             task = build_task(MultitermConfig(op="sum", p=7))
         torch.manual_seed(0)
-        model = build_model(ModelConfig(name=name, d_model=16, n_heads=2, d_mlp=32, linear="bitlinear", **extra),
-                            task)
+        small = {k: v for k, v in dict(d_model=16, n_heads=2).items() if k in MODELS.keys_of(name)}  # its widths
+        model = build_model(MODELS.make(name, d_mlp=32, linear="bitlinear", **small, **extra), task)
         F.cross_entropy(model(task.x_train), task.y_train).backward()
         for pname, p in model.named_parameters():
             assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, (name, pname)
@@ -97,8 +98,8 @@ def test_bitlinear_changes_only_the_hidden_matmuls():
     models = []
     for linear in ("dense", "bitlinear"):
         torch.manual_seed(0)
-        models.append(build_model(ModelConfig(name="gpt2_transformer", d_model=16, n_heads=2, d_mlp=32,
-                                              linear=linear), task))
+        models.append(build_model(GPT2Config(name="gpt2_transformer", d_model=16, n_heads=2, d_mlp=32,
+                                             linear=linear), task))
     dense, bit = models
     assert all(torch.equal(a, b) for a, b in zip(dense.parameters(), bit.parameters(), strict=True))
     assert not torch.allclose(dense(task.x_train), bit(task.x_train))

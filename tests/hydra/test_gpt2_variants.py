@@ -11,9 +11,9 @@ from torch.func import functional_call, stack_module_state, vmap
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from groklab.cli import main
-from groklab.config import ModelConfig
+from groklab.config import MODELS
 from groklab.errors import ConfigError
-from groklab.models import MODELS, build_model, count_parameters
+from groklab.models import build_model, count_parameters
 from groklab.models.transformer import rotary_tables, rotate
 from groklab.tasks import build_task
 from groklab.tasks.modular import ModularConfig
@@ -22,9 +22,14 @@ TASK = build_task(ModularConfig(op="x+y", p=7))
 SMALL = dict(d_model=16, n_heads=2, d_mlp=32, n_layers=3, act="gelu")
 
 
-def make(seed: int = 0, **kw):
+def small(name: str) -> dict:
+    """SMALL's widths that model `name` takes (an MLP has no heads)."""
+    return {k: v for k, v in SMALL.items() if k in MODELS.keys_of(name)}
+
+
+def make(seed: int = 0, name: str = "power_transformer", **kw):
     torch.manual_seed(seed)
-    return build_model(ModelConfig(**{**SMALL, **kw}), TASK)
+    return build_model(MODELS.make(name, **{**small(name), **kw}), TASK)
 
 
 def rope_reference(x: torch.Tensor) -> torch.Tensor:
@@ -164,17 +169,18 @@ def test_vmap_of_two_members_equals_their_plain_forwards(name, extra):
     ({"linear": "ternary"}, "model.linear='ternary': expected one of dense, bitlinear"),
     ({"pos": "alibi"}, "model.pos='alibi': expected one of learned, rotary"),
     ({"name": "gpt2_meta", "n_memory": -1}, "model.n_memory must be >= 0 (got -1)"),
-    ({"name": "gpt2_transformer", "n_memory": 4}, "model.n_memory applies to model.name=gpt2_meta only"),
+    ({"name": "gpt2_transformer", "n_memory": 4}, "model.n_memory applies to model.name=gpt2_meta; this model is"),
     ({"name": "gpt2_resformer", "value_mix": "dense"}, "model.value_mix='dense': expected one of identity"),
     ({"name": "gpt2_svformer", "value_mix": "learnable"}, "model.value_mix applies to model.name=gpt2_resformer"),
-    ({"name": "power_transformer", "pos": "rotary"}, "model.pos=rotary applies to gpt2_transformer"),
+    ({"name": "power_transformer", "pos": "rotary"}, "model.pos applies to model.name=gpt2_transformer"),
     ({"name": "gpt2_meta", "pos": "rotary", "d_model": 18, "n_heads": 2}, "needs an even head width"),
     ({"name": "mlp", "linear": "bitlinear", "n_layers": 1}, "there are none (set model.n_layers >= 2)"),
-    ({"name": "liu_toy", "linear": "bitlinear"}, "model.linear=bitlinear applies to"),
+    ({"name": "liu_toy", "linear": "bitlinear"}, "model.linear applies to model.name=mlp_concat or power_"),
 ])
 def test_bad_model_keys_are_one_line_config_errors(extra, needle):
     with pytest.raises(ConfigError) as err:
-        build_model(ModelConfig(**{**SMALL, "name": "gpt2_transformer", **extra}), TASK)
+        name = extra.get("name", "gpt2_transformer")
+        build_model(MODELS.make(**{**small(name), "name": name, **extra}), TASK)
     assert needle in str(err.value) and "\n" not in str(err.value)
 
 

@@ -4,10 +4,10 @@ import pytest
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 
-from groklab.config import ModelConfig, RunConfig, validate
+from groklab.config import MODELS, RunConfig, validate
 from groklab.errors import ConfigError
 from groklab.models import build_model
-from groklab.models.image_mlp import ImageMLP
+from groklab.models.image_mlp import ImageMLP, ImageMLPConfig
 from groklab.tasks.base import TaskData
 
 
@@ -20,7 +20,7 @@ def vector_task(in_dim=784, n=8):
 def mlp(seed=0, **kw):
     task = vector_task()
     torch.manual_seed(seed)
-    cfg = ModelConfig(**({"name": "image_mlp", "n_layers": 2, "d_mlp": 200} | kw))
+    cfg = MODELS.make(**({"name": "image_mlp", "n_layers": 2, "d_mlp": 200} | kw))
     return build_model(cfg, task)
 
 
@@ -83,9 +83,9 @@ def test_functional_call_under_vmap():
 
 
 @pytest.mark.parametrize(("kw", "message"), [
-    ({"act": "tanh"}, "image_mlp takes relu or gelu"),
-    ({"bias": False}, "model.bias and model.init do not apply"),
-    ({"init": "gromov"}, "model.bias and model.init do not apply"),
+    ({"act": "tanh"}, "model.name=image_mlp takes model.act=relu or gelu"),
+    ({"bias": False}, "model.bias applies to model.name=mlp_concat; this model is image_mlp"),
+    ({"init": "gromov"}, "model.init applies to model.name=mlp_concat or gpt2_transformer"),
 ])
 def test_bad_model_keys(kw, message):
     with pytest.raises(ConfigError, match=message):
@@ -97,11 +97,11 @@ def test_needs_vector_classification():
                       torch.zeros(4, 3, dtype=torch.long), torch.zeros(4, dtype=torch.long),
                       kind="classification", n_classes=10, vocab_size=5)
     with pytest.raises(ConfigError, match="needs a classification task on vector inputs"):
-        build_model(ModelConfig(name="image_mlp"), tokens)
+        build_model(ImageMLPConfig(), tokens)
 
 
 @pytest.mark.parametrize("alpha", [0.0, -8.0])
 def test_alpha_must_be_positive(alpha):
-    cfg = RunConfig(model=ModelConfig(name="image_mlp", init_scale=alpha))
+    cfg = RunConfig(model=ImageMLPConfig(init_scale=alpha))
     with pytest.raises(ConfigError, match=f"model.init_scale must be > 0 \\(got {alpha}\\)"):
         validate(cfg)

@@ -9,17 +9,18 @@ import torch
 from sweep.test_vectorized import KeepAt, Resume
 
 from groklab.cli import main
-from groklab.config import OPTIMIZERS, ModelConfig, RunConfig, apply_overrides
+from groklab.config import OPTIMIZERS, RunConfig, apply_overrides
 from groklab.engine import MemorySink, build_tasks, group_key, train, train_many, unsupported
 from groklab.models import build_model
+from groklab.models.gpt2 import GPT2Config
 from groklab.optim import build_optimizer, param_groups
 from groklab.optim.vectorized import clip_
 from groklab.tasks import build_task
 from groklab.tasks.knowledge_graph import ComparisonConfig
 
 TASK = ComparisonConfig(n_entities=20, n_attributes=2, n_values=5, phi=3.0, ood_frac=0.2, padding="right")
-GPT2 = ModelConfig(name="gpt2_transformer", d_model=32, n_layers=3, n_heads=4, d_mlp=64, act="gelu", init="gpt2",
-                   tie_embeddings=True)
+GPT2 = GPT2Config(name="gpt2_transformer", d_model=32, n_layers=3, n_heads=4, d_mlp=64, act="gelu", init="gpt2",
+                  tie_embeddings=True)
 OVERRIDES = {"task.name": "kg_comparison", "task.n_entities": "20",
              "task.n_attributes": "2", "task.n_values": "5", "task.phi": "3", "task.ood_frac": "0.2",
              "task.padding": "right", "model.name": "gpt2_transformer", "model.d_model": "32", "model.n_heads": "4",
@@ -28,14 +29,14 @@ OVERRIDES = {"task.name": "kg_comparison", "task.n_entities": "20",
              "train.batch_size": "64", "train.checkpoint_every": "10", "train.log_checkpoints": "0"}
 
 
-def model(cfg: ModelConfig = GPT2, task: ComparisonConfig = TASK) -> torch.nn.Module:
+def model(cfg: GPT2Config = GPT2, task: ComparisonConfig = TASK) -> torch.nn.Module:
     torch.manual_seed(0)
     return build_model(cfg, build_task(task)).double()
 
 
 def test_gpt2_init_is_n0_002_with_scaled_residual_projections():
-    m = build_model(ModelConfig(name="gpt2_transformer", d_model=256, n_layers=4, n_heads=4, d_mlp=1024,
-                                init="gpt2"), build_task(TASK))
+    m = build_model(GPT2Config(name="gpt2_transformer", d_model=256, n_layers=4, n_heads=4, d_mlp=1024,
+                               init="gpt2"), build_task(TASK))
     residual = 0.02 / math.sqrt(2 * 4)
     for name, p in m.named_parameters():
         leaf = name.rsplit(".", 1)[-1]
@@ -44,7 +45,7 @@ def test_gpt2_init_is_n0_002_with_scaled_residual_projections():
         else:
             want = residual if leaf in ("W_O", "W_out") else 0.02
             assert p.mean().abs() < want / 5 and p.std().item() == pytest.approx(want, rel=0.1), name
-    torch_init = build_model(ModelConfig(name="gpt2_transformer", d_model=256, n_heads=4, d_mlp=1024),
+    torch_init = build_model(GPT2Config(name="gpt2_transformer", d_model=256, n_heads=4, d_mlp=1024),
                              build_task(TASK))
     assert torch_init.W_E.std() > 0.9  # the default (nn.Embedding's N(0, 1)) is unchanged
 
@@ -205,8 +206,8 @@ KG = ["task.name=kg_comparison", "task.n_entities=20", "task.n_attributes=2", "t
      "task.padding applies to task.name=kg_composition or kg_comparison; this task is modular"),
     ([*KG, "task.padding=middle", *MODEL], "task.padding='middle': expected one of left, right"),
     (["model.tie_embeddings=true", *MODEL], "model.tie_embeddings needs a task whose answers are tokens"),
-    (["model.dropout=0.1"], "model.dropout applies to gpt2_transformer"),
-    (["model.init=gpt2"], "model.init and model.init_scale apply to mlp_concat"),
+    (["model.dropout=0.1"], "model.dropout applies to model.name=gpt2_transformer"),
+    (["model.init=gpt2"], "model.init applies to model.name=mlp_concat"),
     ([*MODEL, "model.init=xavier"], "model.init='xavier': gpt2_transformer expects one of torch, gpt2"),
     ([*MODEL, "model.dropout=1"], "model.dropout must be in [0, 1)"),
     (["optim.no_decay=bias,weights"], "optim.no_decay='bias,weights': expected a comma-separated subset"),

@@ -9,9 +9,10 @@ import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
 from groklab.cli import main
-from groklab.config import OPTIMIZERS, ModelConfig, RunConfig, TrainConfig
+from groklab.config import OPTIMIZERS, RunConfig, TrainConfig
 from groklab.errors import ConfigError, GroklabError
 from groklab.models import build_model
+from groklab.models.linear import LinearConfig
 from groklab.optim import lr_at
 from groklab.probes.linear_teacher import predict_grokking
 from groklab.probes.live import PROBES
@@ -23,7 +24,7 @@ def config(d_in=40, n_train=50, wd=0.0, lr=0.1, steps=400, warmup=0, seed=0, d_o
     return RunConfig(
         seed=seed,
         task=LinearTeacherConfig(d_in=d_in, d_out=d_out, n_train=n_train, n_val=4000, eps=1e-3),
-        model=ModelConfig(name="linear", n_layers=1, act="identity", **model),
+        model=LinearConfig(n_layers=1, act="identity", **model),
         optim=OPTIMIZERS.make("sgd", lr=lr, weight_decay=wd, momentum=0.0, warmup_steps=warmup),
         train=TrainConfig(steps=steps, batch_size="full"),
     )
@@ -123,7 +124,7 @@ def test_prediction_is_the_step_at_which_validation_accuracy_reaches_95_percent(
 
 
 @pytest.mark.parametrize(("change", "needle"), [
-    ({"model": ModelConfig(name="linear", n_layers=2, act="identity")}, "n_layers=1"),
+    ({"model": LinearConfig(n_layers=2, act="identity")}, "n_layers=1"),
     ({"optim": OPTIMIZERS.make("sgd", lr=0.1, momentum=0.9, warmup_steps=0)}, "momentum 0"),
     ({"optim": OPTIMIZERS.make("adamw", lr=0.1)}, "optim.name=sgd"),
 ])
@@ -146,20 +147,20 @@ def test_prediction_leaves_the_global_random_state_alone():
 def test_linear_student_init_and_two_layers():
     task = build_task(LinearTeacherConfig(d_in=400, d_out=2, n_train=10, n_val=10))
     torch.manual_seed(0)
-    one = build_model(ModelConfig(name="linear", n_layers=1, act="identity", init_scale=2.0), task)
+    one = build_model(LinearConfig(n_layers=1, act="identity", init_scale=2.0), task)
     assert abs(one.linear_map().var().item() * 2 * 400 * 2 / 4 - 1) < 0.15  # (alpha std)^2, alpha = 2
-    two = build_model(ModelConfig(name="linear", n_layers=2, act="tanh", d_mlp=30), task)
+    two = build_model(LinearConfig(n_layers=2, act="tanh", d_mlp=30), task)
     assert [tuple(w.shape) for w in two.weights] == [(400, 30), (30, 2)] and two(task.x_val).shape == (10, 2)
     with pytest.raises(GroklabError, match="tanh student"):
         two.linear_map()
-    linear2 = build_model(ModelConfig(name="linear", n_layers=2, act="identity", d_mlp=30), task)
+    linear2 = build_model(LinearConfig(n_layers=2, act="identity", d_mlp=30), task)
     assert torch.allclose(linear2(task.x_val), task.x_val @ linear2.linear_map(), atol=1e-6)
 
 
 @pytest.mark.parametrize(("model", "needle"), [
-    (ModelConfig(name="linear", n_layers=3, act="identity"), "n_layers=1 or 2"),
-    (ModelConfig(name="linear", n_layers=1, act="relu"), "model.act=identity"),
-    (ModelConfig(name="linear", n_layers=1, act="tanh"), "model.act=identity"),
+    (LinearConfig(n_layers=3, act="identity"), "n_layers=1 or 2"),
+    (LinearConfig(n_layers=1, act="relu"), "model.act=identity"),
+    (LinearConfig(n_layers=1, act="tanh"), "model.act=identity"),
 ])
 def test_linear_student_rejects_what_it_is_not(model, needle):
     task = build_task(LinearTeacherConfig(d_in=4, n_train=4, n_val=4))
@@ -172,7 +173,7 @@ def test_linear_student_maps_over_stacked_members():
     models = []
     for seed in range(3):
         torch.manual_seed(seed)
-        models.append(build_model(ModelConfig(name="linear", n_layers=2, act="tanh", d_mlp=6), task))
+        models.append(build_model(LinearConfig(n_layers=2, act="tanh", d_mlp=6), task))
     params, buffers = stack_module_state(models)
     out = vmap(lambda p, b: functional_call(models[0], (p, b), (task.x_val,)))(params, buffers)
     assert torch.allclose(out, torch.stack([m(task.x_val) for m in models]), atol=1e-6)
@@ -181,7 +182,7 @@ def test_linear_student_maps_over_stacked_members():
 def test_generalization_loss_probe_is_the_exact_expectation_of_the_validation_loss():
     task = build_task(LinearTeacherConfig(d_in=50, d_out=2, n_train=60, n_val=100_000))
     torch.manual_seed(0)
-    model = build_model(ModelConfig(name="linear", n_layers=1, act="identity"), task)
+    model = build_model(LinearConfig(n_layers=1, act="identity"), task)
     data = {"x_val": task.x_val, "y_val": task.y_val}
     exact = PROBES["levi_gen_loss"](model, data, task, None)["val/gen_loss"]
     d = model.linear_map().detach().double() - torch.tensor(task.meta["teacher"], dtype=torch.float64)

@@ -7,11 +7,11 @@ import pytest
 import torch
 
 import groklab
-from groklab.config import ModelConfig
 from groklab.errors import ConfigError, GroklabError
 from groklab.mheight import load_dataset
 from groklab.mheight.features import FILL, sorted_log_minors, sorted_log_ratios
 from groklab.models import build_model
+from groklab.models.heads import GroupHeadsConfig
 from groklab.tasks import build_task
 from groklab.tasks.mheight import MheightConfig, sampled_log2_bound, symmetries
 from groklab.tasks.modular import ModularConfig
@@ -126,7 +126,7 @@ def test_ratios_block_and_bound_without_P(small_file):
 
 def test_group_heads_start_at_the_group_means(small_file):
     task = build_task(cfg(small_file, features="minors"))
-    net = build_model(ModelConfig(name="group_heads", d_model=32, d_mlp=32, n_layers=2), task)
+    net = build_model(GroupHeadsConfig(d_model=32, d_mlp=32, n_layers=2), task)
     groups = torch.as_tensor(task.meta["val_group"])
     with torch.no_grad():
         out = net(task.x_val)
@@ -140,7 +140,7 @@ def test_group_heads_start_at_the_group_means(small_file):
     with pytest.raises(IndexError):
         net(other)
     with pytest.raises(ConfigError, match=r"needs task\.name=mheight"):
-        build_model(ModelConfig(name="group_heads"), build_task(ModularConfig(op="x+y", p=7)))
+        build_model(GroupHeadsConfig(), build_task(ModularConfig(op="x+y", p=7)))
 
 
 def test_run_with_minor_features(tmp_path, small_file):

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from groklab.config import ModelConfig
+from groklab.config import MODELS
 from groklab.errors import ConfigError
 from groklab.models import build_model
 from groklab.tasks import build_task
@@ -18,7 +18,7 @@ def task(small_file):
 
 def model(task, name, **kw):
     torch.manual_seed(0)
-    return build_model(ModelConfig(name=name, d_model=32, d_mlp=48, n_layers=5, **kw), task)
+    return build_model(MODELS.make(name, d_model=32, d_mlp=48, n_layers=5, **kw), task)
 
 
 @pytest.mark.parametrize("name", ["resnet_mlp", "moe"])
@@ -75,13 +75,13 @@ def test_moe_gate_learns(task):
 )
 def test_bad_model_for_task(task, name, kw, needle):
     with pytest.raises(ConfigError, match=needle):
-        build_model(ModelConfig(name=name, **kw), task)
+        build_model(MODELS.make(name, **kw), task)
 
 
 def test_regression_models_need_vector_inputs():
     modular = build_task(ModularConfig(op="x+y", p=7))
     with pytest.raises(ConfigError, match="vector-input regression task"):
-        build_model(ModelConfig(name="moe"), modular)
+        build_model(MODELS.make("moe"), modular)
 
 
 def test_group_heads_members_train_together_as_alone(small_file):

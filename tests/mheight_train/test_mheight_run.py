@@ -10,7 +10,7 @@ from groklab.cli import main
 from groklab.presets import get
 
 TINY = {"task.groups": "9,4,2;9,4,5;10,5,3", "task.per_group": 60, "task.val_per_group": 20,
-        "task.features": "raw", "model.d_model": 32, "model.d_mlp": 32, "model.n_layers": 2, "model.n_experts": 3,
+        "task.features": "raw", "model.d_model": 32, "model.d_mlp": 32, "model.n_layers": 2,
         "train.batch_size": "64", "train.steps": 300, "train.eval_every": 50, "train.checkpoint_every": 300,
         "train.log_checkpoints": 3, "train.device": "cpu", "optim.lr": 3e-3}
 
@@ -18,7 +18,8 @@ TINY = {"task.groups": "9,4,2;9,4,5;10,5,3", "task.per_group": 60, "task.val_per
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, small_file):
     out = tmp_path_factory.mktemp("runs")
-    return groklab.run("mheight", {**TINY, "task.data": str(small_file), "model.name": "moe"}, out=out)
+    return groklab.run("mheight", {**TINY, "task.data": str(small_file), "model.name": "moe", "model.n_experts": 3},
+                       out=out)
 
 
 def test_run_learns_and_is_diagnosed(tiny_run):
@@ -66,8 +67,8 @@ def test_violation_loss_runs(tmp_path, small_file):
         (["task.groups=1,2,3,4"], "task.groups="),
         (["task.groups=9,4,6"], "m > n-k"),
         (["task.data=/nonexistent.npz"], "no such file"),
-        (["model.top_k=7"], "model.top_k must be in 1..model.n_experts"),
-        (["model.n_experts=0"], "model.top_k must be in 1..model.n_experts"),
+        (["model.name=moe", "model.top_k=7"], "model.top_k must be in 1..model.n_experts"),
+        (["model.name=moe", "model.n_experts=0"], "model.top_k must be in 1..model.n_experts"),
         (["train.loss=mse_violation", "train.violation_weight=-1"], "train.violation_weight must be >= 0"),
         (["train.loss=mse_violation", "train.violation_samples=0"], "train.violation_samples must be in 1..10000"),
         (["train.loss=huber"], "train.loss='huber'"),

@@ -4,9 +4,10 @@ presets."""
 import pytest
 import torch
 
-from groklab.config import OPTIMIZERS, ModelConfig, ProbeConfig, RunConfig, apply_overrides, validate
+from groklab.config import MODELS, OPTIMIZERS, ProbeConfig, RunConfig, apply_overrides, validate
 from groklab.errors import ConfigError, GroklabError
 from groklab.models import build_model
+from groklab.models.concat import ConcatConfig
 from groklab.optim import build_optimizer
 from groklab.presets import get, registry
 from groklab.probes.live import PROBES
@@ -65,8 +66,8 @@ def test_multiterm_errors(kw, match):
 def test_concat_mlp_is_gromov_network():
     task = build_task(MultitermConfig(op="sum", p=7, train_frac=0.5))
     torch.manual_seed(0)
-    model = build_model(ModelConfig(name="mlp_concat", n_layers=1, d_mlp=64, act="square", bias=False,
-                                    init="gromov"), task)
+    model = build_model(ConcatConfig(name="mlp_concat", n_layers=1, d_mlp=64, act="square", bias=False,
+                                     init="gromov"), task)
     fc1, fc2 = model.layers[0].weight, model.layers[1].weight
     assert fc1.shape == (64, 14) and fc2.shape == (7, 64)
     assert sum(p.numel() for p in model.parameters()) == 14 * 64 + 64 * 7  # no biases
@@ -80,14 +81,14 @@ def test_concat_mlp_is_gromov_network():
 
 def test_power_activation_is_x_to_the_s():
     task = build_task(MultitermConfig(op="sum", p=5, terms=3, train_frac=0.5))
-    model = build_model(ModelConfig(name="mlp_concat", n_layers=1, d_mlp=8, act="power", bias=False), task)
+    model = build_model(ConcatConfig(name="mlp_concat", n_layers=1, d_mlp=8, act="power", bias=False), task)
     h = torch.nn.functional.one_hot(task.x_train[:4], 5).flatten(1).float() @ model.layers[0].weight.T
     assert torch.allclose(model(task.x_train[:4]), h ** 3 @ model.layers[1].weight.T, atol=1e-6)
 
 
 @pytest.mark.parametrize(("kw", "match"), [
     ({"name": "power_transformer", "act": "square"}, "relu or gelu"),
-    ({"name": "mlp", "bias": False}, "mlp_concat and liu_toy only"),
+    ({"name": "mlp", "bias": False}, "model.bias applies to model.name=mlp_concat; this model is mlp"),
     ({"name": "mlp_concat", "init": "xavier"}, "model.init"),
     ({"name": "liu_toy", "act": "relu"}, "tanh"),
 ])
@@ -95,7 +96,7 @@ def test_model_key_errors(kw, match):
     task = build_task(ToyAdditionConfig(op="x+y", p=10) if kw["name"] == "liu_toy"
                       else MultitermConfig(op="sum", p=7))
     with pytest.raises(ConfigError, match=match):
-        build_model(ModelConfig(**kw), task)
+        build_model(MODELS.make(**kw), task)
 
 
 def test_config_validation_of_new_keys():
@@ -103,6 +104,8 @@ def test_config_validation_of_new_keys():
                        ("optim.embed_weight_decay", "-1")]:
         with pytest.raises(ConfigError):
             validate(apply_overrides(RunConfig(), {key: value}))
+    with pytest.raises(ConfigError, match=r"model\.init_scale must be > 0"):  # a model that takes it
+        validate(apply_overrides(RunConfig(), {"model.name": "mlp_concat", "model.init_scale": "0"}))
     with pytest.raises(ConfigError, match="muon"):
         validate(apply_overrides(RunConfig(), {"optim.name": "muon", "optim.embed_lr": "1e-3"}))
 
@@ -117,7 +120,7 @@ def test_embedding_gets_its_own_lr_and_weight_decay():
     assert (dec["lr"], dec["weight_decay"]) == (cfg.optim.lr, cfg.optim.weight_decay)
     assert len(dec["params"]) == 6  # three decoder layers with biases
     no_embed = build_task(MultitermConfig(op="sum", p=5))
-    mlp = build_model(ModelConfig(name="mlp_concat", n_layers=1, d_mlp=4), no_embed)
+    mlp = build_model(ConcatConfig(name="mlp_concat", n_layers=1, d_mlp=4), no_embed)
     with pytest.raises(ConfigError, match="W_E"):
         build_optimizer(OPTIMIZERS.make("adamw", embed_lr=1e-3), mlp)
     assert len(build_optimizer(OPTIMIZERS.make("adamw"), mlp).param_groups) == 1
@@ -141,7 +144,7 @@ def test_probes_on_known_weights():
 
     assert PROBES["template_acc"](Oracle(), data, task, ProbeConfig()) == {"train/acc": 1.0, "val/acc": 1.0}
     mod = build_task(MultitermConfig(op="sum", p=7))
-    mlp = build_model(ModelConfig(name="mlp_concat", n_layers=1, d_mlp=3, act="square", bias=False), mod)
+    mlp = build_model(ConcatConfig(name="mlp_concat", n_layers=1, d_mlp=3, act="square", bias=False), mod)
     with torch.no_grad():
         wave = torch.cos(2 * torch.pi * torch.arange(7.0) / 7)  # one Fourier mode per neuron: IPR exactly 1
         mlp.layers[0].weight.copy_(wave.repeat(3, 2))  # [3 neurons, 2 operands x 7]

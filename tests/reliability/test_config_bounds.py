@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import groklab.config
-from groklab.config import TASKS, every_key
+from groklab.config import MODELS, TASKS, every_key
 from groklab.engine import MemorySink, train
 from groklab.errors import GroklabError
 from groklab.presets import resolve
@@ -79,27 +79,38 @@ def contexts(key: str) -> list[str]:
     """The contexts whose code reads `key`: a task key, the tasks whose schema takes it (so a key a new task reads
     is tried there without a list to update); other sections, SECTIONS."""
     section, field = key.split(".", 1) if "." in key else ("seed", key)
+    if section == "model":  # the contexts whose model's schema takes the key
+        return [c for c in SECTIONS[section]
+                if field in MODELS.keys_of(CONTEXTS[c].get("model.name", MODELS.default_name))]
     if section != "task":
         return SECTIONS[section]
     return TASKS.owners(field)
 
 
+def takes(overrides: dict[str, str], key: str) -> bool:
+    """Whether the config `overrides` select takes `key`: a task or model key must be its schema's."""
+    if key.startswith("task."):
+        return overrides.get("task.name", "modular") in contexts(key)
+    if key.startswith("model."):
+        return key.split(".", 1)[1] in MODELS.keys_of(overrides.get("model.name", MODELS.default_name))
+    return True
+
+
 def applicable(ctx: str) -> list[str]:
-    """The numeric keys the config of context `ctx` takes: its task's, and every other section's."""
-    task = CONTEXTS[ctx].get("task.name", "modular")
-    return [key for key in KEYS if not key.startswith("task.") or task in contexts(key)]
+    """The numeric keys the config of context `ctx` takes: its task's, its model's, and every other section's."""
+    return [key for key in KEYS if takes(CONTEXTS[ctx], key)]
 
 
 CASES = [(ctx, key, value) for key, kind in KEYS.items() for ctx in contexts(key)
          for value in NUMBERS + (["1e-300"] if kind is float else [str(2**63)])]
-CASES += [(contexts(key)[0] if key.startswith("task.") else "modular", key, value) for key, kind in KEYS.items()
-          for value in BAD + (["1.5", "true"] if kind is int else [])]
+CASES += [((contexts(key) or ["modular"])[0] if key.startswith(("task.", "model.")) else "modular", key, value)
+          for key, kind in KEYS.items() for value in BAD + (["1.5", "true"] if kind is int else [])]
 
 
 def with_base(overrides: dict[str, str]) -> dict[str, str]:
-    """BASE under `overrides`, less BASE's task keys that the task `overrides` selects does not take."""
-    task = overrides.get("task.name", "modular")
-    return {k: v for k, v in BASE.items() if not k.startswith("task.") or task in contexts(k)} | overrides
+    """BASE under `overrides`, less BASE's task and model keys that the task and model `overrides` select do not
+    take."""
+    return {k: v for k, v in BASE.items() if takes(overrides, k)} | overrides
 
 
 def check(overrides: dict[str, str], tmp_path) -> str | None:

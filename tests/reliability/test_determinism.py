@@ -27,8 +27,8 @@ def test_every_model_trains_bitwise_identically_on_two_threads(extra):
     """Embedding lookups through F.embedding, not `W_E[tokens]`: index_put's CPU backward adds in thread order."""
     # Large enough for the CPU kernels to split work across threads (vocabulary 99, 512 x 4 tokens a batch).
     overrides = dict(a.split("=", 1) for a in TINY) | {"task.p": "97", "train.batch_size": "512",
-                                                        "train.steps": "4", "train.eval_every": "4"} | extra
-    cfg = resolve(None, overrides)
+                                                        "train.steps": "4", "train.eval_every": "4"}
+    cfg = resolve(resolve(None, overrides), extra)  # a new model.name keeps the widths it takes
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:

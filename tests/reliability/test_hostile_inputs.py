@@ -34,7 +34,7 @@ CASES = [
     (["run", "train.device=tpu"], "train.device='tpu'"),
     (["run", "probe.adv_eps=-0.1"], "probe.adv_eps must be >= 0"),
     (["run", "probe.lc_vertices=3"], "probe.lc_vertices must be an even number"),
-    (["run", "model.init_scale=0"], "model.init_scale must be > 0"),
+    (["run", "model.init_scale=0"], "model.init_scale applies to model.name=mlp_concat or image_mlp"),
     (["run", "train.baseline=mean"], "train.baseline=mean applies to regression tasks"),
     (["run", "train.probes=nosuch"], "unknown probe 'nosuch'"),
     (["run", "train.keep_best=val/nope"], "train.keep_best='val/nope' is not a logged metric"),
