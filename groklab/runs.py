@@ -469,8 +469,17 @@ def unread_line(unread: list[str]) -> str:
             f"{', '.join(unread)}")
 
 
+# Keys that no one schema takes together and that every flat config.json held: how a reader that does not load the
+# schemas (they import torch) tells the older layout from today's.
+FLAT_TASK_KEYS = frozenset({"op", "source", "per_group", "n_attributes", "d_in"})
+
+
 def unread_settings(config: dict[str, Any]) -> list[str]:
-    """`migrate`'s unread values of a stored config ([] when it cannot be read in today's layout)."""
+    """`migrate`'s unread values of a stored config in the flat layout ([] for today's layout, or when it cannot be
+    read in today's layout). `groklab show` asks it: only an older run pays for loading the schemas."""
+    task = config.get("task")
+    if not isinstance(task, dict) or not set(task) >= FLAT_TASK_KEYS:
+        return []
     with contextlib.suppress(GroklabError):
         return migrate(config)[1]
     return []

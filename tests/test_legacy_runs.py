@@ -246,3 +246,16 @@ def test_sweep_finds_its_legacy_members(tmp_path, capsys):
     assert sorted(m["run_dir"] for m in json.loads((sweep / "sweep.json").read_text())["members"]) == sorted(
         str(p.resolve()) for p in members)
     assert {k: v for k, v in snapshot(out).items() if not k.startswith("sweep-")} == before
+
+
+def test_show_of_a_run_in_todays_layout_needs_no_torch(tmp_path):
+    """Only a config.json of the flat layout loads the schemas (they import torch) to name its unread values."""
+    import subprocess
+    import sys
+
+    from groklab.config import RunConfig
+
+    config = RunConfig().to_dict()
+    code = ("import sys; from groklab.runs import unread_settings; "
+            f"assert unread_settings({config!r}) == []; assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
