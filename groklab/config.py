@@ -101,11 +101,18 @@ def import_plugins() -> None:
 
 
 def _import_file(path: Path) -> None:
-    if path.stem in sys.modules:
-        return
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    if spec is None or spec.loader is None or not path.is_file():
+    if not path.is_file():
         raise FileNotFoundError("no such file")
+    loaded = sys.modules.get(path.stem)
+    if loaded is not None:  # imported already (by the user's script, or a worker's parent): the same file only
+        where = getattr(loaded, "__file__", None)
+        if where is not None and Path(where).resolve() == path.resolve():
+            return
+        raise ImportError(f"a module named {path.stem} is already imported from {where or 'built-ins'}; rename the "
+                          "file")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError("not a Python file")
     module = importlib.util.module_from_spec(spec)
     sys.modules[path.stem] = module  # dataclasses and typing.get_type_hints look a class's module up by name
     try:

@@ -469,16 +469,23 @@ def unread_line(unread: list[str]) -> str:
             f"{', '.join(unread)}")
 
 
-# Keys that no one schema takes together and that every flat config.json held: how a reader that does not load the
-# schemas (they import torch) tells the older layout from today's.
-FLAT_TASK_KEYS = frozenset({"op", "source", "per_group", "n_attributes", "d_in"})
+# Keys of which every flat config.json held `op` and at least one, and which no one schema takes together: how a
+# reader tells the older layout from today's without loading the schemas (they import torch). A flat config from
+# before these keys existed held the modular task's keys only, which today's modular schema reads as they are.
+FLAT_MARKERS = frozenset({"per_group", "source", "d_in", "n_attributes", "n_vars"})
+
+
+def flat_layout(config: dict[str, Any]) -> bool:
+    """Whether a stored config is in the flat layout of before config groups (its task section holds every task's
+    keys)."""
+    task = config.get("task")
+    return isinstance(task, dict) and "op" in task and not FLAT_MARKERS.isdisjoint(task)
 
 
 def unread_settings(config: dict[str, Any]) -> list[str]:
     """`migrate`'s unread values of a stored config in the flat layout ([] for today's layout, or when it cannot be
     read in today's layout). `groklab show` asks it: only an older run pays for loading the schemas."""
-    task = config.get("task")
-    if not isinstance(task, dict) or not set(task) >= FLAT_TASK_KEYS:
+    if not flat_layout(config):
         return []
     with contextlib.suppress(GroklabError):
         return migrate(config)[1]
@@ -500,7 +507,9 @@ def _current_dict(path: Path) -> dict[str, Any] | None:
     if path not in _MIGRATED or _MIGRATED[path][0] != stamp:
         current = None
         with contextlib.suppress(GroklabError):
-            current = RunConfig.from_dict(migrate(RunDir(path).config())[0]).to_dict()
+            stored = RunDir(path).config()
+            if flat_layout(stored):  # a folder in today's layout is named by today's run_name: not an older name
+                current = RunConfig.from_dict(migrate(stored)[0]).to_dict()
         _MIGRATED[path] = (stamp, current)
     return _MIGRATED[path][1]
 

@@ -77,11 +77,15 @@ def test_the_cli_imports_the_modules_groklab_plugins_names(tmp_path):
     assert json.loads((run / "config.json").read_text())["task"]["k"] == 3
 
 
-def test_a_plugin_that_cannot_be_imported_is_one_line(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv(PLUGINS, str(tmp_path / "missing.py"))
+@pytest.mark.parametrize("name", ["missing.py", "json.py"])  # json.py: a module of that name is imported already
+def test_a_plugin_that_cannot_be_imported_is_one_line(tmp_path, monkeypatch, capsys, name):
+    if name == "json.py":
+        (tmp_path / name).write_text(EXAMPLE.read_text())
+    monkeypatch.setenv(PLUGINS, str(tmp_path / name))
     assert main(["run", "--out", str(tmp_path / "runs")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("groklab: error: GROKLAB_PLUGINS: cannot import") and "\n" not in err
+    assert ("already imported" in err) == (name == "json.py")
     assert not (tmp_path / "runs").exists()
 
 

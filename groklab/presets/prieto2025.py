@@ -38,7 +38,7 @@ from groklab.models.concat import ConcatConfig
 from groklab.optim.adam import AdamConfig
 from groklab.presets.base import Arm, Check, Headline, Preset, conclude, register
 from groklab.presets.evidence import first_at, fmt, need, points
-from groklab.runs import Run
+from groklab.runs import Run, migrate
 from groklab.tasks.multiterm import MultitermConfig
 
 QUIET = {"train.device": "cpu", "train.log_checkpoints": 0}
@@ -112,7 +112,8 @@ def precision(f32: Run, f64: Run, at: int | None) -> tuple[list[tuple[bool, str]
     same = {k: v for k, v in f32.config["train"].items() if k != "loss_dtype"} == {
         k: v for k, v in f64.config["train"].items() if k != "loss_dtype"}
     conditions = [
-        (f64.config["train"]["loss_dtype"] == "float64" and same and f64.config["optim"] == f32.config["optim"],
+        (f64.config["train"]["loss_dtype"] == "float64" and same
+         and migrate(f64.config)[0]["optim"] == migrate(f32.config)[0]["optim"],  # an arm may predate config groups
          f"float64 arm: the float32 arm with loss_dtype {f64.config['train']['loss_dtype']}"),
         (sc64 is not None and sc64 <= 0.1 and loss32 is not None and loss64 is not None and loss64 * 100 <= loss32,
          f"float64 at step {fmt(at)}: SC {fmt(sc64)}, loss {fmt(loss64)} (float32: {fmt(loss32)})")]
