@@ -447,7 +447,6 @@ def parse_overrides(items: list[str]) -> dict[str, str]:
     return out
 
 
-
 def validate(cfg: RunConfig) -> None:
     """Checks that need no data and no other module; the task, the model, the probes and the device are checked
     by `groklab.engine.check` before anything is written (design.md "Validation")."""

@@ -55,15 +55,6 @@ PRESET = Preset(
 )
 
 
-def phase_cell(lr: float, weight_decay: float, steps: int = PRESET.config.train.steps) -> RunConfig:
-    """One cell of the phase diagram: the preset with decoder lr and decoder weight decay set."""
-    cfg = PRESET.config
-    return dataclasses.replace(
-        cfg, optim=dataclasses.replace(cfg.optim, lr=lr, weight_decay=weight_decay),
-        train=dataclasses.replace(cfg.train, steps=steps),
-    )
-
-
 # (decoder lr, decoder wd, steps, phase): the CI-scale phase diagram (measured: train/test 90% crossings).
 PHASE_CELLS: tuple[tuple[float, float, int, str], ...] = (
     (2e-4, 0.0, 2_000, "comprehension"),  # train 750, test 1,350
